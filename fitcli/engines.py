@@ -1,0 +1,478 @@
+"""Fitting engines: an exact-name registry of adapters around scipy.optimize.
+
+Each :class:`Engine` declares the options it accepts (checked before any
+model evaluation), whether it handles bounds natively, and whether it needs
+finite bounds.  An adapter receives a *problem* (see
+:class:`fitcli.minimizer._Problem`) and returns an :class:`EngineOutput`.
+
+Engines without native bounds work on the internal (unbounded) variables of
+the MINUIT transforms; the others get the bounds as they are.
+"""
+from __future__ import annotations
+
+import inspect
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import EngineError
+
+__all__ = ["Engine", "EngineOutput", "ENGINES", "ALIASES", "get_engine",
+           "engine_names", "check_options"]
+
+
+@dataclass
+class EngineOutput:
+    """What an engine adapter reports back.
+
+    Attributes
+    ----------
+    x : ndarray
+        Best point found, in the engine's variables.
+    converged : bool
+        The engine's own verdict that its convergence test was met.
+    message : str
+        The engine's termination message.
+    ier : int or None
+        MINPACK's info code (``leastsq``) or scipy's status code.
+    nit : int or None
+        Iterations, where the engine reports them.
+    extra : dict
+        Engine-specific results copied onto the MinimizerResult (e.g.
+        ``candidates`` for brute).
+    """
+
+    x: np.ndarray
+    converged: bool
+    message: str
+    ier: int | None = None
+    nit: int | None = None
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Engine:
+    """One registered engine.
+
+    Attributes
+    ----------
+    name : str
+        Exact name used by ``method=``.
+    run : callable
+        ``run(problem, options) -> EngineOutput``.
+    options : dict
+        Accepted option names -> one-line description.
+    native_bounds : bool
+        True if bounds are passed to the engine as they are.
+    needs_finite_bounds : bool
+        True if every varied parameter must have finite min and max.
+    least_squares : bool
+        True if the engine works on the residual vector (covariance from the
+        Jacobian); False for scalar engines (covariance from the Hessian).
+    description : str
+        One line for listings.
+    """
+
+    name: str
+    run: object
+    options: dict
+    native_bounds: bool
+    needs_finite_bounds: bool
+    least_squares: bool
+    description: str
+
+
+# ---------------------------------------------------------------- helpers
+def _rng_kw(func, options):
+    """scipy renamed ``seed`` to ``rng``: pass whichever the installed scipy
+    prefers, accepting both from the user."""
+    opts = dict(options)
+    seed = opts.pop("seed", None)
+    rng = opts.pop("rng", None)
+    value = rng if rng is not None else seed
+    if value is not None:
+        params = inspect.signature(func).parameters
+        opts["rng" if "rng" in params else "seed"] = value
+    return opts
+
+
+def _finite_box(problem):
+    return list(zip(problem.lower.tolist(), problem.upper.tolist()))
+
+
+# ---------------------------------------------------------------- leastsq
+_MINPACK_MESSAGES = {
+    0: "improper input parameters",
+    1: "both actual and predicted relative reductions in the sum of squares "
+       "are at most ftol",
+    2: "relative error between two consecutive iterates is at most xtol",
+    3: "both ftol and xtol convergence conditions are met",
+    4: "the cosine of the angle between the residual and any column of the "
+       "Jacobian is at most gtol in absolute value",
+    5: "the number of function evaluations reached max_nfev",
+    6: "ftol is too small: no further reduction in the sum of squares is "
+       "possible",
+    7: "xtol is too small: no further improvement in the parameters is "
+       "possible",
+    8: "gtol is too small: the residual is orthogonal to the columns of the "
+       "Jacobian to machine precision",
+}
+
+_LEASTSQ_OPTIONS = {
+    "xtol": "relative tolerance on the parameters (default 1e-10)",
+    "ftol": "relative tolerance on the sum of squares (default 1e-10)",
+    "gtol": "orthogonality tolerance between residual and Jacobian (default 0)",
+    "epsfcn": "step for the forward-difference Jacobian (default: machine eps)",
+    "factor": "initial step bound (default 100)",
+    "diag": "scale factors of the variables (default: automatic)",
+    "Dfun": "function computing the Jacobian of the residual (rows = data)",
+    "col_deriv": "Dfun returns derivatives down columns",
+    "restarts": "restarts from the solution while chi-square improves "
+                "(default 1)",
+}
+
+
+def _run_leastsq(problem, options):
+    """MINPACK's Levenberg-Marquardt (lmdif/lmder) through scipy."""
+    from scipy.optimize import leastsq
+
+    opts = {"xtol": 1e-10, "ftol": 1e-10, "gtol": 0.0, "factor": 100.0}
+    opts.update(options)
+    restarts = int(opts.pop("restarts", 1))
+    dfun = opts.pop("Dfun", None)
+    if dfun is not None:
+        opts["Dfun"] = problem.wrap_jacobian(dfun, bool(opts.get("col_deriv")))
+        opts["col_deriv"] = False
+    x = np.array(problem.x0, dtype=float)
+    best_x, best_chi, best_ier, best_msg = None, math.inf, 0, ""
+    for _ in range(1 + restarts):
+        xnew, _, info, mesg, ier = leastsq(
+            problem.residual, x, full_output=True,
+            maxfev=max(1, problem.remaining_nfev()), **opts)
+        fvec = info["fvec"]
+        chi = float(fvec @ fvec)
+        if best_x is not None and not chi < best_chi * (1.0 - 1e-12):
+            break
+        best_x, best_chi, best_ier, best_msg = (np.array(xnew, dtype=float),
+                                                chi, ier, mesg)
+        if ier not in (1, 2, 3, 4) or problem.remaining_nfev() <= 1:
+            break
+        # restart from the solution: MINPACK rebuilds its step bound and
+        # scaling, which moves a fit stopped early by xtol on to the optimum
+        x = best_x
+    return EngineOutput(x=best_x, converged=best_ier in (1, 2, 3, 4),
+                        message=_MINPACK_MESSAGES.get(best_ier, best_msg),
+                        ier=best_ier, extra={"lmdif_message": best_msg})
+
+
+# ---------------------------------------------------------------- least_squares
+_LSQ_OPTIONS = {
+    "method": "'trf' (default), 'dogbox' or 'lm'",
+    "jac": "'2-point' (default), '3-point', 'cs' or a callable",
+    "ftol": "tolerance on the change of the cost (default 1e-10)",
+    "xtol": "tolerance on the change of the variables (default 1e-10)",
+    "gtol": "tolerance on the gradient norm (default 1e-10)",
+    "x_scale": "characteristic scale of each variable, or 'jac'",
+    "loss": "'linear' (default), 'soft_l1', 'huber', 'cauchy', 'arctan'",
+    "f_scale": "soft margin between inlier and outlier residuals",
+    "diff_step": "relative step of the finite-difference Jacobian",
+    "tr_solver": "'exact' or 'lsmr'",
+    "tr_options": "options of the trust-region solver",
+    "jac_sparsity": "sparsity structure of the Jacobian",
+    "verbose": "0, 1 or 2",
+}
+
+
+def _run_least_squares(problem, options):
+    """scipy.optimize.least_squares (trust region, native bounds)."""
+    from scipy.optimize import least_squares
+
+    opts = {"ftol": 1e-10, "xtol": 1e-10, "gtol": 1e-10}
+    opts.update(options)
+    jac = opts.get("jac")
+    if callable(jac):
+        opts["jac"] = problem.wrap_jacobian(jac, False)
+    lower, upper = problem.lower, problem.upper
+    x0 = np.clip(problem.x0, lower, upper)
+    if opts.get("method") == "lm" and (np.isfinite(lower).any()
+                                       or np.isfinite(upper).any()):
+        raise EngineError("least_squares with method='lm' cannot take bounds; "
+                          "use method='trf' or the leastsq engine",
+                          key="method")
+    res = least_squares(problem.residual, x0, bounds=(lower, upper),
+                        max_nfev=problem.remaining_nfev(), **opts)
+    return EngineOutput(x=np.asarray(res.x, dtype=float),
+                        converged=bool(res.success and res.status > 0),
+                        message=str(res.message), ier=int(res.status),
+                        nit=None,
+                        extra={"active_mask": np.asarray(res.active_mask)})
+
+
+# ---------------------------------------------------------------- scalar engines
+_SCALAR = {
+    "nelder": ("Nelder-Mead", {
+        "xatol": "absolute tolerance on the simplex (default 1e-10)",
+        "fatol": "absolute tolerance on the objective (default 1e-12)",
+        "adaptive": "adapt the algorithm to the dimension",
+        "initial_simplex": "initial simplex, (n+1, n) array",
+        "maxiter": "maximum number of iterations"}),
+    "powell": ("Powell", {
+        "xtol": "relative tolerance on the variables (default 1e-10)",
+        "ftol": "relative tolerance on the objective (default 1e-12)",
+        "direc": "initial set of direction vectors",
+        "maxiter": "maximum number of iterations"}),
+    "cg": ("CG", {
+        "gtol": "gradient norm tolerance (default 1e-10)",
+        "norm": "order of the gradient norm",
+        "eps": "finite-difference step",
+        "maxiter": "maximum number of iterations"}),
+    "bfgs": ("BFGS", {
+        "gtol": "gradient norm tolerance (default 1e-10)",
+        "norm": "order of the gradient norm",
+        "eps": "finite-difference step",
+        "xrtol": "relative tolerance on the variables",
+        "maxiter": "maximum number of iterations"}),
+    "lbfgsb": ("L-BFGS-B", {
+        "ftol": "relative reduction tolerance of the objective (default 1e-15)",
+        "gtol": "projected gradient tolerance (default 1e-10)",
+        "maxcor": "number of stored corrections",
+        "eps": "finite-difference step",
+        "maxls": "maximum number of line-search steps",
+        "maxiter": "maximum number of iterations"}),
+}
+
+_SCALAR_DEFAULTS = {
+    "nelder": {"xatol": 1e-10, "fatol": 1e-12},
+    "powell": {"xtol": 1e-10, "ftol": 1e-12},
+    "cg": {"gtol": 1e-10},
+    "bfgs": {"gtol": 1e-10},
+    "lbfgsb": {"ftol": 1e-15, "gtol": 1e-10},
+}
+
+
+def _scalar_runner(name):
+    scipy_name, _ = _SCALAR[name]
+
+    def run(problem, options):
+        from scipy.optimize import minimize
+
+        opts = dict(_SCALAR_DEFAULTS[name])
+        opts.update(options)
+        tol = opts.pop("tol", None)
+        limit = problem.remaining_nfev()
+        if name == "lbfgsb":
+            opts["maxfun"] = limit
+        elif name in ("nelder", "powell"):
+            opts["maxfev"] = limit
+        kws = {}
+        if name == "lbfgsb":
+            kws["bounds"] = _finite_box(problem)
+        res = minimize(problem.scalar, problem.x0, method=scipy_name, tol=tol,
+                       options=opts, **kws)
+        status = int(getattr(res, "status", 0) or 0)
+        return EngineOutput(x=np.atleast_1d(np.asarray(res.x, dtype=float)),
+                            converged=bool(res.success), message=str(res.message),
+                            ier=status, nit=getattr(res, "nit", None))
+
+    run.__doc__ = f"scipy.optimize.minimize(method='{scipy_name}')"
+    return run
+
+
+# ---------------------------------------------------------------- global engines
+_DE_OPTIONS = {
+    "strategy": "differential evolution strategy (default 'best1bin')",
+    "maxiter": "maximum number of generations (default 1000)",
+    "popsize": "population size multiplier (default 15)",
+    "tol": "relative convergence tolerance (default 0.01)",
+    "atol": "absolute convergence tolerance (default 0)",
+    "mutation": "mutation constant or (min, max) dithering",
+    "recombination": "crossover probability",
+    "seed": "random seed (int) for reproducible runs",
+    "rng": "random generator or seed",
+    "polish": "polish the best member with L-BFGS-B (default True)",
+    "init": "population initialisation ('latinhypercube', 'sobol', ...)",
+    "updating": "'immediate' or 'deferred'",
+}
+
+
+def _run_de(problem, options):
+    from scipy.optimize import differential_evolution
+
+    opts = _rng_kw(differential_evolution, options)
+    res = differential_evolution(problem.scalar, _finite_box(problem), **opts)
+    return EngineOutput(x=np.asarray(res.x, dtype=float),
+                        converged=bool(res.success), message=str(res.message),
+                        nit=getattr(res, "nit", None))
+
+
+_DA_OPTIONS = {
+    "maxiter": "maximum number of global iterations (default 1000)",
+    "initial_temp": "initial temperature (default 5230)",
+    "restart_temp_ratio": "temperature ratio that triggers a reannealing",
+    "visit": "visiting distribution parameter (default 2.62)",
+    "accept": "acceptance distribution parameter (default -5)",
+    "seed": "random seed (int) for reproducible runs",
+    "rng": "random generator or seed",
+    "no_local_search": "skip the local search (classic annealing)",
+    "minimizer_kwargs": "options of the local minimizer",
+}
+
+
+def _run_da(problem, options):
+    from scipy.optimize import dual_annealing
+
+    opts = _rng_kw(dual_annealing, options)
+    res = dual_annealing(problem.scalar, _finite_box(problem), x0=problem.x0,
+                         maxfun=problem.remaining_nfev(), **opts)
+    msg = res.message
+    msg = "; ".join(msg) if isinstance(msg, (list, tuple)) else str(msg)
+    return EngineOutput(x=np.asarray(res.x, dtype=float),
+                        converged=bool(res.success), message=msg,
+                        nit=getattr(res, "nit", None))
+
+
+_BH_OPTIONS = {
+    "niter": "number of basin-hopping iterations (default 100)",
+    "T": "temperature of the acceptance test (default 1)",
+    "stepsize": "initial random step size (default 0.5)",
+    "minimizer_kwargs": "options of the local minimizer (scipy.optimize.minimize)",
+    "take_step": "custom step-taking routine",
+    "accept_test": "custom acceptance test",
+    "interval": "how often the step size is updated",
+    "niter_success": "stop after this many iterations without improvement",
+    "seed": "random seed (int) for reproducible runs",
+    "rng": "random generator or seed",
+    "target_accept_rate": "target acceptance rate (default 0.5)",
+    "stepwise_factor": "step size update factor (default 0.9)",
+}
+
+
+def _run_bh(problem, options):
+    from scipy.optimize import basinhopping
+
+    opts = _rng_kw(basinhopping, options)
+    res = basinhopping(problem.scalar, problem.x0, **opts)
+    msg = res.message
+    msg = "; ".join(msg) if isinstance(msg, (list, tuple)) else str(msg)
+    lres = getattr(res, "lowest_optimization_result", None)
+    ok = bool(getattr(lres, "success", True))
+    return EngineOutput(x=np.atleast_1d(np.asarray(res.x, dtype=float)),
+                        converged=ok, message=msg, nit=getattr(res, "nit", None))
+
+
+_BRUTE_OPTIONS = {
+    "Ns": "grid points per parameter for bounded parameters (default 20)",
+    "keep": "number of best candidates kept in result.candidates (default 50)",
+}
+
+
+def _run_brute(problem, options):
+    """Grid search over ``[min, max]`` (``Ns`` points) or, for a parameter
+    with ``brute_step``, ``value +/- Ns//2 steps`` (within its bounds)."""
+    ns = int(options.get("Ns", 20))
+    keep = int(options.get("keep", 50))
+    if ns < 2:
+        raise EngineError(f"Ns must be at least 2, got {ns}", key="Ns")
+    axes = []
+    for name, lo, hi, x0, step in problem.brute_axes():
+        if step is not None:
+            half = ns // 2
+            pts = x0 + step * np.arange(-half, ns - half)
+            pts = pts[(pts >= lo) & (pts <= hi)]
+        elif math.isfinite(lo) and math.isfinite(hi):
+            pts = np.linspace(lo, hi, ns)
+        else:
+            raise EngineError(f"parameter '{name}' needs finite min and max or "
+                              "a brute_step for the brute engine", key=name)
+        axes.append(pts)
+    total = int(np.prod([len(a) for a in axes]))
+    if total > problem.remaining_nfev():
+        raise EngineError(f"the brute grid has {total} points, more than "
+                          f"max_nfev={problem.max_nfev}; lower Ns or raise "
+                          "max_nfev", key="Ns")
+    grids = np.meshgrid(*axes, indexing="ij")
+    flat = np.stack([g.ravel() for g in grids], axis=1)
+    values = np.array([problem.scalar(pt) for pt in flat])
+    order = np.argsort(values, kind="stable")
+    best = flat[order[0]]
+    cands = [(float(values[i]), flat[i].copy()) for i in order[:keep]]
+    return EngineOutput(x=np.array(best, dtype=float), converged=True,
+                        message=f"grid search over {total} points",
+                        extra={"brute_x0": np.array(best, dtype=float),
+                               "brute_fval": float(values[order[0]]),
+                               "brute_grid": np.array(grids),
+                               "brute_Jout": values.reshape(grids[0].shape),
+                               "candidates": cands})
+
+
+# ---------------------------------------------------------------- registry
+def _register():
+    table = {}
+
+    def add(name, run, options, native, finite, lsq, desc):
+        table[name] = Engine(name, run, dict(options), native, finite, lsq, desc)
+
+    add("leastsq", _run_leastsq, _LEASTSQ_OPTIONS, False, False, True,
+        "Levenberg-Marquardt (MINPACK); the default")
+    add("least_squares", _run_least_squares, _LSQ_OPTIONS, True, False, True,
+        "trust-region least squares with native bounds (scipy)")
+    for name, (scipy_name, opts) in _SCALAR.items():
+        opts = dict(opts, tol="overall tolerance passed to scipy")
+        add(name, _scalar_runner(name), opts, name == "lbfgsb", False, False,
+            f"scipy.optimize.minimize '{scipy_name}' on chi-square")
+    add("differential_evolution", _run_de, _DE_OPTIONS, True, True, False,
+        "differential evolution (global; needs finite bounds)")
+    add("dual_annealing", _run_da, _DA_OPTIONS, True, True, False,
+        "dual annealing (global; needs finite bounds)")
+    add("basinhopping", _run_bh, _BH_OPTIONS, False, False, False,
+        "basin hopping (global; random perturbations + local minimisation)")
+    add("brute", _run_brute, _BRUTE_OPTIONS, True, False, False,
+        "grid search over bounds or brute_step")
+    return table
+
+
+#: Registry of engines by exact name.
+ENGINES = _register()
+
+#: Accepted alternative names (documented): ``anneal`` was removed from scipy;
+#: it is served by ``dual_annealing``.
+ALIASES = {"anneal": "dual_annealing"}
+
+
+def engine_names():
+    """Every accepted engine name (registry names and aliases), sorted."""
+    return sorted(set(ENGINES) | set(ALIASES))
+
+
+def get_engine(name) -> Engine:
+    """The engine registered under ``name`` (exact name or alias)."""
+    if not isinstance(name, str):
+        raise EngineError(f"engine name must be text, got {name!r}",
+                          key="method")
+    engine = ENGINES.get(ALIASES.get(name, name))
+    if engine is None:
+        from .expr import close_matches
+        near = close_matches(name, engine_names())
+        hint = f" (did you mean {' or '.join(map(repr, near))}?)" if near else ""
+        raise EngineError(f"unknown engine {name!r}{hint}; choose one of: "
+                          + ", ".join(engine_names()), key="method")
+    return engine
+
+
+def check_options(engine: Engine, options: dict):
+    """Raise EngineError for an option the engine does not accept."""
+    for key in options:
+        if key not in engine.options:
+            from .expr import close_matches
+            hint = ""
+            if key in ("maxfev", "maxfun", "max_nfev"):
+                hint = " (use max_nfev= of minimize)"
+            else:
+                near = close_matches(key, engine.options)
+                if near:
+                    hint = f" (did you mean {' or '.join(map(repr, near))}?)"
+            valid = ", ".join(sorted(engine.options)) or "none"
+            raise EngineError(f"unknown option {key!r} for engine "
+                              f"'{engine.name}'{hint}; valid options: {valid}",
+                              key=key)

@@ -1,0 +1,112 @@
+"""Exceptions and warnings raised by fitcli.
+
+Every error a user can cause is a :class:`FitcliError`.  It carries where the
+problem is (source file, line, column, key path) so that the command line can
+print it as one line::
+
+    peaks.yaml:14: parameters.amp.min: expected a number, got 'abc'
+
+Library code raises these; only :mod:`fitcli.cli` prints them.
+"""
+from __future__ import annotations
+
+__all__ = [
+    "FitcliError", "SpecError", "DataError", "ExprError", "ConstraintError",
+    "ParameterError", "EngineError", "NonFiniteError",
+    "FitcliWarning", "ParameterAtBoundWarning", "ConfidenceWarning",
+]
+
+
+class FitcliError(ValueError):
+    """Base class of every error a user can cause.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong and, where possible, what is allowed.
+    file, line, column : optional
+        Location in a source file (spec, data file), 1-based.
+    key : str, optional
+        Key path inside a spec (``parameters.amp.min``) or the name of the
+        parameter an expression belongs to.
+    """
+
+    def __init__(self, message: str, *, file: str | None = None,
+                 line: int | None = None, column: int | None = None,
+                 key: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.file = file
+        self.line = line
+        self.column = column
+        self.key = key
+
+    def location(self) -> str:
+        """``file:line:column`` (the known parts), or an empty string."""
+        parts = []
+        if self.file is not None:
+            parts.append(str(self.file))
+            if self.line is not None:
+                parts.append(str(self.line))
+                if self.column is not None:
+                    parts.append(str(self.column))
+        return ":".join(parts)
+
+    def __str__(self) -> str:
+        head = [p for p in (self.location(), self.key) if p]
+        return ": ".join(head + [self.message])
+
+
+class SpecError(FitcliError):
+    """A fit specification is malformed or inconsistent."""
+
+
+class DataError(FitcliError):
+    """Data cannot be used: unreadable, missing columns, NaN, sigma <= 0..."""
+
+
+class ExprError(FitcliError):
+    """An expression is malformed, unsafe, or fails to evaluate."""
+
+
+class ConstraintError(ExprError):
+    """Constraint expressions refer to unknown names or form a cycle."""
+
+
+class ParameterError(FitcliError):
+    """A parameter definition is invalid (name, value, bounds)."""
+
+
+class EngineError(FitcliError):
+    """Unknown engine, unknown or invalid engine option, or an engine
+    requirement (such as finite bounds) that is not met."""
+
+
+class NonFiniteError(FitcliError):
+    """The data or the residual contain NaN or infinity (``nan_policy='raise'``).
+
+    Attributes
+    ----------
+    source : str
+        ``'data'`` or ``'model'``: what produced the non-finite values.
+    indices : list of int
+        The first offending positions in the residual array.
+    """
+
+    def __init__(self, message: str, *, source: str, indices=(), **kws):
+        super().__init__(message, **kws)
+        self.source = source
+        self.indices = list(indices)
+
+
+class FitcliWarning(UserWarning):
+    """Base class of fitcli's warnings."""
+
+
+class ParameterAtBoundWarning(FitcliWarning):
+    """A varied parameter ended at (or within round-off of) one of its bounds;
+    its standard error from the covariance is not reliable there."""
+
+
+class ConfidenceWarning(FitcliWarning):
+    """A confidence limit could not be reached (a bound, or a flat profile)."""

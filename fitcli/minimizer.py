@@ -1,0 +1,830 @@
+"""Minimizer, minimize() and MinimizerResult.
+
+The user writes a residual function ``fcn(params, *args, **kws)`` returning
+an array (data minus model, possibly weighted).  :class:`Minimizer` maps the
+varied parameters to an engine's variables (bound transforms where the engine
+has no native bounds), evaluates the constraint expressions at every step,
+runs the engine chosen by exact name, and fills a :class:`MinimizerResult`
+with fit statistics, standard errors and correlations.
+
+Statistics (N data points, k varied parameters, r the residual):
+
+* ``chisqr = sum(r**2)``, ``nfree = N - k``, ``redchi = chisqr / nfree``
+* ``aic = N ln(chisqr / N) + 2 k``, ``bic = N ln(chisqr / N) + ln(N) k``
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from . import engines as _engines
+from . import uncertainty as _unc
+from .errors import (EngineError, FitcliError, NonFiniteError,
+                     ParameterAtBoundWarning, ParameterError)
+from .parameters import Parameters, from_internal, internal_gradient, to_internal
+
+__all__ = ["Minimizer", "MinimizerResult", "minimize", "NAN_POLICIES"]
+
+#: Accepted values of ``nan_policy``.
+NAN_POLICIES = ("raise", "omit", "propagate")
+
+_MAX_NFEV_FACTOR = 2000
+
+
+class _StopFit(Exception):
+    """Raised inside the residual to stop an engine (abort or eval limit)."""
+
+    def __init__(self, why):
+        super().__init__(why)
+        self.why = why
+
+
+class MinimizerResult:
+    """The outcome of a fit.
+
+    Attributes
+    ----------
+    params : Parameters
+        Best-fit parameters (with ``stderr`` and ``correl``).
+    var_names : list of str
+        Names of the varied parameters, in the order of ``covar``.
+    init_vals : list of float
+        Initial values of the varied parameters.
+    init_values : dict
+        Initial values of every parameter.
+    method : str
+        Engine used.
+    success : bool
+        True only if the fit converged: the engine's convergence test was
+        met, it was not aborted nor stopped by ``max_nfev``, chi-square and
+        every parameter are finite, and no varied parameter stopped having
+        an effect on the fit (vanishing Jacobian column).
+    status : str
+        One word: ``converged``, ``not_converged``, ``max_nfev``,
+        ``aborted``, ``not_finite`` or ``degenerate``.
+    aborted : bool
+        The fit was stopped before convergence (user callback or
+        ``max_nfev``).
+    message : str
+        What happened, including why error bars are missing if they are.
+    errorbars : bool
+        True if standard errors were estimated.
+    ier : int or None
+        Engine status code (MINPACK's ``info`` for ``leastsq``).
+    lmdif_message : str or None
+        MINPACK's own message (``leastsq`` only).
+    nfev : int
+        Number of residual evaluations made by the engine.
+    nfev_covar : int
+        Extra evaluations used to estimate the covariance.
+    nvarys, ndata, nfree : int
+        Varied parameters, data points (after ``nan_policy='omit'``),
+        degrees of freedom.
+    ndata_omitted : int
+        Points dropped by ``nan_policy='omit'``.
+    nan_rejected : int
+        Trial points rejected because the residual was not finite there.
+    residual : ndarray
+        Residual at the best fit.
+    chisqr, redchi, aic, bic : float
+        Fit statistics (see the module docstring).
+    covar : ndarray or None
+        Covariance matrix of the varied parameters (scaled by ``redchi``
+        when ``scale_covar``).
+    at_bounds : list of str
+        Varied parameters that ended on a bound.
+    scale_covar : bool
+        Whether ``covar`` was scaled by the reduced chi-square.
+    call_kws : dict
+        Options passed to the engine.
+    x : ndarray
+        Best point in the engine's variables.
+    """
+
+    def __init__(self, **kws):
+        self.params = None
+        self.var_names = []
+        self.init_vals = []
+        self.init_values = {}
+        self.method = None
+        self.success = False
+        self.status = "not_converged"
+        self.aborted = False
+        self.message = ""
+        self.errorbars = False
+        self.ier = None
+        self.lmdif_message = None
+        self.nfev = 0
+        self.nfev_covar = 0
+        self.nit = None
+        self.nvarys = 0
+        self.ndata = 0
+        self.nfree = 0
+        self.ndata_omitted = 0
+        self.nan_rejected = 0
+        self.residual = None
+        self.chisqr = math.nan
+        self.redchi = math.nan
+        self.aic = math.nan
+        self.bic = math.nan
+        self.covar = None
+        self.at_bounds = []
+        self.scale_covar = True
+        self.call_kws = {}
+        self.x = None
+        for key, val in kws.items():
+            setattr(self, key, val)
+
+    def __repr__(self):
+        return (f"<MinimizerResult method={self.method!r} status={self.status!r}"
+                f" success={self.success} nfev={self.nfev} chisqr="
+                f"{self.chisqr:.6g}>")
+
+    def show_candidates(self, n=None):
+        """Text table of the best grid points of a ``brute`` fit."""
+        from .report import candidates_report
+        return candidates_report(self, n)
+
+
+# --------------------------------------------------------------------------
+class _Problem:
+    """The varied parameters seen as a vector, and the objective functions
+    an engine calls.  Built by :meth:`Minimizer.prepare_fit`."""
+
+    def __init__(self, mini, result, engine):
+        params = result.params
+        self.mini = mini
+        self.params = params
+        self.names = list(result.var_names)
+        self.pars = [params[n] for n in self.names]
+        self.has_expr = bool(params._order)
+        self.native = engine.native_bounds if engine is not None else True
+        self.lo = np.array([p.min for p in self.pars], dtype=float)
+        self.hi = np.array([p.max for p in self.pars], dtype=float)
+        both = np.isfinite(self.lo) & np.isfinite(self.hi)
+        self.i_both = np.flatnonzero(both)
+        self.i_lo = np.flatnonzero(np.isfinite(self.lo) & ~both)
+        self.i_hi = np.flatnonzero(np.isfinite(self.hi) & ~both)
+        self.any_bounds = bool(len(self.i_both) + len(self.i_lo) + len(self.i_hi))
+        self.init_ext = np.array([p._val for p in self.pars], dtype=float)
+        self.scale = np.where(self.init_ext != 0, np.abs(self.init_ext) * 1e-3,
+                              1e-3)
+        if self.native or not self.any_bounds:
+            self.x0 = self.init_ext.copy()
+            self.lower = self.lo if self.native else np.full(len(self.lo), -np.inf)
+            self.upper = self.hi if self.native else np.full(len(self.hi), np.inf)
+            self.transform = False
+        else:
+            self.x0 = np.array([to_internal(v, lo, hi) for v, lo, hi in
+                                zip(self.init_ext, self.lo, self.hi)])
+            self.lower = np.full(len(self.lo), -np.inf)
+            self.upper = np.full(len(self.hi), np.inf)
+            self.transform = True
+        self.fcn = mini.userfcn
+        self.args = mini.userargs
+        self.kws = mini.userkws
+        self.iter_cb = mini.iter_cb
+        self.nan_policy = mini.nan_policy
+        self.max_nfev = mini._max_nfev_for(len(self.names))
+        self.nfev = 0
+        self.keep = None
+        self.penalty = None
+        self.nan_rejected = 0
+        self.best_chi = math.inf
+        self.best_x = None
+        self.last_key = None
+        self.last_r = None
+        self.counting = True
+        self.evals_uncounted = 0
+
+    # -------------------------------------------------------------- mapping
+    def to_external(self, x):
+        """External values of the varied parameters for engine vector x."""
+        if not self.transform:
+            return x
+        v = np.array(x, dtype=float)
+        if len(self.i_both):
+            i = self.i_both
+            v[i] = self.lo[i] + (np.sin(v[i]) + 1.0) * (self.hi[i] - self.lo[i]) / 2.0
+        if len(self.i_lo):
+            i = self.i_lo
+            v[i] = self.lo[i] - 1.0 + np.sqrt(v[i] * v[i] + 1.0)
+        if len(self.i_hi):
+            i = self.i_hi
+            v[i] = self.hi[i] + 1.0 - np.sqrt(v[i] * v[i] + 1.0)
+        return v
+
+    def gradient(self, x):
+        """d(external)/d(engine variable) for every varied parameter."""
+        if not self.transform:
+            return np.ones(len(x))
+        return np.array([internal_gradient(xi, lo, hi)
+                         for xi, lo, hi in zip(x, self.lo, self.hi)], dtype=float)
+
+    def set_values(self, vals):
+        """Put external values into the parameters and update constraints."""
+        for par, val in zip(self.pars, vals.tolist()):
+            par._val = val
+        if self.has_expr:
+            self.params._eval_constraints()
+        else:
+            self.params._stale = False
+
+    # -------------------------------------------------------------- objective
+    def call_user(self):
+        out = self.fcn(self.params, *self.args, **self.kws)
+        r = np.asarray(out)
+        if r.dtype.kind == "c":
+            r = np.ascontiguousarray(r.ravel()).view(float)
+        elif r.dtype.kind not in "f":
+            try:
+                r = r.astype(float)
+            except (TypeError, ValueError):
+                raise FitcliError("the residual function must return an "
+                                  f"array of numbers, got {type(out).__name__}") \
+                    from None
+        if r.ndim != 1:
+            r = r.ravel()
+        return r
+
+    def residual(self, x):
+        """Residual vector at engine vector ``x`` (memoises the last point)."""
+        key = x.tobytes() if isinstance(x, np.ndarray) else None
+        if key is not None and key == self.last_key:
+            return self.last_r.copy()
+        if self.counting:
+            if self.nfev >= self.max_nfev:
+                raise _StopFit("max_nfev")
+            self.nfev += 1
+        self.set_values(self.to_external(np.asarray(x, dtype=float)))
+        r = self.call_user()
+        if self.keep is not None:
+            r = r[self.keep]
+        chi = float(r @ r)
+        if not math.isfinite(chi) and self.nan_policy != "propagate" \
+                and self.penalty is not None and not np.isfinite(r).all():
+            self.nan_rejected += 1
+            r = np.where(np.isfinite(r), r, self.penalty)
+            chi = math.inf
+        if chi < self.best_chi:
+            self.best_chi = chi
+            self.best_x = np.array(x, dtype=float)
+        if self.iter_cb is not None and self.counting:
+            if self.iter_cb(self.params, self.nfev, r, *self.args, **self.kws):
+                raise _StopFit("aborted")
+        if key is not None:
+            self.last_key, self.last_r = key, r
+            return r.copy()
+        return r
+
+    def scalar(self, x):
+        """Chi-square at engine vector ``x`` (a large value where the
+        residual is not finite, so that scalar engines step back)."""
+        r = self.residual(np.atleast_1d(np.asarray(x, dtype=float)))
+        chi = float(r @ r)
+        if not math.isfinite(chi) and self.nan_policy != "propagate":
+            return 1e300
+        return chi
+
+    def chisqr_of(self, x):
+        r = self.residual(np.asarray(x, dtype=float))
+        return float(r @ r)
+
+    def remaining_nfev(self):
+        return max(0, self.max_nfev - self.nfev)
+
+    def wrap_jacobian(self, dfun, col_deriv):
+        """Adapt a user Jacobian (derivatives with respect to the external
+        values, rows = residuals) to the engine variables."""
+        def jac(x, *unused):
+            vals = self.to_external(np.asarray(x, dtype=float))
+            self.set_values(vals)
+            J = np.asarray(dfun(self.params, *self.args, **self.kws), dtype=float)
+            if col_deriv:
+                J = J.T
+            if self.keep is not None:
+                J = J[self.keep]
+            if self.transform:
+                J = J * self.gradient(x)
+            return J
+        return jac
+
+    def brute_axes(self):
+        for name, par, lo, hi, x0 in zip(self.names, self.pars, self.lo,
+                                         self.hi, self.init_ext):
+            yield name, lo, hi, x0, par.brute_step
+
+
+# --------------------------------------------------------------------------
+class Minimizer:
+    """A fitting problem: residual function, parameters and options.
+
+    Parameters
+    ----------
+    userfcn : callable
+        ``userfcn(params, *fcn_args, **fcn_kws)`` returning the residual
+        array (data - model, possibly weighted).  Complex output is split
+        into real and imaginary parts.
+    params : Parameters
+        Initial parameters (never modified: results go to
+        ``result.params``).
+    fcn_args : tuple, optional
+        Positional arguments for ``userfcn``.
+    fcn_kws : dict, optional
+        Keyword arguments for ``userfcn``.
+    iter_cb : callable, optional
+        ``iter_cb(params, iter, resid, *fcn_args, **fcn_kws)`` called after
+        each evaluation; returning True aborts the fit.
+    scale_covar : bool, default True
+        Scale the covariance by the reduced chi-square.
+    nan_policy : {'raise', 'omit', 'propagate'}, default 'raise'
+        ``raise``: NaN or inf in the data or in the residual at the starting
+        point is an error naming its source and position (during the fit, a
+        trial point with a non-finite residual is rejected as a bad step).
+        ``omit``: points whose residual is not finite at the start are left
+        out of the fit.  ``propagate``: values are passed on unchanged.
+    calc_covar : bool, default True
+        Estimate the covariance (standard errors and correlations).
+    max_nfev : int, optional
+        Largest number of residual evaluations (default
+        ``2000 * (nvarys + 1)``).
+    **kws
+        Default engine options for :meth:`minimize`.
+    """
+
+    def __init__(self, userfcn, params, fcn_args=None, fcn_kws=None,
+                 iter_cb=None, scale_covar=True, nan_policy="raise",
+                 reduce_fcn=None, calc_covar=True, max_nfev=None, **kws):
+        if not callable(userfcn):
+            raise FitcliError("the residual function must be callable")
+        if not isinstance(params, Parameters):
+            raise ParameterError("params must be a Parameters object, got "
+                                 f"{type(params).__name__}")
+        if nan_policy not in NAN_POLICIES:
+            raise FitcliError(f"unknown nan_policy {nan_policy!r}; choose one "
+                              f"of: {', '.join(NAN_POLICIES)}", key="nan_policy")
+        if reduce_fcn is not None:
+            raise FitcliError("reduce_fcn is not supported: fitcli minimises "
+                              "the sum of squares of the residual",
+                              key="reduce_fcn")
+        if max_nfev is not None:
+            _check_max_nfev(max_nfev)
+        if iter_cb is not None and not callable(iter_cb):
+            raise FitcliError("iter_cb must be callable", key="iter_cb")
+        self.userfcn = userfcn
+        self.params = params
+        self.userargs = tuple(fcn_args or ())
+        self.userkws = dict(fcn_kws or {})
+        self.iter_cb = iter_cb
+        self.scale_covar = bool(scale_covar)
+        self.nan_policy = nan_policy
+        self.calc_covar = bool(calc_covar)
+        self.max_nfev = max_nfev
+        self.kws = kws
+        self.result = None
+
+    @property
+    def asteval(self):
+        """The expression evaluator of ``params`` (add user functions to its
+        ``symtable``; they are carried into every fit)."""
+        return self.params.asteval
+
+    _asteval = asteval
+
+    def _max_nfev_for(self, nvarys):
+        if self.max_nfev is not None:
+            return int(self.max_nfev)
+        return _MAX_NFEV_FACTOR * (nvarys + 1)
+
+    # ---------------------------------------------------------------- setup
+    def prepare_fit(self, params=None, method="leastsq"):
+        """Check everything that can be checked before fitting and return a
+        fresh :class:`MinimizerResult` holding a copy of the parameters.
+
+        Raises
+        ------
+        ParameterError, ConstraintError, ExprError
+            Invalid parameters or constraints.
+        EngineError
+            Engine requirements not met (finite bounds).
+        NonFiniteError
+            NaN/inf in the data or the starting residual (``nan_policy``
+            'raise').
+        """
+        engine = _engines.get_engine(method)
+        src = self.params if params is None else params
+        if not isinstance(src, Parameters):
+            raise ParameterError("params must be a Parameters object")
+        work = src.copy()
+        work.update_constraints()
+        var_names = [n for n, p in work.items() if p.vary and p.expr is None]
+        for name, par in work.items():
+            if par._val is None or not math.isfinite(par._val):
+                raise ParameterError(f"initial value {par._val!r} is not a "
+                                     "finite number", key=name)
+        if not var_names:
+            raise ParameterError("no parameter is varied: set vary=True on "
+                                 "at least one parameter without expr")
+        if engine.needs_finite_bounds:
+            bad = [n for n in var_names
+                   if not (math.isfinite(work[n].min) and math.isfinite(work[n].max))]
+            if bad:
+                raise EngineError(f"engine '{engine.name}' needs finite min and "
+                                  "max for every varied parameter; missing for: "
+                                  + ", ".join(bad), key=bad[0])
+        for name in var_names:
+            work[name].init_value = work[name]._val
+        result = MinimizerResult(
+            params=work, var_names=var_names,
+            init_vals=[work[n]._val for n in var_names],
+            init_values={n: p._val for n, p in work.items()},
+            method=engine.name, nvarys=len(var_names),
+            scale_covar=self.scale_covar)
+        self.result = result
+        return result
+
+    def _start(self, problem, result):
+        """Evaluate the starting point; apply ``nan_policy``."""
+        with np.errstate(all="ignore"):
+            problem.set_values(problem.to_external(problem.x0))
+            r0 = problem.call_user()
+        problem.nfev += 1
+        finite = np.isfinite(r0)
+        if not finite.all():
+            if self.nan_policy == "raise":
+                raise self._nonfinite_error(r0, problem)
+            if self.nan_policy == "omit":
+                problem.keep = np.flatnonzero(finite)
+                result.ndata_omitted = int(len(r0) - len(problem.keep))
+                r0 = r0[problem.keep]
+        if r0.size == 0:
+            raise FitcliError("the residual function returned no values"
+                              + (" after omitting non-finite points"
+                                 if problem.keep is not None else ""))
+        if self.nan_policy != "propagate":
+            problem.penalty = 10.0 * (math.sqrt(float(r0 @ r0)) + 1.0)
+        problem.last_key = problem.x0.tobytes()
+        problem.last_r = r0
+        problem.best_chi = float(r0 @ r0)
+        problem.best_x = problem.x0.copy()
+        if len(r0) < len(problem.names):
+            raise FitcliError(f"{len(r0)} data points are fewer than the "
+                              f"{len(problem.names)} varied parameters")
+        return r0
+
+    def _nonfinite_error(self, r, problem):
+        bad = np.flatnonzero(~np.isfinite(r))
+        shown = ", ".join(str(i) for i in bad[:5]) + (", ..." if len(bad) > 5 else "")
+        inputs = _nonfinite_inputs(self.userargs, self.userkws)
+        if inputs:
+            return NonFiniteError(
+                f"the data contain NaN or inf: {inputs}; the residual is not "
+                f"finite at index {shown} ({len(bad)} of {len(r)} points). "
+                "Clean the data or use nan_policy='omit'",
+                source="data", indices=bad[:20])
+        values = ", ".join(f"{n}={p._val:.6g}" for n, p in problem.params.items())
+        return NonFiniteError(
+            f"the model gives NaN or inf at index {shown} ({len(bad)} of "
+            f"{len(r)} points) for the starting values {values}. Change the "
+            "starting values or bounds, or use nan_policy='omit'",
+            source="model", indices=bad[:20])
+
+    # ---------------------------------------------------------------- fitting
+    def minimize(self, method="leastsq", params=None, **kws):
+        """Fit with the engine ``method`` (exact name; see
+        :data:`fitcli.engines.ENGINES`).  ``engine=`` is accepted as an alias
+        of ``method=``; ``max_nfev=`` overrides the Minimizer's; other
+        keywords are engine options (checked before any evaluation).
+
+        Returns
+        -------
+        MinimizerResult
+        """
+        if "engine" in kws:
+            alias = kws.pop("engine")
+            if method not in ("leastsq", alias):
+                raise FitcliError("give either method= or engine=, not both",
+                                  key="engine")
+            method = alias
+        if "max_nfev" in kws:
+            value = kws.pop("max_nfev")
+            if value is not None:
+                _check_max_nfev(value)
+                saved, self.max_nfev = self.max_nfev, value
+                try:
+                    return self.minimize(method, params, **kws)
+                finally:
+                    self.max_nfev = saved
+        engine = _engines.get_engine(method)
+        options = dict(self.kws)
+        options.update(kws)
+        _engines.check_options(engine, options)
+        result = self.prepare_fit(params, method=engine.name)
+        result.call_kws = dict(options)
+        problem = _Problem(self, result, engine)
+        with np.errstate(all="ignore"):
+            self._start(problem, result)
+            stop = None
+            try:
+                out = engine.run(problem, options)
+            except _StopFit as exc:
+                stop = exc.why
+                out = _engines.EngineOutput(
+                    x=problem.best_x, converged=False,
+                    message=("fit aborted by the user callback" if stop == "aborted"
+                             else "the number of function evaluations reached "
+                             f"max_nfev={problem.max_nfev}"))
+            self._finish(problem, result, engine, out, stop)
+        return result
+
+    def _finish(self, problem, result, engine, out, stop):
+        """Statistics, covariance, success verdict, messages."""
+        x = np.asarray(out.x, dtype=float)
+        problem.counting = False
+        r = problem.residual(x)
+        vals = problem.to_external(x)
+        problem.set_values(vals)
+        result.x = x
+        result.nfev = problem.nfev
+        result.nit = out.nit
+        result.ier = out.ier
+        result.lmdif_message = out.extra.pop("lmdif_message", None)
+        for key, val in out.extra.items():
+            setattr(result, key, val)
+        result.nan_rejected = problem.nan_rejected
+        result.residual = r
+        result.ndata = len(r)
+        result.nfree = result.ndata - result.nvarys
+        chisqr = float(r @ r)
+        result.chisqr = chisqr
+        n = result.ndata
+        result.redchi = chisqr / result.nfree if result.nfree > 0 else math.nan
+        with np.errstate(all="ignore"):
+            base = n * math.log(chisqr / n) if chisqr > 0 else -math.inf
+        result.aic = base + 2 * result.nvarys
+        result.bic = base + math.log(n) * result.nvarys
+        if stop == "max_nfev" or (out.ier == 5 and engine.name == "leastsq"):
+            stop = "max_nfev"
+        result.aborted = stop is not None
+        notes = [out.message]
+
+        finite = math.isfinite(chisqr) and bool(np.all(np.isfinite(vals)))
+        degenerate = None
+        params = result.params
+        for par in params.values():
+            par.stderr, par.correl = None, None
+        if self.calc_covar and finite:
+            degenerate = self._covariance(problem, result, engine, r, notes)
+        elif not finite:
+            notes.append("chi-square or a parameter is not finite")
+
+        result.at_bounds = [n for n, v, lo, hi in zip(
+            problem.names, vals, problem.lo, problem.hi) if _at_bound(v, lo, hi)]
+        for name in result.at_bounds:
+            warnings.warn(ParameterAtBoundWarning(
+                f"parameter '{name}' = {params[name]._val!r} is at a bound "
+                f"[{params[name].min!r}, {params[name].max!r}]; its standard "
+                "error is not reliable"), stacklevel=4)
+
+        if stop == "aborted":
+            result.status = "aborted"
+        elif stop == "max_nfev":
+            result.status = "max_nfev"
+        elif not finite:
+            result.status = "not_finite"
+        elif degenerate:
+            result.status = "degenerate"
+        elif not out.converged:
+            result.status = "not_converged"
+        else:
+            result.status = "converged"
+        result.success = result.status == "converged"
+        if problem.nan_rejected:
+            notes.append(f"{problem.nan_rejected} trial points gave a "
+                         "non-finite residual and were rejected")
+        result.message = "; ".join(m for m in notes if m)
+
+    def _covariance(self, problem, result, engine, r, notes):
+        """Fill covar, stderr, correl; return a reason if a parameter does
+        not affect the fit (the fit is then degenerate)."""
+        params = result.params
+        names = problem.names
+        ext = np.array([params[n]._val for n in names], dtype=float)
+
+        def resid_ext(v):
+            problem.set_values(v)
+            return _resid_raw(problem)
+
+        try:
+            if engine.least_squares:
+                J, ok = _unc.jacobian(resid_ext, ext, problem.scale, problem.lo,
+                                      problem.hi, f0=r)
+                cov, reason = (_unc.covariance_from_jacobian(J, names) if ok
+                               else (None, "the residual is not finite next "
+                                     "to the solution"))
+            else:
+                def chi_ext(v):
+                    rr = resid_ext(v)
+                    return float(rr @ rr)
+                H, ok = _unc.hessian(chi_ext, ext, problem.scale, problem.lo,
+                                     problem.hi, f0=float(r @ r))
+                cov, reason = (_unc.covariance_from_hessian(H, names) if ok
+                               else (None, "chi-square is not finite next to "
+                                     "the solution"))
+        finally:
+            problem.set_values(ext)
+        result.nfev_covar = problem.evals_uncounted
+        degenerate = reason if reason and "does not affect" in reason else None
+        if cov is None:
+            result.errorbars = False
+            notes.append(f"uncertainties could not be estimated: {reason}")
+            return degenerate
+        if self.scale_covar:
+            if result.nfree <= 0:
+                result.errorbars = False
+                notes.append("uncertainties could not be estimated: no "
+                             "degrees of freedom (as many parameters as points)")
+                return degenerate
+            if result.chisqr == 0.0:
+                result.errorbars = False
+                notes.append("uncertainties could not be estimated: "
+                             "chi-square is zero (the model fits exactly)")
+                return degenerate
+            cov = cov * result.redchi
+        err, corr = _unc.stderr_correl(cov)
+        if not np.all(np.isfinite(err)):
+            result.errorbars = False
+            notes.append("uncertainties could not be estimated: the "
+                         "covariance is not finite")
+            return degenerate
+        result.covar = cov
+        result.errorbars = True
+        for i, name in enumerate(names):
+            par = params[name]
+            par.stderr = float(err[i])
+            par.correl = {other: float(corr[i, j]) for j, other in
+                          enumerate(names) if j != i}
+        self._propagate(problem, result, ext, cov)
+        return degenerate
+
+    def _propagate(self, problem, result, ext, cov):
+        """stderr of constrained parameters through their expressions."""
+        params = result.params
+        tied = [n for n in params._order or ()]
+        if not tied:
+            return
+        pars = problem.pars
+
+        def tied_values(v):
+            for par, val in zip(pars, v.tolist()):
+                par._val = val
+            params._eval_constraints()
+            return np.array([params[n]._val for n in tied], dtype=float)
+
+        try:
+            err = _unc.propagate(tied_values, ext, cov, problem.scale)
+        finally:
+            problem.set_values(ext)
+        if err is None:
+            return
+        for name, e in zip(tied, err):
+            params[name].stderr = float(e)
+
+    # ---------------------------------------------------------------- engines
+    def leastsq(self, params=None, max_nfev=None, **kws):
+        """Levenberg-Marquardt (MINPACK).  Options: xtol, ftol, gtol,
+        epsfcn, factor, diag, Dfun, col_deriv, restarts."""
+        return self.minimize("leastsq", params, max_nfev=max_nfev, **kws)
+
+    def least_squares(self, params=None, max_nfev=None, **kws):
+        """Trust-region least squares with native bounds (scipy)."""
+        return self.minimize("least_squares", params, max_nfev=max_nfev, **kws)
+
+    def scalar_minimize(self, method="Nelder-Mead", params=None, max_nfev=None,
+                        **kws):
+        """A scalar engine, by fitcli name or scipy name (``'Nelder-Mead'``,
+        ``'Powell'``, ``'CG'``, ``'BFGS'``, ``'L-BFGS-B'``)."""
+        name = _SCIPY_NAMES.get(method, method)
+        return self.minimize(name, params, max_nfev=max_nfev, **kws)
+
+    def nelder(self, params=None, max_nfev=None, **kws):
+        """Nelder-Mead simplex on chi-square."""
+        return self.minimize("nelder", params, max_nfev=max_nfev, **kws)
+
+    def powell(self, params=None, max_nfev=None, **kws):
+        """Powell's conjugate-direction method on chi-square."""
+        return self.minimize("powell", params, max_nfev=max_nfev, **kws)
+
+    def cg(self, params=None, max_nfev=None, **kws):
+        """Nonlinear conjugate gradients on chi-square."""
+        return self.minimize("cg", params, max_nfev=max_nfev, **kws)
+
+    def bfgs(self, params=None, max_nfev=None, **kws):
+        """BFGS quasi-Newton on chi-square."""
+        return self.minimize("bfgs", params, max_nfev=max_nfev, **kws)
+
+    def lbfgsb(self, params=None, max_nfev=None, **kws):
+        """L-BFGS-B on chi-square, native bounds."""
+        return self.minimize("lbfgsb", params, max_nfev=max_nfev, **kws)
+
+    def differential_evolution(self, params=None, max_nfev=None, **kws):
+        """Differential evolution (needs finite bounds)."""
+        return self.minimize("differential_evolution", params,
+                             max_nfev=max_nfev, **kws)
+
+    def dual_annealing(self, params=None, max_nfev=None, **kws):
+        """Dual annealing (needs finite bounds); ``anneal`` is an alias."""
+        return self.minimize("dual_annealing", params, max_nfev=max_nfev, **kws)
+
+    anneal = dual_annealing
+
+    def basinhopping(self, params=None, max_nfev=None, **kws):
+        """Basin hopping."""
+        return self.minimize("basinhopping", params, max_nfev=max_nfev, **kws)
+
+    def brute(self, params=None, max_nfev=None, **kws):
+        """Grid search (options Ns, keep)."""
+        return self.minimize("brute", params, max_nfev=max_nfev, **kws)
+
+
+_SCIPY_NAMES = {"Nelder-Mead": "nelder", "Powell": "powell", "CG": "cg",
+                "BFGS": "bfgs", "L-BFGS-B": "lbfgsb"}
+
+
+def _resid_raw(problem):
+    """Residual at the parameters' current values, outside the fit's count."""
+    problem.evals_uncounted += 1
+    r = problem.call_user()
+    if problem.keep is not None:
+        r = r[problem.keep]
+    return r
+
+
+def _check_max_nfev(value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
+            or value < 1:
+        raise FitcliError(f"max_nfev must be a positive integer, got {value!r}",
+                          key="max_nfev")
+
+
+def _at_bound(v, lo, hi):
+    tol = lambda b: 1e-7 * (abs(b) + 1.0)  # noqa: E731
+    return (math.isfinite(lo) and v - lo <= tol(lo)) or \
+        (math.isfinite(hi) and hi - v <= tol(hi))
+
+
+def _nonfinite_inputs(args, kws):
+    """Describe arrays among the user arguments that hold NaN or inf."""
+    found = []
+    items = [(f"args[{i}]", a) for i, a in enumerate(args)]
+    items += [(f"kws[{k!r}]", v) for k, v in kws.items()]
+    for label, value in items:
+        try:
+            arr = np.asarray(value, dtype=float)
+        except (TypeError, ValueError):
+            continue
+        if arr.size and not np.all(np.isfinite(arr)):
+            bad = np.flatnonzero(~np.isfinite(arr.ravel()))
+            shown = ", ".join(str(i) for i in bad[:5]) + (", ..." if len(bad) > 5 else "")
+            found.append(f"{label} at index {shown}")
+    return "; ".join(found)
+
+
+def minimize(fcn, params, method="leastsq", args=None, kws=None, iter_cb=None,
+             scale_covar=True, nan_policy="raise", reduce_fcn=None,
+             calc_covar=True, max_nfev=None, **fit_kws):
+    """Fit: minimise the sum of squares of ``fcn(params, *args, **kws)``.
+
+    Parameters
+    ----------
+    fcn : callable
+        Residual function.
+    params : Parameters
+        Initial parameters (not modified; the best fit is in
+        ``result.params``).
+    method : str, default 'leastsq'
+        Engine name (``engine=`` is accepted as an alias).
+    args, kws : optional
+        Extra arguments for ``fcn``.
+    iter_cb, scale_covar, nan_policy, reduce_fcn, calc_covar, max_nfev
+        See :class:`Minimizer`.
+    **fit_kws
+        Engine options.
+
+    Returns
+    -------
+    MinimizerResult
+    """
+    if "engine" in fit_kws:
+        engine = fit_kws.pop("engine")
+        if method not in ("leastsq", engine):
+            raise FitcliError("give either method= or engine=, not both",
+                              key="engine")
+        method = engine
+    fitter = Minimizer(fcn, params, fcn_args=args, fcn_kws=kws,
+                       iter_cb=iter_cb, scale_covar=scale_covar,
+                       nan_policy=nan_policy, reduce_fcn=reduce_fcn,
+                       calc_covar=calc_covar, max_nfev=max_nfev)
+    return fitter.minimize(method=method, **fit_kws)

@@ -1,0 +1,739 @@
+"""Parameter and Parameters: values, bounds, constraint expressions.
+
+A :class:`Parameter` has a value, may be varied or fixed, may have bounds
+``min``/``max`` and may be tied to other parameters by a constraint
+expression ``expr``.  :class:`Parameters` is an ordered dict of them that
+owns the expression evaluator and resolves constraints in dependency order.
+
+Bounds are enforced for engines without native bounds by mapping each
+bounded parameter to an unbounded internal variable (the MINUIT transforms):
+
+* both bounds:  ``P = min + (sin(x) + 1) (max - min) / 2``
+* only ``min``: ``P = min - 1 + sqrt(x**2 + 1)``
+* only ``max``: ``P = max + 1 - sqrt(x**2 + 1)``
+"""
+from __future__ import annotations
+
+import json
+import math
+import numbers
+
+import numpy as np
+
+from . import expr as _expr
+from .errors import ConstraintError, ParameterError
+
+__all__ = ["Parameter", "Parameters", "create_params"]
+
+_inf = math.inf
+
+#: Columns shown by :meth:`Parameters.pretty_print` by default.
+PRETTY_COLUMNS = ("value", "min", "max", "stderr", "vary", "expr", "brute_step")
+
+
+def _number(value, what, name, *, allow_inf=False):
+    """``value`` as a float, or ParameterError saying what is wrong."""
+    if isinstance(value, (bool, np.bool_)):
+        raise ParameterError(f"{what} must be a number, got a boolean "
+                             f"({value!r})", key=name)
+    if isinstance(value, numbers.Real) or (
+            isinstance(value, np.ndarray) and value.ndim == 0
+            and value.dtype.kind in "iuf"):
+        out = float(value)
+    else:
+        raise ParameterError(f"{what} must be a number, got "
+                             f"{type(value).__name__} {value!r:.40}", key=name)
+    if math.isnan(out):
+        raise ParameterError(f"{what} must be a number, got NaN", key=name)
+    if math.isinf(out) and not allow_inf:
+        raise ParameterError(f"{what} must be finite, got {out!r}", key=name)
+    return out
+
+
+def check_name(name):
+    """Raise ParameterError unless ``name`` can be a parameter name."""
+    if not isinstance(name, str):
+        raise ParameterError(f"parameter name must be text, got "
+                             f"{type(name).__name__} {name!r}")
+    if not _expr.is_valid_name(name):
+        raise ParameterError(f"invalid parameter name {name!r}: names must "
+                             "match [A-Za-z_][A-Za-z0-9_]* and not be a "
+                             "Python keyword", key=name)
+    if name.startswith("__") or name.endswith("__"):
+        raise ParameterError(f"invalid parameter name {name!r}: names starting "
+                             "or ending with '__' are reserved", key=name)
+    if name in _expr.FUNCTIONS:
+        raise ParameterError(f"invalid parameter name {name!r}: it would hide "
+                             f"the expression function {name}()", key=name)
+
+
+class Parameter:
+    """One fit parameter.
+
+    Parameters
+    ----------
+    name : str
+        Matches ``[A-Za-z_][A-Za-z0-9_]*``; not a keyword nor the name of an
+        expression function.
+    value : float, optional
+        Initial value; clipped into ``[min, max]``.  Required unless ``expr``
+        is given.
+    vary : bool, default True
+        Whether the fit varies the parameter.
+    min, max : float, default -inf, inf
+        Bounds (``None`` means unbounded).
+    expr : str, optional
+        Constraint expression; a parameter with ``expr`` is never varied
+        directly, its value follows the expression.
+    brute_step : float, optional
+        Grid step for the ``brute`` engine.
+    user_data : any, optional
+        Free for the user.
+
+    Attributes
+    ----------
+    stderr : float or None
+        Standard error after a fit.
+    correl : dict or None
+        Correlation coefficients with the other varied parameters.
+    init_value : float
+        Value before the fit.
+    """
+
+    def __init__(self, name, value=None, vary=True, min=-_inf, max=_inf,
+                 expr=None, brute_step=None, user_data=None):
+        check_name(name)
+        self.name = name
+        self._owner = None
+        self._min, self._max = -_inf, _inf
+        self._val = None
+        self._expr = None
+        self._expr_obj = None
+        self.vary = bool(vary)
+        self.user_data = user_data
+        self.stderr = None
+        self.correl = None
+        self.brute_step = None
+        self._set_bounds(min, max)
+        if value is not None:
+            self.value = value
+        if expr is not None:
+            self.expr = expr
+        elif value is None:
+            raise ParameterError("a value is required (or an expr)", key=name)
+        if brute_step is not None:
+            self.brute_step = _number(brute_step, "brute_step", name)
+        self.init_value = self._val
+
+    # ---------------------------------------------------------- properties
+    @property
+    def value(self):
+        """Current value (for a constrained parameter: of its expression)."""
+        if self._expr_obj is not None and self._owner is not None \
+                and self._owner._stale:
+            self._owner.update_constraints()
+        return self._val
+
+    @value.setter
+    def value(self, val):
+        v = _number(val, "value", self.name)
+        if v < self._min:
+            v = self._min
+        elif v > self._max:
+            v = self._max
+        self._val = v
+        if self._owner is not None:
+            self._owner._stale = True
+
+    @property
+    def min(self):
+        """Lower bound (-inf when unbounded)."""
+        return self._min
+
+    @min.setter
+    def min(self, val):
+        self._set_bounds(val, self._max)
+
+    @property
+    def max(self):
+        """Upper bound (inf when unbounded)."""
+        return self._max
+
+    @max.setter
+    def max(self, val):
+        self._set_bounds(self._min, val)
+
+    def _set_bounds(self, lo, hi):
+        lo = -_inf if lo is None else _number(lo, "min", self.name,
+                                               allow_inf=True)
+        hi = _inf if hi is None else _number(hi, "max", self.name,
+                                              allow_inf=True)
+        if lo == _inf or hi == -_inf:
+            raise ParameterError(f"bounds [{lo}, {hi}] leave no room for a "
+                                 "value", key=self.name)
+        if lo > hi:
+            raise ParameterError(f"min ({lo!r}) is greater than max ({hi!r})",
+                                 key=self.name)
+        if lo == hi:
+            raise ParameterError(f"min equals max ({lo!r}); to fix the "
+                                 "parameter use vary=False", key=self.name)
+        self._min, self._max = lo, hi
+        if self._val is not None and not (lo <= self._val <= hi):
+            self._val = min(hi, builtin_max(lo, self._val))
+            if self._owner is not None:
+                self._owner._stale = True
+
+    @property
+    def expr(self):
+        """Constraint expression, or None."""
+        return self._expr
+
+    @expr.setter
+    def expr(self, text):
+        if text is None or (isinstance(text, str) and not text.strip()):
+            self._expr, self._expr_obj = None, None
+        else:
+            self._expr_obj = _expr.compile_expression(text, key=self.name)
+            self._expr = self._expr_obj.text
+            self.vary = False
+        if self._owner is not None:
+            self._owner._structure_changed()
+
+    # ---------------------------------------------------------- methods
+    def set(self, value=None, vary=None, min=None, max=None, expr=None,
+            brute_step=None, is_init_value=True):
+        """Change several attributes at once (``None`` leaves one alone;
+        ``expr=''`` removes the constraint; ``brute_step=0`` removes it)."""
+        if expr is not None:
+            self.expr = expr
+        if vary is not None:
+            self.vary = bool(vary)
+            if self.vary and self._expr is not None:
+                self.expr = None
+        if min is not None or max is not None:
+            self._set_bounds(self._min if min is None else min,
+                             self._max if max is None else max)
+        if value is not None:
+            self.value = value
+            if is_init_value:
+                self.init_value = self._val
+        if brute_step is not None:
+            step = _number(brute_step, "brute_step", self.name)
+            self.brute_step = step if step != 0 else None
+
+    # bound transforms (scalar versions; the Minimizer vectorises them)
+    def setup_bounds(self):
+        """Internal (unbounded) value corresponding to the current value."""
+        return to_internal(self._val, self._min, self._max)
+
+    def from_internal(self, x):
+        """External value for internal value ``x``."""
+        return from_internal(x, self._min, self._max)
+
+    def scale_gradient(self, x):
+        """Derivative of the external value with respect to the internal one."""
+        return internal_gradient(x, self._min, self._max)
+
+    def _copy(self):
+        new = Parameter.__new__(Parameter)
+        new.__dict__.update(self.__dict__)
+        new._owner = None
+        if self.correl is not None:
+            new.correl = dict(self.correl)
+        return new
+
+    def __copy__(self):
+        return self._copy()
+
+    def __deepcopy__(self, memo):
+        new = self._copy()
+        import copy
+        new.user_data = copy.deepcopy(self.user_data, memo)
+        return new
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_owner"] = None
+        state["_expr_obj"] = None
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        if self._expr is not None:
+            self._expr_obj = _expr.compile_expression(self._expr, key=self.name)
+
+    def __repr__(self):
+        val = self._val
+        parts = [f"value={val!r}" if self._expr is None else
+                 f"value={val!r}, expr={self._expr!r}"]
+        if self._expr is None and not self.vary:
+            parts.append("vary=False")
+        if self.stderr is not None:
+            parts.append(f"stderr={self.stderr!r}")
+        if self._min != -_inf or self._max != _inf:
+            parts.append(f"bounds=[{self._min!r}:{self._max!r}]")
+        if self.brute_step is not None:
+            parts.append(f"brute_step={self.brute_step!r}")
+        return f"<Parameter {self.name!r}, {', '.join(parts)}>"
+
+    def __eq__(self, other):
+        if not isinstance(other, Parameter):
+            return NotImplemented
+        keys = ("name", "_val", "vary", "_min", "_max", "_expr", "brute_step",
+                "stderr", "init_value")
+        return all(getattr(self, k) == getattr(other, k) for k in keys)
+
+    __hash__ = object.__hash__
+
+
+builtin_max = max
+
+
+# ------------------------------------------------------------------ transforms
+def to_internal(value, lo, hi):
+    """Internal value of an external ``value`` with bounds ``lo``/``hi``.
+
+    A value sitting exactly on a bound is moved a hair inside, so that the
+    transform's derivative is not zero at the start of a fit.
+    """
+    if lo == -_inf and hi == _inf:
+        return value
+    if lo != -_inf and hi != _inf:
+        arg = 2.0 * (value - lo) / (hi - lo) - 1.0
+        arg = builtin_max(-1.0, min(1.0, arg))
+        x = math.asin(arg)
+        lim = math.pi / 2 - 1e-3
+        return builtin_max(-lim, min(lim, x))
+    if lo != -_inf:
+        x = math.sqrt(builtin_max(0.0, (value - lo + 1.0) ** 2 - 1.0))
+    else:
+        x = math.sqrt(builtin_max(0.0, (hi - value + 1.0) ** 2 - 1.0))
+    return builtin_max(x, 1e-3)
+
+
+def from_internal(x, lo, hi):
+    """External value for internal ``x`` (see the module docstring)."""
+    if lo == -_inf and hi == _inf:
+        return x
+    if lo != -_inf and hi != _inf:
+        return lo + (np.sin(x) + 1.0) * (hi - lo) / 2.0
+    if lo != -_inf:
+        return lo - 1.0 + np.sqrt(x * x + 1.0)
+    return hi + 1.0 - np.sqrt(x * x + 1.0)
+
+
+def internal_gradient(x, lo, hi):
+    """d(external)/d(internal) at internal ``x``."""
+    if lo == -_inf and hi == _inf:
+        return 1.0
+    if lo != -_inf and hi != _inf:
+        return np.cos(x) * (hi - lo) / 2.0
+    if lo != -_inf:
+        return x / np.sqrt(x * x + 1.0)
+    return -x / np.sqrt(x * x + 1.0)
+
+
+# ------------------------------------------------------------------ Parameters
+class Parameters(dict):
+    """An ordered dictionary of :class:`Parameter` objects.
+
+    Parameters
+    ----------
+    usersyms : dict, optional
+        Extra symbols (functions or numbers) for constraint expressions.
+        Symbols can also be added later through
+        ``params.asteval.symtable['name'] = value``.
+    """
+
+    def __init__(self, usersyms=None):
+        super().__init__()
+        self._usersyms = dict(usersyms or {})
+        for sym in self._usersyms:
+            if not _expr.is_valid_name(sym) or sym.startswith("__"):
+                raise ParameterError(f"invalid user symbol name {sym!r}")
+        self._interp = None
+        self._stale = True
+        self._order = None     # names of constrained parameters, in order
+
+    # ---------------------------------------------------------- evaluator
+    @property
+    def asteval(self):
+        """The asteval Interpreter evaluating the constraint expressions
+        (created on first use).  Add functions with
+        ``params.asteval.symtable['name'] = func``."""
+        if self._interp is None:
+            self._interp = _expr.make_interpreter(self._usersyms)
+        return self._interp
+
+    _asteval = asteval   # the name used by the classic documentation
+
+    def _symbols(self):
+        """Names visible to expressions: namespace, user symbols, parameters."""
+        if self._interp is None:
+            table = _expr.base_symbols()
+            table.update(self._usersyms)
+        else:
+            table = dict(self._interp.symtable)
+        for name in self:
+            table[name] = 0.0
+        return table
+
+    def _user_symbols(self):
+        """Symbols added by the user (constructor or symtable), by name."""
+        out = dict(self._usersyms)
+        if self._interp is not None:
+            base = _expr.base_symbols()
+            for key, val in self._interp.symtable.items():
+                if key not in self and (key not in base or base[key] is not val):
+                    out[key] = val
+        return out
+
+    def _structure_changed(self):
+        self._order = None
+        self._stale = True
+
+    # ---------------------------------------------------------- dict API
+    def __setitem__(self, key, par):
+        if not isinstance(par, Parameter):
+            raise ParameterError(f"'{key}' must be a Parameter, got "
+                                 f"{type(par).__name__}")
+        if key != par.name:
+            check_name(key)
+            par.name = key
+        if self._interp is not None:
+            self._interp.symtable[key] = par._val
+        super().__setitem__(key, par)
+        par._owner = self
+        self._structure_changed()
+
+    def __delitem__(self, key):
+        super().__delitem__(key)
+        if self._interp is not None:
+            self._interp.symtable.pop(key, None)
+        self._structure_changed()
+
+    def pop(self, key, *default):
+        out = super().pop(key, *default)
+        if self._interp is not None:
+            self._interp.symtable.pop(key, None)
+        self._structure_changed()
+        return out
+
+    def update(self, other=(), **kws):
+        """Add (copies of) the parameters of another Parameters / mapping."""
+        items = other.items() if hasattr(other, "items") else other
+        for key, par in list(items) + list(kws.items()):
+            self[key] = par._copy() if isinstance(par, Parameter) else par
+        if isinstance(other, Parameters):
+            self._usersyms.update(other._user_symbols())
+            if self._interp is not None:
+                self._interp.symtable.update(other._user_symbols())
+        return self
+
+    def add(self, name, value=None, vary=True, min=-_inf, max=_inf, expr=None,
+            brute_step=None, user_data=None):
+        """Add a parameter (``name`` may also be a :class:`Parameter`)."""
+        if isinstance(name, Parameter):
+            self[name.name] = name
+            return
+        self[name] = Parameter(name, value=value, vary=vary, min=min, max=max,
+                               expr=expr, brute_step=brute_step,
+                               user_data=user_data)
+
+    def add_many(self, *parlist):
+        """Add several parameters: :class:`Parameter` objects or tuples
+        ``(name, value, vary, min, max, expr, brute_step)`` (trailing items
+        optional)."""
+        fields = ("name", "value", "vary", "min", "max", "expr", "brute_step")
+        for item in parlist:
+            if isinstance(item, Parameter):
+                self[item.name] = item
+                continue
+            if not isinstance(item, (tuple, list)) or not 1 <= len(item) <= 7:
+                raise ParameterError(f"add_many() takes Parameter objects or "
+                                     f"tuples {fields}, got {item!r:.60}")
+            kws = dict(zip(fields, item))
+            for key in ("min", "max"):
+                if key in kws and kws[key] is None:
+                    kws[key] = -_inf if key == "min" else _inf
+            if "vary" in kws and kws["vary"] is None:
+                kws["vary"] = True
+            self.add(**kws)
+
+    def valuesdict(self):
+        """``{name: value}`` for every parameter, in order."""
+        if self._stale and self._order is not False:
+            self.update_constraints()
+        return {name: par._val for name, par in self.items()}
+
+    # ---------------------------------------------------------- constraints
+    def _resolve(self):
+        """Check every expression's names and order them by dependency.
+
+        Raises ConstraintError for an unknown name (with close matches) or a
+        cycle (with the whole cycle).
+        """
+        known = self._symbols()
+        deps = {}
+        for name, par in self.items():
+            if par._expr_obj is None:
+                continue
+            _expr.check_names(par._expr_obj, known, key=name,
+                              what=f"the expression of parameter {name!r}:")
+            deps[name] = sorted(n for n in par._expr_obj.names
+                                if n in self and self[n]._expr_obj is not None)
+        order, state = [], {}
+        for start in deps:           # iterative depth-first search
+            if state.get(start) == 2:
+                continue
+            path, stack = [], [(start, iter(deps[start]))]
+            state[start] = 1
+            path.append(start)
+            while stack:
+                node, children = stack[-1]
+                for child in children:
+                    if state.get(child) == 1:
+                        cycle = path[path.index(child):] + [child]
+                        raise ConstraintError(
+                            "constraint expressions form a cycle: "
+                            + " -> ".join(cycle), key=child)
+                    if state.get(child) != 2:
+                        state[child] = 1
+                        path.append(child)
+                        stack.append((child, iter(deps[child])))
+                        break
+                else:
+                    stack.pop()
+                    path.pop()
+                    state[node] = 2
+                    order.append(node)
+        self._order = order
+        return order
+
+    def update_constraints(self):
+        """Resolve and evaluate every constraint expression.
+
+        Raises
+        ------
+        ConstraintError
+            Unknown name in an expression, or a cycle.
+        ExprError
+            An expression cannot be evaluated (or gives a non-number).
+        """
+        if self._order is None:
+            self._resolve()
+        if not self._order:
+            self._stale = False
+            return
+        with _expr.time_limit():
+            self._eval_constraints(checked=True)
+
+    def _eval_constraints(self, checked=False):
+        """Evaluate the constraints in order (``_resolve`` must have run)."""
+        table = self.asteval.symtable
+        for name, par in self.items():
+            table[name] = par._val
+        interp = self._interp
+        for name in self._order:
+            par = dict.__getitem__(self, name)
+            with np.errstate(all="ignore"):
+                val = _expr.evaluate(interp, par._expr_obj, key=name)
+            if checked:
+                val = _expr_value(val, name, par._expr)
+            par._val = val
+            table[name] = val
+        self._stale = False
+
+    def eval(self, text):
+        """Evaluate an expression with the current parameter values."""
+        obj = _expr.compile_expression(text)
+        _expr.check_names(obj, self._symbols())
+        self.update_constraints()
+        table = self.asteval.symtable
+        for name, par in self.items():
+            table[name] = par._val
+        with _expr.time_limit(), np.errstate(all="ignore"):
+            return _expr.evaluate(self._interp, obj)
+
+    # ---------------------------------------------------------- copies
+    def copy(self):
+        """A deep copy (parameters and user symbols; a new evaluator)."""
+        return self.__deepcopy__({})
+
+    __copy__ = copy
+
+    def __deepcopy__(self, memo):
+        new = Parameters(usersyms=self._user_symbols())
+        for name, par in self.items():
+            p = par._copy()
+            dict.__setitem__(new, name, p)
+            p._owner = new
+        new._order = self._order
+        new._stale = self._stale
+        return new
+
+    def __reduce__(self):
+        user = {k: v for k, v in self._user_symbols().items()}
+        return (_rebuild, (list(self.values()), user))
+
+    # ---------------------------------------------------------- display
+    def __repr__(self):
+        return "Parameters(" + "".join(
+            f"\n    {p!r}," for p in self.values()) + ("\n)" if self else ")")
+
+    def pretty_repr(self, oneline=False, colwidth=8, precision=4, fmt="g",
+                    columns=PRETTY_COLUMNS):
+        """The table printed by :meth:`pretty_print`, as text."""
+        from .report import params_table
+        if oneline:
+            return repr(self)
+        return params_table(self, colwidth=colwidth, precision=precision,
+                            fmt=fmt, columns=columns)
+
+    def pretty_print(self, oneline=False, colwidth=8, precision=4, fmt="g",
+                     columns=PRETTY_COLUMNS, file=None):
+        """Print the parameters as a table (one row per parameter)."""
+        print(self.pretty_repr(oneline, colwidth, precision, fmt, columns),
+              file=file)
+
+    # ---------------------------------------------------------- JSON
+    def dumps(self, **kws):
+        """JSON text of the parameters (and numeric user symbols).
+
+        Non-finite numbers are written as the strings ``"inf"``, ``"-inf"``,
+        ``"nan"``.  Functions among the user symbols cannot be stored: their
+        names are listed under ``"functions"`` so that :meth:`loads` can say
+        they must be added again.
+        """
+        params = []
+        for par in self.values():
+            params.append({
+                "name": par.name, "value": _enc(par._val), "vary": par.vary,
+                "min": _enc(par._min), "max": _enc(par._max), "expr": par._expr,
+                "brute_step": _enc(par.brute_step), "stderr": _enc(par.stderr),
+                "init_value": _enc(par.init_value),
+                "correl": (None if par.correl is None else
+                           {k: _enc(v) for k, v in par.correl.items()}),
+                "user_data": _json_safe(par.user_data),
+            })
+        numbers_, funcs = {}, []
+        for key, val in sorted(self._user_symbols().items()):
+            if isinstance(val, numbers.Real) and not isinstance(val, bool):
+                numbers_[key] = _enc(float(val))
+            else:
+                funcs.append(key)
+        doc = {"format": "fitcli.parameters", "version": 1, "params": params,
+               "symbols": numbers_, "functions": funcs}
+        kws.setdefault("allow_nan", False)
+        return json.dumps(doc, **kws)
+
+    def dump(self, fp, **kws):
+        """Write :meth:`dumps` to an open text file."""
+        return fp.write(self.dumps(**kws))
+
+    def loads(self, s, **kws):
+        """Replace the contents with parameters read from JSON text.
+
+        Loading only reads numbers, strings and booleans: nothing is imported
+        or executed.  Expressions are checked like any other.
+        """
+        try:
+            doc = json.loads(s, **kws)
+        except json.JSONDecodeError as exc:
+            raise ParameterError(f"not valid JSON: {exc}") from None
+        if not isinstance(doc, dict) or doc.get("format") != "fitcli.parameters":
+            raise ParameterError("not a fitcli parameters document (missing "
+                                 "\"format\": \"fitcli.parameters\")")
+        items = doc.get("params")
+        if not isinstance(items, list):
+            raise ParameterError("'params' must be a list")
+        self.clear()
+        self._structure_changed()
+        syms = doc.get("symbols") or {}
+        if not isinstance(syms, dict):
+            raise ParameterError("'symbols' must be an object")
+        self._usersyms.update({k: _dec(v, k) for k, v in syms.items()})
+        if self._interp is not None:
+            self._interp.symtable.update(self._usersyms)
+        for item in items:
+            if not isinstance(item, dict) or "name" not in item:
+                raise ParameterError(f"each parameter must be an object with "
+                                     f"a name, got {item!r:.60}")
+            name = item["name"]
+            par = Parameter(name, value=_dec(item.get("value"), name),
+                            vary=bool(item.get("vary", True)),
+                            min=_dec(item.get("min", "-inf"), name),
+                            max=_dec(item.get("max", "inf"), name),
+                            expr=item.get("expr"),
+                            brute_step=_dec(item.get("brute_step"), name),
+                            user_data=item.get("user_data"))
+            par.stderr = _dec(item.get("stderr"), name)
+            init = _dec(item.get("init_value"), name)
+            par.init_value = par._val if init is None else init
+            correl = item.get("correl")
+            if correl is not None:
+                par.correl = {k: _dec(v, name) for k, v in correl.items()}
+            self[name] = par
+        return self
+
+    def load(self, fp, **kws):
+        """Read parameters from an open text file (see :meth:`loads`)."""
+        return self.loads(fp.read(), **kws)
+
+
+def _expr_value(val, name, text):
+    """Check that an expression produced a real number; return it as float."""
+    if isinstance(val, (bool, np.bool_)):
+        return float(val)
+    if isinstance(val, numbers.Real):
+        return float(val)
+    if isinstance(val, np.ndarray) and val.size == 1 and val.dtype.kind in "biuf":
+        return float(val.reshape(()))
+    raise ConstraintError(f"expression {text!r} must give a number, got "
+                          f"{type(val).__name__}", key=name)
+
+
+def _enc(v):
+    if v is None:
+        return None
+    v = float(v)
+    if math.isfinite(v):
+        return v
+    return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
+
+
+def _dec(v, name):
+    if v is None:
+        return None
+    if isinstance(v, str) and v in ("inf", "-inf", "nan"):
+        return float(v)
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ParameterError(f"expected a number, got {v!r:.40}", key=name)
+    return float(v)
+
+
+def _json_safe(value):
+    try:
+        json.dumps(value, allow_nan=False)
+        return value
+    except (TypeError, ValueError):
+        return None
+
+
+def _rebuild(pars, usersyms):
+    new = Parameters(usersyms=usersyms)
+    for par in pars:
+        new[par.name] = par
+    return new
+
+
+def create_params(**kws):
+    """Parameters from keywords: ``create_params(amp=10, cen={'value': 5,
+    'min': 0})``."""
+    params = Parameters()
+    for name, spec in kws.items():
+        if isinstance(spec, dict):
+            params.add(name, **spec)
+        else:
+            params.add(name, value=spec)
+    return params

@@ -1,0 +1,220 @@
+"""Text reports: pure renderers returning strings.
+
+``fit_report`` rounds each value to its uncertainty (two significant digits
+of the standard error); machine outputs elsewhere keep full precision.
+:func:`report_fit` / :func:`report_errors` print the report: they are the
+documented convenience printers of the classic API.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["fit_report", "report_fit", "report_errors", "params_table",
+           "format_value_error", "candidates_report"]
+
+
+def _g(value, digits=7):
+    """A float as short text (``repr``-like, at most ``digits`` significant)."""
+    if value is None:
+        return "None"
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    v = float(value)
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return f"{v:.{digits}g}"
+
+
+def format_value_error(value, err, sig=2):
+    """``value`` and ``err`` as text, the value rounded to the decimal place
+    of the ``sig``-th significant digit of ``err``.
+
+    >>> format_value_error(13.0123456, 0.0123)
+    ('13.012', '0.012')
+    """
+    if err is None or not math.isfinite(err) or err <= 0 or not math.isfinite(value):
+        return _g(value), _g(err) if err is not None else "None"
+    e_exp = math.floor(math.log10(err))
+    v_exp = math.floor(math.log10(abs(value))) if value != 0 else e_exp
+    decimals = sig - 1 - e_exp
+    if 0 <= decimals <= 8 and abs(value) < 1e7:
+        return f"{value:.{decimals}f}", f"{err:.{decimals}f}"
+    nsig = max(1, v_exp - e_exp + sig)
+    return f"{value:#.{nsig}g}", f"{err:#.{sig}g}"
+
+
+def _bound_note(par):
+    lo, hi = par.min, par.max
+    v = par.value
+    if math.isfinite(lo) and v - lo <= 1e-7 * (abs(lo) + 1):
+        return " (at min bound)"
+    if math.isfinite(hi) and hi - v <= 1e-7 * (abs(hi) + 1):
+        return " (at max bound)"
+    return ""
+
+
+def fit_report(inpar, modelpars=None, show_correl=True, min_correl=0.1,
+               sort_pars=False, correl_mode="list"):
+    """The fit report: statistics, variables, correlations.
+
+    Parameters
+    ----------
+    inpar : MinimizerResult or Parameters
+    modelpars : Parameters, optional
+        Known true values, shown beside the fitted ones.
+    show_correl : bool, default True
+        Include the correlations section.
+    min_correl : float, default 0.1
+        Smallest |correlation| shown.
+    sort_pars : bool or callable, default False
+        Sort the variables alphabetically (True) or with a key function.
+    correl_mode : {'list', 'table'}
+        Correlations as a sorted list or a full table.
+    """
+    from .parameters import Parameters
+
+    result = None
+    params = inpar
+    if not isinstance(inpar, Parameters):
+        result = inpar
+        params = inpar.params
+    names = list(params.keys())
+    if sort_pars:
+        names = sorted(names, key=sort_pars if callable(sort_pars) else None)
+    out = []
+    if result is not None:
+        out.append("[[Fit Statistics]]")
+        rows = [("# fitting method", result.method),
+                ("# function evals", result.nfev),
+                ("# data points", result.ndata),
+                ("# variables", result.nvarys),
+                ("chi-square", _g(result.chisqr)),
+                ("reduced chi-square", _g(result.redchi)),
+                ("Akaike info crit", _g(result.aic)),
+                ("Bayesian info crit", _g(result.bic)),
+                ("status", f"{result.status} (success={result.success})")]
+        if result.ndata_omitted:
+            rows.insert(3, ("# points omitted", result.ndata_omitted))
+        for key, val in rows:
+            out.append(f"    {key:<19}= {val}")
+        if result.message:
+            out.append(f"    {'message':<19}= {result.message}")
+        if not result.errorbars:
+            out.append("##  Warning: uncertainties could not be estimated:")
+            for name in result.var_names:
+                par = params[name]
+                if par.init_value is not None and par.value == par.init_value:
+                    out.append(f"    {name}: at initial value")
+                note = _bound_note(par)
+                if note:
+                    out.append(f"    {name}:{note}")
+    out.append("[[Variables]]")
+    width = max((len(n) for n in names), default=1) + 1
+    for name in names:
+        par = params[name]
+        label = f"{name}:".ljust(width)
+        if par.value is None:
+            out.append(f"    {label} None")
+            continue
+        if par.stderr is not None and math.isfinite(par.stderr) and par.stderr > 0:
+            val, err = format_value_error(par.value, par.stderr)
+            pct = (f" ({abs(par.stderr / par.value) * 100:.2f}%)"
+                   if par.value != 0 else "")
+            text = f"{val} +/- {err}{pct}"
+        else:
+            text = _g(par.value)
+            if par.vary and par.expr is None and result is not None:
+                text += " +/- None"
+        if par.expr is not None:
+            text += f" == '{par.expr}'"
+        elif not par.vary:
+            text += " (fixed)"
+        else:
+            text += f" (init = {_g(par.init_value)})"
+        if par.vary and par.expr is None:
+            text += _bound_note(par)
+        if modelpars is not None and name in modelpars:
+            text += f" (model_value = {_g(modelpars[name].value)})"
+        out.append(f"    {label} {text}")
+    if show_correl:
+        out.extend(_correl_lines(params, names, min_correl, correl_mode))
+    return "\n".join(out)
+
+
+def _correl_lines(params, names, min_correl, mode):
+    pairs = {}
+    varied = [n for n in names if params[n].correl]
+    for a in varied:
+        for b, c in params[a].correl.items():
+            if b in params and (b, a) not in pairs and abs(c) >= min_correl:
+                pairs[(a, b)] = c
+    if mode == "table":
+        if not varied:
+            return []
+        w = max(len(n) for n in varied) + 1
+        lines = ["[[Correlations]]", " " * (w + 4) + "".join(f"{n:>9}" for n in varied)]
+        for a in varied:
+            row = "".join(f"{(1.0 if a == b else params[a].correl.get(b, 0.0)):>+9.4f}"
+                          for b in varied)
+            lines.append(f"    {a:<{w}}{row}")
+        return lines
+    if not pairs:
+        return []
+    lines = [f"[[Correlations]] (unreported correlations are < {min_correl:.3f})"]
+    ordered = sorted(pairs.items(), key=lambda kv: (-abs(kv[1]), kv[0]))
+    labels = [f"C({a}, {b})" for (a, b), _ in ordered]
+    w = max(len(lbl) for lbl in labels)
+    for lbl, (_, c) in zip(labels, ordered):
+        lines.append(f"    {lbl:<{w}} = {c:+.4f}")
+    return lines
+
+
+def report_fit(inpar, **kws):
+    """Print :func:`fit_report` (the classic convenience printer)."""
+    print(fit_report(inpar, **kws))
+
+
+#: Old name of :func:`report_fit`.
+report_errors = report_fit
+
+
+def params_table(params, colwidth=8, precision=4, fmt="g",
+                 columns=("value", "min", "max", "stderr", "vary", "expr",
+                          "brute_step")):
+    """A table of parameters, one row each (used by ``pretty_print``)."""
+    name_w = max([len(n) for n in params] + [4]) + 1
+    head = "Name".ljust(name_w) + "".join(
+        c.capitalize().rjust(colwidth + 1) if c != "expr" else " Expression"
+        for c in columns)
+    lines = [head]
+    for name, par in params.items():
+        cells = []
+        for col in columns:
+            val = getattr(par, col)
+            if col == "expr":
+                cells.append(f" {val}" if val is not None else " ")
+            elif col == "vary":
+                cells.append(str(bool(val)).rjust(colwidth + 1))
+            elif val is None:
+                cells.append("None".rjust(colwidth + 1))
+            else:
+                cells.append(f"{float(val):{colwidth}.{precision}{fmt}}".rjust(
+                    colwidth + 1))
+        lines.append(name.ljust(name_w) + "".join(cells))
+    return "\n".join(lines)
+
+
+def candidates_report(result, n=None):
+    """Best grid points of a ``brute`` fit as text."""
+    cands = getattr(result, "candidates", None)
+    if not cands:
+        return "no candidates (not a brute fit)"
+    lines = []
+    for i, (chi, x) in enumerate(cands[: n or len(cands)], start=1):
+        vals = ", ".join(f"{name}={_g(v)}" for name, v in zip(result.var_names, x))
+        lines.append(f"Candidate #{i}: chi-square={_g(chi)}  {vals}")
+    return "\n".join(lines)

@@ -1,0 +1,193 @@
+"""Covariance, standard errors and correlations.
+
+* Least-squares engines: the Jacobian ``J`` of the residual at the solution
+  (central differences, one-sided next to a bound) gives
+  ``cov = (J^T J)^-1``.
+* Scalar engines: the Hessian ``H`` of chi-square (central second
+  differences) gives ``cov = 2 H^-1``.
+* With ``scale_covar`` the covariance is multiplied by the reduced
+  chi-square.
+* Constrained parameters get ``stderr`` by linear propagation through
+  their expressions: ``var(c) = g^T cov g`` with ``g = dc/dp``.
+
+Derivatives are taken with respect to the external (user-visible) values.
+For a bounded parameter this equals mapping the covariance of the internal
+variable back through the transform's derivative, ``cov_ext = G cov_int G``,
+while staying finite when the value sits on a bound.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["fd_steps", "jacobian", "hessian", "covariance_from_jacobian",
+           "covariance_from_hessian", "stderr_correl"]
+
+_EPS = np.finfo(float).eps
+#: Relative singular-value threshold below which a covariance is singular.
+RCOND = 1e-11
+
+
+def fd_steps(x, scale, order):
+    """Finite-difference steps: ``eps**(1/order) * max(|x|, scale)``."""
+    base = _EPS ** (1.0 / order)
+    mag = np.maximum(np.abs(x), scale)
+    mag = np.where(mag > 0, mag, 1.0)
+    return base * mag
+
+
+def _stencil(x, h, lo, hi):
+    """Per coordinate: +1 central, 0 forward, -1 backward (near a bound)."""
+    kind = np.ones(len(x), dtype=int)
+    kind[x + h > hi] = -1
+    kind[x - h < lo] = 0
+    return kind
+
+
+def jacobian(func, x, scale, lo, hi, f0=None):
+    """Jacobian ``d func / d x`` (rows = residuals) by finite differences.
+
+    Central differences (error ``O(h^2)``) where ``x +/- h`` stays inside
+    ``[lo, hi]``, second-order one-sided differences otherwise.
+
+    Returns
+    -------
+    J : ndarray (m, n)
+    ok : bool
+        False if a perturbed evaluation was not finite.
+    """
+    x = np.asarray(x, dtype=float)
+    h = fd_steps(x, scale, 3)
+    span = hi - lo
+    h = np.minimum(h, np.where(np.isfinite(span), span / 4.0, np.inf))
+    kind = _stencil(x, h, lo, hi)
+    cols, ok = [], True
+    for i in range(len(x)):
+        def at(step):
+            xt = x.copy()
+            xt[i] = x[i] + step
+            return func(xt)
+        if kind[i] == 1:
+            col = (at(h[i]) - at(-h[i])) / (2.0 * h[i])
+        else:
+            s = h[i] if kind[i] == 0 else -h[i]
+            base = f0 if f0 is not None else func(x.copy())
+            col = (-3.0 * base + 4.0 * at(s) - at(2.0 * s)) / (2.0 * s)
+        if not np.all(np.isfinite(col)):
+            ok = False
+        cols.append(col)
+    return np.column_stack(cols), ok
+
+
+def hessian(func, x, scale, lo, hi, f0=None):
+    """Hessian of a scalar function by second differences (central inside
+    the bounds, shifted stencils next to a bound)."""
+    x = np.asarray(x, dtype=float)
+    n = len(x)
+    h = fd_steps(x, scale, 4)
+    span = hi - lo
+    h = np.minimum(h, np.where(np.isfinite(span), span / 8.0, np.inf))
+    kind = _stencil(x, 2 * h, lo, hi)
+    # shift the stencil centre inward for coordinates next to a bound
+    centre = x + np.where(kind == 0, 2 * h, np.where(kind == -1, -2 * h, 0.0))
+    fc = f0 if (f0 is not None and np.array_equal(centre, x)) else func(centre)
+
+    def f(di, dj):
+        xt = centre.copy()
+        for k, d in (di, dj):
+            if k is not None:
+                xt[k] += d
+        return func(xt)
+
+    H = np.empty((n, n))
+    for i in range(n):
+        H[i, i] = (f((i, h[i]), (None, 0)) - 2.0 * fc
+                   + f((i, -h[i]), (None, 0))) / (h[i] * h[i])
+        for j in range(i):
+            val = (f((i, h[i]), (j, h[j])) - f((i, h[i]), (j, -h[j]))
+                   - f((i, -h[i]), (j, h[j])) + f((i, -h[i]), (j, -h[j])))
+            H[i, j] = H[j, i] = val / (4.0 * h[i] * h[j])
+    return H, bool(np.all(np.isfinite(H)))
+
+
+def covariance_from_jacobian(J, names):
+    """``(J^T J)^-1`` computed stably (column scaling + SVD).
+
+    Returns
+    -------
+    cov : ndarray or None
+    reason : str or None
+        Why no covariance could be formed (vanishing columns, singular).
+    """
+    norms = np.sqrt(np.einsum("ij,ij->j", J, J))
+    if not np.all(np.isfinite(norms)):
+        return None, "the Jacobian at the solution is not finite"
+    top = norms.max() if norms.size else 0.0
+    dead = [names[i] for i in range(len(names))
+            if norms[i] <= max(top, 1e-300) * 1e-13 or norms[i] == 0.0]
+    if dead:
+        which = ", ".join(repr(d) for d in dead)
+        return None, (f"parameter{'s' if len(dead) > 1 else ''} {which} "
+                      "does not affect the fit at the solution (its Jacobian "
+                      "column vanishes)")
+    Js = J / norms
+    try:
+        _, s, vt = np.linalg.svd(Js, full_matrices=False)
+    except np.linalg.LinAlgError:
+        return None, "the singular value decomposition of the Jacobian failed"
+    if s[-1] <= s[0] * RCOND:
+        v = vt[-1]
+        big = [names[i] for i in np.argsort(-np.abs(v))[:2]]
+        return None, ("the covariance matrix is singular: parameters "
+                      f"{big[0]!r} and {big[1]!r} are not independent "
+                      f"(condition number {s[0] / max(s[-1], 1e-300):.3g})")
+    inner = (vt.T / (s * s)) @ vt
+    return inner / np.outer(norms, norms), None
+
+
+def covariance_from_hessian(H, names):
+    """``2 H^-1`` of the chi-square Hessian, or (None, reason)."""
+    d = np.sqrt(np.abs(np.diag(H)))
+    if not np.all(np.isfinite(H)):
+        return None, "the Hessian at the solution is not finite"
+    dead = [names[i] for i in range(len(names)) if d[i] == 0.0]
+    if dead:
+        return None, (f"parameter {dead[0]!r} does not affect the fit at the "
+                      "solution (zero curvature)")
+    Hs = H / np.outer(d, d)
+    w, v = np.linalg.eigh(Hs)
+    if w[0] <= w[-1] * RCOND:
+        return None, ("the Hessian of chi-square is not positive definite at "
+                      "the solution: the minimum is not well defined")
+    inner = (v / w) @ v.T
+    return 2.0 * inner / np.outer(d, d), None
+
+
+def stderr_correl(cov):
+    """Standard errors and correlation matrix of a covariance matrix."""
+    var = np.diag(cov)
+    err = np.sqrt(np.where(var > 0, var, 0.0))
+    with np.errstate(all="ignore"):
+        corr = cov / np.outer(err, err)
+    corr[~np.isfinite(corr)] = 0.0
+    np.fill_diagonal(corr, 1.0)
+    return err, corr
+
+
+def propagate(func, p, cov, scale, lo=None, hi=None):
+    """Linear propagation: standard deviation of each output of ``func(p)``
+    given ``cov`` of ``p`` (gradient by central differences)."""
+    n = len(p)
+    lo = np.full(n, -np.inf) if lo is None else lo
+    hi = np.full(n, np.inf) if hi is None else hi
+    G, ok = jacobian(func, p, scale, lo, hi)
+    if not ok:
+        return None
+    var = np.einsum("ki,ij,kj->k", G, cov, G)
+    return np.sqrt(np.where(var > 0, var, 0.0))
+
+
+def isfinite_all(values):
+    """True if every value is finite (floats or arrays)."""
+    return all(math.isfinite(v) for v in np.ravel(values))
