@@ -120,50 +120,212 @@ _MINPACK_MESSAGES = {
 }
 
 _LEASTSQ_OPTIONS = {
-    "xtol": "relative tolerance on the parameters (default 1e-10)",
-    "ftol": "relative tolerance on the sum of squares (default 1e-10)",
+    "xtol": "relative tolerance on the parameters (default 1.49e-8)",
+    "ftol": "relative tolerance on the sum of squares (default 1.49e-8)",
     "gtol": "orthogonality tolerance between residual and Jacobian (default 0)",
     "epsfcn": "step for the forward-difference Jacobian (default: machine eps)",
-    "factor": "initial step bound (default 100)",
+    "factor": "initial step bound (default 100; if a run ends badly it is "
+              "retried with tight tolerances, then with 1 and 0.01)",
     "diag": "scale factors of the variables (default: automatic)",
     "Dfun": "function computing the Jacobian of the residual (rows = data)",
     "col_deriv": "Dfun returns derivatives down columns",
-    "restarts": "restarts from the solution while chi-square improves "
-                "(default 1)",
+    "polish": "refine MINPACK's solution with central-difference "
+              "Levenberg-Marquardt steps (default True)",
 }
+
+#: (initial step bound, tight tolerances) tried in turn while a MINPACK run
+#: ends badly (non-finite, not converged, stuck at the start, or a parameter
+#: left without effect on the fit).
+LADDER = ((100.0, False), (100.0, True), (1.0, True), (0.01, True))
+#: Tolerances of the retries (xtol, ftol).
+TIGHT = 1e-12
+STUCK = ("no progress from the starting values: the first steps gave "
+         "non-finite residuals or did not reduce chi-square")
+#: A parameter whose relative standard error exceeds this is undetermined.
+UNDETERMINED = 1e6
 
 
 def _run_leastsq(problem, options):
-    """MINPACK's Levenberg-Marquardt (lmdif/lmder) through scipy."""
+    """MINPACK's Levenberg-Marquardt (lmdif/lmder) through scipy.
+
+    1. MINPACK from the start values (forward-difference Jacobian).
+    2. *Polish*: Levenberg-Marquardt steps with a central-difference
+       Jacobian until chi-square stops improving.  Forward differences bias
+       the solution by O(sqrt(eps)) on large-residual or ill-conditioned
+       problems; the polish removes that bias.
+    3. If the result is not finite, not converged, or leaves a parameter
+       without effect on the fit (a wandering fit), start again from the
+       initial values with a smaller initial step bound ``factor``.
+    """
     from scipy.optimize import leastsq
 
-    opts = {"xtol": 1e-10, "ftol": 1e-10, "gtol": 0.0, "factor": 100.0}
+    opts = {"gtol": 0.0}
     opts.update(options)
-    restarts = int(opts.pop("restarts", 1))
+    polish = bool(opts.pop("polish", True))
+    if "factor" in opts:
+        ladder = ((opts.pop("factor"), False), (None, True))
+    else:
+        ladder = LADDER
     dfun = opts.pop("Dfun", None)
     if dfun is not None:
         opts["Dfun"] = problem.wrap_jacobian(dfun, bool(opts.get("col_deriv")))
         opts["col_deriv"] = False
-    x = np.array(problem.x0, dtype=float)
-    best_x, best_chi, best_ier, best_msg = None, math.inf, 0, ""
-    for _ in range(1 + restarts):
+    best = None
+    factor = None
+    for step_bound, tight in ladder:
+        if problem.remaining_nfev() <= 1:
+            break
+        factor = step_bound or factor
+        run_opts = dict(opts)
+        if tight:
+            run_opts["xtol"] = min(opts.get("xtol", TIGHT), TIGHT)
+            run_opts["ftol"] = min(opts.get("ftol", TIGHT), TIGHT)
         xnew, _, info, mesg, ier = leastsq(
-            problem.residual, x, full_output=True,
-            maxfev=max(1, problem.remaining_nfev()), **opts)
-        fvec = info["fvec"]
-        chi = float(fvec @ fvec)
-        if best_x is not None and not chi < best_chi * (1.0 - 1e-12):
+            problem.residual, np.array(problem.x0, dtype=float),
+            full_output=True, factor=factor,
+            maxfev=max(1, problem.remaining_nfev()), **run_opts)
+        x = np.array(xnew, dtype=float)
+        r = problem.residual(x)
+        jac = None
+        if polish and ier in (1, 2, 3, 4):
+            x, r, jac = _polish(problem, x, r)
+        chi = float(r @ r)
+        trouble = _trouble(problem, x, r, jac) if ier in (1, 2, 3, 4) else \
+            _MINPACK_MESSAGES.get(ier, mesg)
+        rank = (trouble is not None, chi if math.isfinite(chi) else math.inf)
+        if best is None or rank < best[0]:
+            best = (rank, x, ier, mesg, jac, factor, trouble)
+        if trouble is None:
             break
-        best_x, best_chi, best_ier, best_msg = (np.array(xnew, dtype=float),
-                                                chi, ier, mesg)
-        if ier not in (1, 2, 3, 4) or problem.remaining_nfev() <= 1:
+    _, x, ier, mesg, jac, factor, trouble = best
+    extra = {"lmdif_message": mesg}
+    if jac is not None:
+        extra["jac"] = jac
+    message = _MINPACK_MESSAGES.get(ier, mesg)
+    if trouble == STUCK:
+        message = STUCK
+    return EngineOutput(x=x, converged=ier in (1, 2, 3, 4) and trouble != STUCK,
+                        message=message, ier=ier, extra=extra)
+
+
+def _central_jacobian(problem, x, r):
+    from .uncertainty import jacobian
+    inf = np.full(len(x), np.inf)
+    scale = np.where(x != 0, np.abs(x) * 1e-3, 1e-3) if problem.transform \
+        else problem.scale
+    return jacobian(problem.residual, x, scale, -inf, inf, f0=r)
+
+
+def _polish(problem, x, r, max_iter=30):
+    """Gauss-Newton / Levenberg-Marquardt steps with a central-difference
+    Jacobian.  The Jacobian is kept while steps are small (a chord
+    iteration: one evaluation per step) and recomputed after a large or a
+    failed step.
+
+    Returns the refined point, its residual, and the Jacobian (rows =
+    residuals, columns = engine variables) nearest to that point.
+    """
+    chi = float(r @ r)
+    if not math.isfinite(chi):
+        return x, r, None
+    n = len(x)
+    scale = np.where(x != 0, np.abs(x), 1.0)
+    J, fresh, lam = None, False, 0.0
+    for _ in range(max_iter):
+        if J is None or not fresh and lam > 0:
+            if problem.remaining_nfev() <= 2 * n + 1:
+                break
+            J, ok = _central_jacobian(problem, x, r)
+            if not ok:
+                return x, r, None
+            fresh = True
+        norms = np.sqrt(np.einsum("ij,ij->j", J, J))
+        if not np.all(norms > 0):
+            return x, r, J
+        Js = J / norms
+        step = _lm_step(Js, norms, r, lam)
+        xn = x + step
+        if not np.all(np.isfinite(xn)) or problem.remaining_nfev() < 2:
             break
-        # restart from the solution: MINPACK rebuilds its step bound and
-        # scaling, which moves a fit stopped early by xtol on to the optimum
-        x = best_x
-    return EngineOutput(x=best_x, converged=best_ier in (1, 2, 3, 4),
-                        message=_MINPACK_MESSAGES.get(best_ier, best_msg),
-                        ier=best_ier, extra={"lmdif_message": best_msg})
+        rel = float(np.max(np.abs(step) / scale))
+        if rel == 0.0:
+            break
+        rn = problem.residual(xn)
+        chin = float(rn @ rn)
+        if not chin <= chi and lam == 0.0 and math.isfinite(chin):
+            # second-order correction: one more step with the same Jacobian
+            # from the trial point (curved valleys make the plain
+            # Gauss-Newton step overshoot across the valley)
+            xc = xn + _lm_step(Js, norms, rn, 0.0)
+            if np.all(np.isfinite(xc)):
+                rc = problem.residual(xc)
+                chic = float(rc @ rc)
+                if chic < chin:
+                    xn, rn, chin = xc, rc, chic
+                    rel = float(np.max(np.abs(xn - x) / scale))
+        if chin <= chi:
+            x, r, chi = xn, rn, chin
+            lam = lam / 10.0 if lam > 1e-6 else 0.0
+            if rel <= 1e-12:
+                break
+            if rel > 1e-6:
+                J = None          # large step: recompute the Jacobian
+            fresh = False
+        else:
+            if not fresh:
+                J = None          # try again with a Jacobian at this point
+                continue
+            lam = max(10.0 * lam, 1e-6)
+            if lam > 1e6:
+                break
+    return x, r, J
+
+
+def _lm_step(Js, norms, r, lam):
+    """Step minimising |Js d + r|^2 + lam |d|^2 (scaled columns), unscaled."""
+    if lam == 0.0:
+        ds = np.linalg.lstsq(Js, -r, rcond=1e-14)[0]
+    else:
+        n = Js.shape[1]
+        A = np.vstack([Js, math.sqrt(lam) * np.eye(n)])
+        ds = np.linalg.lstsq(A, np.concatenate([-r, np.zeros(n)]),
+                             rcond=1e-14)[0]
+    return ds / norms
+
+
+def _trouble(problem, x, r, jac):
+    """Why a finished leastsq run should not be trusted, or None."""
+    chi = float(r @ r)
+    if not (math.isfinite(chi) and np.all(np.isfinite(x))):
+        return "chi-square or a parameter is not finite"
+    if jac is None:
+        jac, ok = _central_jacobian(problem, x, r)
+        if not ok:
+            return "the residual is not finite next to the solution"
+    norms = np.sqrt(np.einsum("ij,ij->j", jac, jac))
+    if not np.all(norms > 1e-300):
+        return "a parameter does not affect the fit"
+    if np.array_equal(x, problem.x0):
+        grad = (jac / norms).T @ r / max(math.sqrt(chi), 1e-300)
+        if np.max(np.abs(grad)) > 1e-6:
+            return STUCK
+    try:
+        _, s, vt = np.linalg.svd(jac / norms, full_matrices=False)
+    except np.linalg.LinAlgError:
+        return "the Jacobian is not usable"
+    if s[-1] <= s[0] * 1e-15:
+        return None       # exactly redundant parameters: not a failure of the start
+    nfree = max(1, len(r) - len(x))
+    cov = (vt.T / (s * s)) @ vt / np.outer(norms, norms) * (chi / nfree)
+    ext = problem.to_external(x)
+    grad = np.abs(problem.gradient(x))
+    err = grad * np.sqrt(np.maximum(np.diag(cov), 0.0))
+    scale = np.maximum(np.abs(ext), np.abs(problem.init_ext))
+    with np.errstate(all="ignore"):
+        rel = np.where(scale > 0, err / scale, 0.0)
+    if np.any(rel > UNDETERMINED):
+        return "a parameter is not determined by the data"
+    return None
 
 
 # ---------------------------------------------------------------- least_squares

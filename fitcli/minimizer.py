@@ -31,6 +31,9 @@ __all__ = ["Minimizer", "MinimizerResult", "minimize", "NAN_POLICIES"]
 NAN_POLICIES = ("raise", "omit", "propagate")
 
 _MAX_NFEV_FACTOR = 2000
+#: A parameter whose standard error exceeds this many times its magnitude
+#: (or its initial magnitude) is not determined by the data.
+UNDETERMINED = 1e6
 
 
 class _StopFit(Exception):
@@ -551,6 +554,7 @@ class Minimizer:
         result.nit = out.nit
         result.ier = out.ier
         result.lmdif_message = out.extra.pop("lmdif_message", None)
+        engine_jac = out.extra.pop("jac", None)
         for key, val in out.extra.items():
             setattr(result, key, val)
         result.nan_rejected = problem.nan_rejected
@@ -576,7 +580,8 @@ class Minimizer:
         for par in params.values():
             par.stderr, par.correl = None, None
         if self.calc_covar and finite:
-            degenerate = self._covariance(problem, result, engine, r, notes)
+            degenerate = self._covariance(problem, result, engine, r, notes,
+                                          engine_jac)
         elif not finite:
             notes.append("chi-square or a parameter is not finite")
 
@@ -606,9 +611,10 @@ class Minimizer:
                          "non-finite residual and were rejected")
         result.message = "; ".join(m for m in notes if m)
 
-    def _covariance(self, problem, result, engine, r, notes):
+    def _covariance(self, problem, result, engine, r, notes, engine_jac=None):
         """Fill covar, stderr, correl; return a reason if a parameter does
-        not affect the fit (the fit is then degenerate)."""
+        not affect the fit or is not determined by the data (the fit is then
+        degenerate)."""
         params = result.params
         names = problem.names
         ext = np.array([params[n]._val for n in names], dtype=float)
@@ -617,10 +623,20 @@ class Minimizer:
             problem.set_values(v)
             return _resid_raw(problem)
 
+        J = None
+        if engine_jac is not None and engine_jac.shape == (len(r), len(names)):
+            # the engine's central-difference Jacobian near the solution,
+            # mapped to external values: dr/dp = dr/dx / (dp/dx)
+            grad = problem.gradient(result.x)
+            if np.all(np.abs(grad) > 1e-6 * np.maximum(np.abs(ext), 1.0)):
+                J = engine_jac / grad
         try:
             if engine.least_squares:
-                J, ok = _unc.jacobian(resid_ext, ext, problem.scale, problem.lo,
-                                      problem.hi, f0=r)
+                if J is not None:
+                    ok = True
+                else:
+                    J, ok = _unc.jacobian(resid_ext, ext, problem.scale,
+                                          problem.lo, problem.hi, f0=r)
                 cov, reason = (_unc.covariance_from_jacobian(J, names) if ok
                                else (None, "the residual is not finite next "
                                      "to the solution"))
@@ -661,6 +677,16 @@ class Minimizer:
             return degenerate
         result.covar = cov
         result.errorbars = True
+        size = np.maximum(np.abs(ext), np.abs(problem.init_ext))
+        scaled = err if self.scale_covar or result.nfree <= 0 else \
+            err * math.sqrt(result.redchi)
+        for i, name in enumerate(names):
+            if size[i] > 0 and scaled[i] > UNDETERMINED * size[i]:
+                degenerate = (f"parameter {name!r} is not determined by the "
+                              f"data (standard error {scaled[i]:.3g} for a "
+                              f"value of {ext[i]:.6g})")
+                notes.append(degenerate)
+                break
         for i, name in enumerate(names):
             par = params[name]
             par.stderr = float(err[i])
