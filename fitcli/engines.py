@@ -149,17 +149,19 @@ def _run_leastsq(problem, options):
     """MINPACK's Levenberg-Marquardt (lmdif/lmder) through scipy.
 
     1. MINPACK from the start values (forward-difference Jacobian).
-    2. *Polish*: Levenberg-Marquardt steps with a central-difference
-       Jacobian until chi-square stops improving.  Forward differences bias
-       the solution by O(sqrt(eps)) on large-residual or ill-conditioned
-       problems; the polish removes that bias.
-    3. If the result is not finite, not converged, or leaves a parameter
-       without effect on the fit (a wandering fit), start again from the
-       initial values with a smaller initial step bound ``factor``.
+    2. *Polish*: Gauss-Newton / Levenberg-Marquardt steps with a
+       central-difference Jacobian until the steps vanish.  Forward
+       differences bias the solution by O(sqrt(eps)) on large-residual or
+       ill-conditioned problems; the polish removes that bias, and its
+       Jacobian serves the covariance.
+    3. If the result is not finite, not converged, stuck at the start, or
+       leaves a parameter undetermined (a fit that wandered off), MINPACK
+       starts again from the initial values with tight tolerances, then
+       with smaller initial step bounds ``factor``; the best run is kept.
     """
     from scipy.optimize import leastsq
 
-    opts = {"gtol": 0.0}
+    opts = {"gtol": 0.0, "xtol": 1e-7, "ftol": 1e-7}
     opts.update(options)
     polish = bool(opts.pop("polish", True))
     if "factor" in opts:
@@ -178,29 +180,30 @@ def _run_leastsq(problem, options):
         factor = step_bound or factor
         run_opts = dict(opts)
         if tight:
-            run_opts["xtol"] = min(opts.get("xtol", TIGHT), TIGHT)
-            run_opts["ftol"] = min(opts.get("ftol", TIGHT), TIGHT)
-        xnew, _, info, mesg, ier = leastsq(
+            run_opts["xtol"] = min(opts["xtol"], TIGHT)
+            run_opts["ftol"] = min(opts["ftol"], TIGHT)
+        xnew, ier = leastsq(
             problem.residual, np.array(problem.x0, dtype=float),
-            full_output=True, factor=factor,
+            full_output=False, factor=factor,
             maxfev=max(1, problem.remaining_nfev()), **run_opts)
         x = np.array(xnew, dtype=float)
+        mesg = _MINPACK_MESSAGES.get(ier, f"MINPACK info {ier}")
         r = problem.residual(x)
-        jac = None
+        lin = None
         if polish and ier in (1, 2, 3, 4):
-            x, r, jac = _polish(problem, x, r)
+            x, r, lin = _polish(problem, x, r)
         chi = float(r @ r)
-        trouble = _trouble(problem, x, r, jac) if ier in (1, 2, 3, 4) else \
+        trouble = _trouble(problem, x, r, lin) if ier in (1, 2, 3, 4) else \
             _MINPACK_MESSAGES.get(ier, mesg)
         rank = (trouble is not None, chi if math.isfinite(chi) else math.inf)
         if best is None or rank < best[0]:
-            best = (rank, x, ier, mesg, jac, factor, trouble)
+            best = (rank, x, ier, mesg, lin, trouble)
         if trouble is None:
             break
-    _, x, ier, mesg, jac, factor, trouble = best
+    _, x, ier, mesg, lin, trouble = best
     extra = {"lmdif_message": mesg}
-    if jac is not None:
-        extra["jac"] = jac
+    if lin is not None:
+        extra["linearization"] = lin
     message = _MINPACK_MESSAGES.get(ier, mesg)
     if trouble == STUCK:
         message = STUCK
@@ -209,41 +212,39 @@ def _run_leastsq(problem, options):
 
 
 def _central_jacobian(problem, x, r):
-    from .uncertainty import jacobian
+    from .uncertainty import Linearization, jacobian
     inf = np.full(len(x), np.inf)
     scale = np.where(x != 0, np.abs(x) * 1e-3, 1e-3) if problem.transform \
         else problem.scale
-    return jacobian(problem.residual, x, scale, -inf, inf, f0=r)
+    J, ok = jacobian(problem.residual, x, scale, -inf, inf, f0=r)
+    return Linearization(J, np.array(x, dtype=float)) if ok else None
 
 
 def _polish(problem, x, r, max_iter=30):
     """Gauss-Newton / Levenberg-Marquardt steps with a central-difference
     Jacobian.  The Jacobian is kept while steps are small (a chord
     iteration: one evaluation per step) and recomputed after a large or a
-    failed step.
+    failed step.  Stops when a step is below 1e-10 relative.
 
-    Returns the refined point, its residual, and the Jacobian (rows =
-    residuals, columns = engine variables) nearest to that point.
+    Returns the refined point, its residual, and the
+    :class:`~fitcli.uncertainty.Linearization` nearest to that point (or
+    None).
     """
     chi = float(r @ r)
     if not math.isfinite(chi):
         return x, r, None
     n = len(x)
     scale = np.where(x != 0, np.abs(x), 1.0)
-    J, fresh, lam = None, False, 0.0
+    lin, fresh, lam = None, False, 0.0
     for _ in range(max_iter):
-        if J is None or not fresh and lam > 0:
+        if lin is None:
             if problem.remaining_nfev() <= 2 * n + 1:
                 break
-            J, ok = _central_jacobian(problem, x, r)
-            if not ok:
-                return x, r, None
+            lin = _central_jacobian(problem, x, r)
+            if lin is None or not lin.ok:
+                return x, r, lin
             fresh = True
-        norms = np.sqrt(np.einsum("ij,ij->j", J, J))
-        if not np.all(norms > 0):
-            return x, r, J
-        Js = J / norms
-        step = _lm_step(Js, norms, r, lam)
+        step = lin.step(r, lam)
         xn = x + step
         if not np.all(np.isfinite(xn)) or problem.remaining_nfev() < 2:
             break
@@ -252,11 +253,11 @@ def _polish(problem, x, r, max_iter=30):
             break
         rn = problem.residual(xn)
         chin = float(rn @ rn)
-        if not chin <= chi and lam == 0.0 and math.isfinite(chin):
+        if not chin <= chi and lam == 0.0 and rel > 1e-10 and math.isfinite(chin):
             # second-order correction: one more step with the same Jacobian
             # from the trial point (curved valleys make the plain
             # Gauss-Newton step overshoot across the valley)
-            xc = xn + _lm_step(Js, norms, rn, 0.0)
+            xc = xn + lin.step(rn)
             if np.all(np.isfinite(xc)):
                 rc = problem.residual(xc)
                 chic = float(rc @ rc)
@@ -266,64 +267,49 @@ def _polish(problem, x, r, max_iter=30):
         if chin <= chi:
             x, r, chi = xn, rn, chin
             lam = lam / 10.0 if lam > 1e-6 else 0.0
-            if rel <= 1e-12:
+            # the chord iteration converges to J_old^T r = 0: the Jacobian
+            # must be taken close to the final point, or the solution of a
+            # large-residual problem is biased
+            drift = float(np.max(np.abs(x - lin.x) / scale))
+            if rel <= 1e-10 and drift <= 1e-6:
                 break
-            if rel > 1e-6:
-                J = None          # large step: recompute the Jacobian
-            fresh = False
+            if drift > 1e-6:
+                lin = None
+        elif rel <= 1e-10:
+            break                 # converged to round-off
+        elif not fresh:
+            lin = None            # try again with a Jacobian at this point
         else:
-            if not fresh:
-                J = None          # try again with a Jacobian at this point
-                continue
             lam = max(10.0 * lam, 1e-6)
             if lam > 1e6:
                 break
-    return x, r, J
+        fresh = fresh and lin is not None and chin > chi
+    return x, r, lin
 
 
-def _lm_step(Js, norms, r, lam):
-    """Step minimising |Js d + r|^2 + lam |d|^2 (scaled columns), unscaled."""
-    if lam == 0.0:
-        ds = np.linalg.lstsq(Js, -r, rcond=1e-14)[0]
-    else:
-        n = Js.shape[1]
-        A = np.vstack([Js, math.sqrt(lam) * np.eye(n)])
-        ds = np.linalg.lstsq(A, np.concatenate([-r, np.zeros(n)]),
-                             rcond=1e-14)[0]
-    return ds / norms
-
-
-def _trouble(problem, x, r, jac):
+def _trouble(problem, x, r, lin):
     """Why a finished leastsq run should not be trusted, or None."""
     chi = float(r @ r)
     if not (math.isfinite(chi) and np.all(np.isfinite(x))):
         return "chi-square or a parameter is not finite"
-    if jac is None:
-        jac, ok = _central_jacobian(problem, x, r)
-        if not ok:
+    if lin is None:
+        lin = _central_jacobian(problem, x, r)
+        if lin is None:
             return "the residual is not finite next to the solution"
-    norms = np.sqrt(np.einsum("ij,ij->j", jac, jac))
-    if not np.all(norms > 1e-300):
+    if not np.all(lin.norms > 1e-300):
         return "a parameter does not affect the fit"
     if np.array_equal(x, problem.x0):
-        grad = (jac / norms).T @ r / max(math.sqrt(chi), 1e-300)
+        grad = (lin.J / lin.norms).T @ r / max(math.sqrt(chi), 1e-300)
         if np.max(np.abs(grad)) > 1e-6:
             return STUCK
-    try:
-        _, s, vt = np.linalg.svd(jac / norms, full_matrices=False)
-    except np.linalg.LinAlgError:
-        return "the Jacobian is not usable"
-    if s[-1] <= s[0] * 1e-15:
+    if not lin.ok:
         return None       # exactly redundant parameters: not a failure of the start
     nfree = max(1, len(r) - len(x))
-    cov = (vt.T / (s * s)) @ vt / np.outer(norms, norms) * (chi / nfree)
-    ext = problem.to_external(x)
-    grad = np.abs(problem.gradient(x))
-    err = grad * np.sqrt(np.maximum(np.diag(cov), 0.0))
-    scale = np.maximum(np.abs(ext), np.abs(problem.init_ext))
-    with np.errstate(all="ignore"):
-        rel = np.where(scale > 0, err / scale, 0.0)
-    if np.any(rel > UNDETERMINED):
+    err = np.sqrt(np.maximum(lin.cov_diag() * (chi / nfree), 0.0))
+    if problem.transform:
+        err = err * np.abs(problem.gradient(x))
+    size = np.maximum(np.abs(problem.to_external(x)), np.abs(problem.init_ext))
+    if np.any(err > UNDETERMINED * size):
         return "a parameter is not determined by the data"
     return None
 

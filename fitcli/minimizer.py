@@ -154,7 +154,12 @@ class MinimizerResult:
 # --------------------------------------------------------------------------
 class _Problem:
     """The varied parameters seen as a vector, and the objective functions
-    an engine calls.  Built by :meth:`Minimizer.prepare_fit`."""
+    an engine calls.  Built by :meth:`Minimizer.minimize`.
+
+    ``residual(x)`` is a closure made once per fit (see :meth:`build`): it is
+    the hot path of every engine, so it avoids attribute look-ups and keeps
+    the last point so that repeated evaluations at the same ``x`` are free.
+    """
 
     def __init__(self, mini, result, engine):
         params = result.params
@@ -164,27 +169,30 @@ class _Problem:
         self.pars = [params[n] for n in self.names]
         self.has_expr = bool(params._order)
         self.native = engine.native_bounds if engine is not None else True
-        self.lo = np.array([p.min for p in self.pars], dtype=float)
-        self.hi = np.array([p.max for p in self.pars], dtype=float)
-        both = np.isfinite(self.lo) & np.isfinite(self.hi)
-        self.i_both = np.flatnonzero(both)
-        self.i_lo = np.flatnonzero(np.isfinite(self.lo) & ~both)
-        self.i_hi = np.flatnonzero(np.isfinite(self.hi) & ~both)
-        self.any_bounds = bool(len(self.i_both) + len(self.i_lo) + len(self.i_hi))
-        self.init_ext = np.array([p._val for p in self.pars], dtype=float)
-        self.scale = np.where(self.init_ext != 0, np.abs(self.init_ext) * 1e-3,
-                              1e-3)
-        if self.native or not self.any_bounds:
-            self.x0 = self.init_ext.copy()
-            self.lower = self.lo if self.native else np.full(len(self.lo), -np.inf)
-            self.upper = self.hi if self.native else np.full(len(self.hi), np.inf)
-            self.transform = False
+        lo = [p._min for p in self.pars]
+        hi = [p._max for p in self.pars]
+        self.lo = np.array(lo, dtype=float)
+        self.hi = np.array(hi, dtype=float)
+        self.any_bounds = any(v != -math.inf for v in lo) or \
+            any(v != math.inf for v in hi)
+        init = [p._val for p in self.pars]
+        self.init_ext = np.array(init, dtype=float)
+        self.scale = np.array([abs(v) * 1e-3 if v else 1e-3 for v in init])
+        self.transform = bool(self.any_bounds and not self.native)
+        if self.transform:
+            both = np.isfinite(self.lo) & np.isfinite(self.hi)
+            self.i_both = np.flatnonzero(both)
+            self.i_lo = np.flatnonzero(np.isfinite(self.lo) & ~both)
+            self.i_hi = np.flatnonzero(np.isfinite(self.hi) & ~both)
+            self.x0 = np.array([to_internal(v, a, b) for v, a, b in
+                                zip(init, lo, hi)])
         else:
-            self.x0 = np.array([to_internal(v, lo, hi) for v, lo, hi in
-                                zip(self.init_ext, self.lo, self.hi)])
-            self.lower = np.full(len(self.lo), -np.inf)
-            self.upper = np.full(len(self.hi), np.inf)
-            self.transform = True
+            self.x0 = self.init_ext.copy()
+        if self.native:
+            self.lower, self.upper = self.lo, self.hi
+        else:
+            self.lower = np.full(len(lo), -np.inf)
+            self.upper = np.full(len(hi), np.inf)
         self.fcn = mini.userfcn
         self.args = mini.userargs
         self.kws = mini.userkws
@@ -201,6 +209,7 @@ class _Problem:
         self.last_r = None
         self.counting = True
         self.evals_uncounted = 0
+        self.residual = self.build()
 
     # -------------------------------------------------------------- mapping
     def to_external(self, x):
@@ -237,11 +246,15 @@ class _Problem:
 
     # -------------------------------------------------------------- objective
     def call_user(self):
-        out = self.fcn(self.params, *self.args, **self.kws)
+        return self.coerce(self.fcn(self.params, *self.args, **self.kws))
+
+    @staticmethod
+    def coerce(out):
+        """The user's residual as a 1-d float array."""
         r = np.asarray(out)
         if r.dtype.kind == "c":
             r = np.ascontiguousarray(r.ravel()).view(float)
-        elif r.dtype.kind not in "f":
+        elif r.dtype.kind != "f" or r.dtype.itemsize != 8:
             try:
                 r = r.astype(float)
             except (TypeError, ValueError):
@@ -252,35 +265,60 @@ class _Problem:
             r = r.ravel()
         return r
 
-    def residual(self, x):
-        """Residual vector at engine vector ``x`` (memoises the last point)."""
-        key = x.tobytes() if isinstance(x, np.ndarray) else None
-        if key is not None and key == self.last_key:
-            return self.last_r.copy()
-        if self.counting:
-            if self.nfev >= self.max_nfev:
-                raise _StopFit("max_nfev")
-            self.nfev += 1
-        self.set_values(self.to_external(np.asarray(x, dtype=float)))
-        r = self.call_user()
-        if self.keep is not None:
-            r = r[self.keep]
-        chi = float(r @ r)
-        if not math.isfinite(chi) and self.nan_policy != "propagate" \
-                and self.penalty is not None and not np.isfinite(r).all():
-            self.nan_rejected += 1
-            r = np.where(np.isfinite(r), r, self.penalty)
-            chi = math.inf
-        if chi < self.best_chi:
-            self.best_chi = chi
-            self.best_x = np.array(x, dtype=float)
-        if self.iter_cb is not None and self.counting:
-            if self.iter_cb(self.params, self.nfev, r, *self.args, **self.kws):
-                raise _StopFit("aborted")
-        if key is not None:
-            self.last_key, self.last_r = key, r
-            return r.copy()
-        return r
+    def build(self):
+        """Make the residual closure (the engines' hot path)."""
+        state = self
+        pars = self.pars
+        params = self.params
+        fcn, args, kws = self.fcn, self.args, self.kws
+        transform, to_ext = self.transform, self.to_external
+        eval_constraints = params._eval_constraints if self.has_expr else None
+        coerce = self.coerce
+        ndarray, float64 = np.ndarray, np.dtype(float)
+        isfinite = math.isfinite
+        iter_cb = self.iter_cb
+
+        def residual(x):
+            if type(x) is not ndarray:
+                x = np.asarray(x, dtype=float)
+            key = x.tobytes()
+            if key == state.last_key:
+                return state.last_r
+            if state.counting:
+                if state.nfev >= state.max_nfev:
+                    raise _StopFit("max_nfev")
+                state.nfev += 1
+            vals = to_ext(x) if transform else x
+            for par, val in zip(pars, vals.tolist()):
+                par._val = val
+            if eval_constraints is not None:
+                eval_constraints()
+            else:
+                params._stale = False
+            out = fcn(params, *args, **kws)
+            if type(out) is ndarray and out.dtype == float64 and out.ndim == 1:
+                r = out
+            else:
+                r = coerce(out)
+            keep = state.keep
+            if keep is not None:
+                r = r[keep]
+            chi = r @ r
+            if not isfinite(chi):
+                chi = math.inf
+                if state.penalty is not None and not np.isfinite(r).all():
+                    state.nan_rejected += 1
+                    r = np.where(np.isfinite(r), r, state.penalty)
+            if chi < state.best_chi:
+                state.best_chi = chi
+                state.best_x = x.copy()
+            if iter_cb is not None and state.counting:
+                if iter_cb(params, state.nfev, r, *args, **kws):
+                    raise _StopFit("aborted")
+            state.last_key, state.last_r = key, r
+            return r
+
+        return residual
 
     def scalar(self, x):
         """Chi-square at engine vector ``x`` (a large value where the
@@ -450,9 +488,8 @@ class Minimizer:
 
     def _start(self, problem, result):
         """Evaluate the starting point; apply ``nan_policy``."""
-        with np.errstate(all="ignore"):
-            problem.set_values(problem.to_external(problem.x0))
-            r0 = problem.call_user()
+        problem.set_values(problem.to_external(problem.x0))
+        r0 = problem.call_user()
         problem.nfev += 1
         finite = np.isfinite(r0)
         if not finite.all():
@@ -549,12 +586,13 @@ class Minimizer:
         r = problem.residual(x)
         vals = problem.to_external(x)
         problem.set_values(vals)
+        r = np.array(r, dtype=float)
         result.x = x
         result.nfev = problem.nfev
         result.nit = out.nit
         result.ier = out.ier
         result.lmdif_message = out.extra.pop("lmdif_message", None)
-        engine_jac = out.extra.pop("jac", None)
+        lin = out.extra.pop("linearization", None)
         for key, val in out.extra.items():
             setattr(result, key, val)
         result.nan_rejected = problem.nan_rejected
@@ -565,8 +603,8 @@ class Minimizer:
         result.chisqr = chisqr
         n = result.ndata
         result.redchi = chisqr / result.nfree if result.nfree > 0 else math.nan
-        with np.errstate(all="ignore"):
-            base = n * math.log(chisqr / n) if chisqr > 0 else -math.inf
+        base = n * math.log(chisqr / n) if 0 < chisqr < math.inf else \
+            (-math.inf if chisqr == 0 else math.nan)
         result.aic = base + 2 * result.nvarys
         result.bic = base + math.log(n) * result.nvarys
         if stop == "max_nfev" or (out.ier == 5 and engine.name == "leastsq"):
@@ -574,19 +612,21 @@ class Minimizer:
         result.aborted = stop is not None
         notes = [out.message]
 
-        finite = math.isfinite(chisqr) and bool(np.all(np.isfinite(vals)))
+        finite = math.isfinite(chisqr) and math.isfinite(float(np.sum(vals)))
         degenerate = None
         params = result.params
         for par in params.values():
             par.stderr, par.correl = None, None
         if self.calc_covar and finite:
             degenerate = self._covariance(problem, result, engine, r, notes,
-                                          engine_jac)
+                                          lin)
         elif not finite:
             notes.append("chi-square or a parameter is not finite")
 
         result.at_bounds = [n for n, v, lo, hi in zip(
-            problem.names, vals, problem.lo, problem.hi) if _at_bound(v, lo, hi)]
+            problem.names, vals.tolist(), problem.lo.tolist(),
+            problem.hi.tolist()) if _at_bound(v, lo, hi)] \
+            if problem.any_bounds else []
         for name in result.at_bounds:
             warnings.warn(ParameterAtBoundWarning(
                 f"parameter '{name}' = {params[name]._val!r} is at a bound "
@@ -611,7 +651,7 @@ class Minimizer:
                          "non-finite residual and were rejected")
         result.message = "; ".join(m for m in notes if m)
 
-    def _covariance(self, problem, result, engine, r, notes, engine_jac=None):
+    def _covariance(self, problem, result, engine, r, notes, lin=None):
         """Fill covar, stderr, correl; return a reason if a parameter does
         not affect the fit or is not determined by the data (the fit is then
         degenerate)."""
@@ -624,12 +664,17 @@ class Minimizer:
             return _resid_raw(problem)
 
         J = None
-        if engine_jac is not None and engine_jac.shape == (len(r), len(names)):
+        if lin is not None and lin.J.shape == (len(r), len(names)):
             # the engine's central-difference Jacobian near the solution,
             # mapped to external values: dr/dp = dr/dx / (dp/dx)
-            grad = problem.gradient(result.x)
-            if np.all(np.abs(grad) > 1e-6 * np.maximum(np.abs(ext), 1.0)):
-                J = engine_jac / grad
+            if problem.transform:
+                grad = problem.gradient(lin.x)
+                if np.all(np.abs(grad) > 1e-6 * np.maximum(np.abs(ext), 1.0)):
+                    J, lin = lin.J / grad, None
+                else:
+                    lin = None
+            else:
+                J = lin.J
         try:
             if engine.least_squares:
                 if J is not None:
@@ -637,9 +682,10 @@ class Minimizer:
                 else:
                     J, ok = _unc.jacobian(resid_ext, ext, problem.scale,
                                           problem.lo, problem.hi, f0=r)
-                cov, reason = (_unc.covariance_from_jacobian(J, names) if ok
-                               else (None, "the residual is not finite next "
-                                     "to the solution"))
+                cov, reason = (_unc.covariance_from_jacobian(J, names, lin)
+                               if ok else
+                               (None, "the residual is not finite next to "
+                                "the solution"))
             else:
                 def chi_ext(v):
                     rr = resid_ext(v)

@@ -45,11 +45,16 @@ def _stencil(x, h, lo, hi):
     return kind
 
 
+_EPS3 = _EPS ** (1.0 / 3.0)
+
+
 def jacobian(func, x, scale, lo, hi, f0=None):
     """Jacobian ``d func / d x`` (rows = residuals) by finite differences.
 
-    Central differences (error ``O(h^2)``) where ``x +/- h`` stays inside
-    ``[lo, hi]``, second-order one-sided differences otherwise.
+    Central differences (error ``O(h^2)``, ``h = eps**(1/3) max(|x|,
+    scale)``) where ``x +/- h`` stays inside ``[lo, hi]``, second-order
+    one-sided differences otherwise.  The step actually taken (after
+    rounding ``x + h``) is used in the quotient.
 
     Returns
     -------
@@ -58,26 +63,35 @@ def jacobian(func, x, scale, lo, hi, f0=None):
         False if a perturbed evaluation was not finite.
     """
     x = np.asarray(x, dtype=float)
-    h = fd_steps(x, scale, 3)
-    span = hi - lo
-    h = np.minimum(h, np.where(np.isfinite(span), span / 4.0, np.inf))
-    kind = _stencil(x, h, lo, hi)
-    cols, ok = [], True
-    for i in range(len(x)):
-        def at(step):
-            xt = x.copy()
-            xt[i] = x[i] + step
-            return func(xt)
+    n = len(x)
+    h = _EPS3 * np.maximum(np.abs(x), scale)
+    bounded = np.isfinite(lo).any() or np.isfinite(hi).any()
+    if bounded:
+        span = hi - lo
+        h = np.minimum(h, np.where(np.isfinite(span), span / 4.0, np.inf))
+        kind = _stencil(x, h, lo, hi).tolist()
+    else:
+        kind = [1] * n
+    cols = []
+    for i in range(n):
         if kind[i] == 1:
-            col = (at(h[i]) - at(-h[i])) / (2.0 * h[i])
+            xp = x.copy()
+            xp[i] += h[i]
+            xm = x.copy()
+            xm[i] -= h[i]
+            fp = func(xp)
+            cols.append((fp - func(xm)) / (xp[i] - xm[i]))
         else:
             s = h[i] if kind[i] == 0 else -h[i]
             base = f0 if f0 is not None else func(x.copy())
-            col = (-3.0 * base + 4.0 * at(s) - at(2.0 * s)) / (2.0 * s)
-        if not np.all(np.isfinite(col)):
-            ok = False
-        cols.append(col)
-    return np.column_stack(cols), ok
+            x1 = x.copy()
+            x1[i] += s
+            x2 = x.copy()
+            x2[i] += 2.0 * s
+            f1 = func(x1)
+            cols.append((-3.0 * base + 4.0 * f1 - func(x2)) / (2.0 * (x1[i] - x[i])))
+    J = np.column_stack(cols) if cols else np.empty((0, 0))
+    return J, bool(np.isfinite(J).all())
 
 
 def hessian(func, x, scale, lo, hi, f0=None):
@@ -111,7 +125,53 @@ def hessian(func, x, scale, lo, hi, f0=None):
     return H, bool(np.all(np.isfinite(H)))
 
 
-def covariance_from_jacobian(J, names):
+class Linearization:
+    """A Jacobian with scaled columns and its SVD: Gauss-Newton steps and the
+    unscaled covariance ``(J^T J)^-1`` for the cost of one SVD.
+
+    Attributes
+    ----------
+    J : ndarray (m, n)
+    x : ndarray (n,)
+        Where J was taken.
+    norms : ndarray
+        Column norms.
+    ok : bool
+        Columns finite and non-zero, SVD succeeded, not exactly singular.
+    """
+
+    def __init__(self, J, x):
+        self.J, self.x = J, x
+        norms = np.sqrt(np.einsum("ij,ij->j", J, J))
+        self.norms = norms
+        low = float(norms.min()) if norms.size else 0.0
+        self.ok = low > 1e-300 and math.isfinite(float(norms.sum()))
+        if self.ok:
+            try:
+                self.u, self.s, self.vt = np.linalg.svd(J / norms,
+                                                        full_matrices=False)
+            except np.linalg.LinAlgError:
+                self.ok = False
+        if self.ok:
+            self.ok = bool(self.s[-1] > self.s[0] * 1e-15)
+
+    def cov_diag(self):
+        """Diagonal of ``(J^T J)^-1``."""
+        return ((self.vt / self.s[:, None]) ** 2).sum(axis=0) / (self.norms * self.norms)
+
+    def step(self, r, lam=0.0):
+        """Step d minimising ``|J d + r|^2 + lam |D d|^2`` (D = column norms)."""
+        s = self.s
+        coef = self.u.T @ r
+        return -(self.vt.T @ ((s / (s * s + lam)) * coef)) / self.norms
+
+    def cov(self):
+        """``(J^T J)^-1``."""
+        inner = (self.vt.T / (self.s * self.s)) @ self.vt
+        return inner / np.outer(self.norms, self.norms)
+
+
+def covariance_from_jacobian(J, names, lin=None):
     """``(J^T J)^-1`` computed stably (column scaling + SVD).
 
     Returns
@@ -120,7 +180,8 @@ def covariance_from_jacobian(J, names):
     reason : str or None
         Why no covariance could be formed (vanishing columns, singular).
     """
-    norms = np.sqrt(np.einsum("ij,ij->j", J, J))
+    norms = lin.norms if lin is not None and lin.J is J else \
+        np.sqrt(np.einsum("ij,ij->j", J, J))
     if not np.all(np.isfinite(norms)):
         return None, "the Jacobian at the solution is not finite"
     top = norms.max() if norms.size else 0.0
@@ -131,19 +192,18 @@ def covariance_from_jacobian(J, names):
         return None, (f"parameter{'s' if len(dead) > 1 else ''} {which} "
                       "does not affect the fit at the solution (its Jacobian "
                       "column vanishes)")
-    Js = J / norms
-    try:
-        _, s, vt = np.linalg.svd(Js, full_matrices=False)
-    except np.linalg.LinAlgError:
+    if lin is None or lin.J is not J:
+        lin = Linearization(J, None)
+    if not hasattr(lin, "s"):
         return None, "the singular value decomposition of the Jacobian failed"
+    s, vt = lin.s, lin.vt
     if s[-1] <= s[0] * RCOND:
         v = vt[-1]
         big = [names[i] for i in np.argsort(-np.abs(v))[:2]]
         return None, ("the covariance matrix is singular: parameters "
                       f"{big[0]!r} and {big[1]!r} are not independent "
                       f"(condition number {s[0] / max(s[-1], 1e-300):.3g})")
-    inner = (vt.T / (s * s)) @ vt
-    return inner / np.outer(norms, norms), None
+    return lin.cov(), None
 
 
 def covariance_from_hessian(H, names):
@@ -166,11 +226,9 @@ def covariance_from_hessian(H, names):
 
 def stderr_correl(cov):
     """Standard errors and correlation matrix of a covariance matrix."""
-    var = np.diag(cov)
-    err = np.sqrt(np.where(var > 0, var, 0.0))
-    with np.errstate(all="ignore"):
-        corr = cov / np.outer(err, err)
-    corr[~np.isfinite(corr)] = 0.0
+    err = np.sqrt(np.maximum(cov.diagonal(), 0.0))
+    inv = np.divide(1.0, err, out=np.zeros_like(err), where=err > 0)
+    corr = cov * np.outer(inv, inv)
     np.fill_diagonal(corr, 1.0)
     return err, corr
 
