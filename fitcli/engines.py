@@ -182,12 +182,13 @@ def _run_leastsq(problem, options):
         if tight:
             run_opts["xtol"] = min(opts["xtol"], TIGHT)
             run_opts["ftol"] = min(opts["ftol"], TIGHT)
-        xnew, ier = leastsq(
+        # full_output: scipy then reports MINPACK's failures (ier 5-8)
+        # through the return value instead of warnings
+        xnew, _, _, mesg, ier = leastsq(
             problem.residual, np.array(problem.x0, dtype=float),
-            full_output=False, factor=factor,
+            full_output=True, factor=factor,
             maxfev=max(1, problem.remaining_nfev()), **run_opts)
         x = np.array(xnew, dtype=float)
-        mesg = _MINPACK_MESSAGES.get(ier, f"MINPACK info {ier}")
         r = problem.residual(x)
         lin = None
         if polish and ier in (1, 2, 3, 4):
@@ -200,6 +201,10 @@ def _run_leastsq(problem, options):
             best = (rank, x, ier, mesg, lin, trouble)
         if trouble is None:
             break
+    if best is None:
+        return EngineOutput(x=np.array(problem.x0, dtype=float), converged=False,
+                            message=_MINPACK_MESSAGES[5], ier=5,
+                            extra={"lmdif_message": _MINPACK_MESSAGES[5]})
     _, x, ier, mesg, lin, trouble = best
     extra = {"lmdif_message": mesg}
     if lin is not None:

@@ -611,6 +611,9 @@ class Minimizer:
             stop = "max_nfev"
         result.aborted = stop is not None
         notes = [out.message]
+        if stop == "max_nfev":
+            notes = [f"the number of function evaluations reached "
+                     f"max_nfev={problem.max_nfev}"]
 
         finite = math.isfinite(chisqr) and math.isfinite(float(np.sum(vals)))
         degenerate = None

@@ -72,25 +72,31 @@ def jacobian(func, x, scale, lo, hi, f0=None):
         kind = _stencil(x, h, lo, hi).tolist()
     else:
         kind = [1] * n
-    cols = []
+    J = None
+    xl, hl = x.tolist(), h.tolist()
     for i in range(n):
+        xi = xl[i]
         if kind[i] == 1:
             xp = x.copy()
-            xp[i] += h[i]
+            xp[i] = xi + hl[i]
             xm = x.copy()
-            xm[i] -= h[i]
+            xm[i] = xi - hl[i]
             fp = func(xp)
-            cols.append((fp - func(xm)) / (xp[i] - xm[i]))
+            col = (fp - func(xm)) / (xp[i] - xm[i])
         else:
-            s = h[i] if kind[i] == 0 else -h[i]
+            s = hl[i] if kind[i] == 0 else -hl[i]
             base = f0 if f0 is not None else func(x.copy())
             x1 = x.copy()
-            x1[i] += s
+            x1[i] = xi + s
             x2 = x.copy()
-            x2[i] += 2.0 * s
+            x2[i] = xi + 2.0 * s
             f1 = func(x1)
-            cols.append((-3.0 * base + 4.0 * f1 - func(x2)) / (2.0 * (x1[i] - x[i])))
-    J = np.column_stack(cols) if cols else np.empty((0, 0))
+            col = (-3.0 * base + 4.0 * f1 - func(x2)) / (2.0 * (x1[i] - xi))
+        if J is None:
+            J = np.empty((len(col), n))
+        J[:, i] = col
+    if J is None:
+        return np.empty((0, 0)), True
     return J, bool(np.isfinite(J).all())
 
 
