@@ -41,6 +41,8 @@ class EngineOutput:
     extra : dict
         Engine-specific results copied onto the MinimizerResult (e.g.
         ``candidates`` for brute).
+    hit_limit : bool
+        The engine stopped itself at the evaluation limit.
     """
 
     x: np.ndarray
@@ -49,6 +51,7 @@ class EngineOutput:
     ier: int | None = None
     nit: int | None = None
     extra: dict = field(default_factory=dict)
+    hit_limit: bool = False
 
 
 @dataclass(frozen=True)
@@ -307,8 +310,9 @@ def _trouble(problem, x, r, lin):
         grad = (lin.J / lin.norms).T @ r / max(math.sqrt(chi), 1e-300)
         if np.max(np.abs(grad)) > 1e-6:
             return STUCK
-    if not lin.ok:
-        return None       # exactly redundant parameters: not a failure of the start
+    from .uncertainty import RCOND
+    if not lin.ok or lin.s[-1] <= lin.s[0] * RCOND:
+        return None       # redundant parameters: not a failure of the start
     nfree = max(1, len(r) - len(x))
     err = np.sqrt(np.maximum(lin.cov_diag() * (chi / nfree), 0.0))
     if problem.transform:
@@ -376,12 +380,12 @@ _SCALAR = {
         "direc": "initial set of direction vectors",
         "maxiter": "maximum number of iterations"}),
     "cg": ("CG", {
-        "gtol": "gradient norm tolerance (default 1e-10)",
+        "gtol": "gradient norm tolerance (default 1e-6)",
         "norm": "order of the gradient norm",
         "eps": "finite-difference step",
         "maxiter": "maximum number of iterations"}),
     "bfgs": ("BFGS", {
-        "gtol": "gradient norm tolerance (default 1e-10)",
+        "gtol": "gradient norm tolerance (default 1e-6)",
         "norm": "order of the gradient norm",
         "eps": "finite-difference step",
         "xrtol": "relative tolerance on the variables",
@@ -398,8 +402,8 @@ _SCALAR = {
 _SCALAR_DEFAULTS = {
     "nelder": {"xatol": 1e-10, "fatol": 1e-12},
     "powell": {"xtol": 1e-10, "ftol": 1e-12},
-    "cg": {"gtol": 1e-10},
-    "bfgs": {"gtol": 1e-10},
+    "cg": {"gtol": 1e-6},
+    "bfgs": {"gtol": 1e-6},
     "lbfgsb": {"ftol": 1e-15, "gtol": 1e-10},
 }
 
@@ -424,9 +428,11 @@ def _scalar_runner(name):
         res = minimize(problem.scalar, problem.x0, method=scipy_name, tol=tol,
                        options=opts, **kws)
         status = int(getattr(res, "status", 0) or 0)
+        nfev = int(getattr(res, "nfev", 0) or 0)
         return EngineOutput(x=np.atleast_1d(np.asarray(res.x, dtype=float)),
                             converged=bool(res.success), message=str(res.message),
-                            ier=status, nit=getattr(res, "nit", None))
+                            ier=status, nit=getattr(res, "nit", None),
+                            hit_limit=not res.success and nfev >= limit)
 
     run.__doc__ = f"scipy.optimize.minimize(method='{scipy_name}')"
     return run

@@ -27,6 +27,7 @@ import ast
 import difflib
 import keyword
 import math
+import operator
 import re
 import signal
 import threading
@@ -365,7 +366,54 @@ def make_interpreter(user_symbols=None):
     # asteval always installs its printer; expressions have no use for it
     table.pop("print", None)
     interp.no_deepcopy = []
+    interp.node_handlers["binop"] = _binop_handler(interp)
     return interp
+
+
+_ARITH = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+          ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv,
+          ast.Mod: operator.mod, ast.Pow: operator.pow,
+          ast.LShift: operator.lshift, ast.RShift: operator.rshift}
+_LOGIC = {ast.BitAnd: operator.and_, ast.BitOr: operator.or_,
+          ast.BitXor: operator.xor}
+_FAST = (float, np.float64, np.ndarray)
+
+
+def _operand(value):
+    """An arithmetic operand: Python ints and booleans become floats (so no
+    big-integer arithmetic can ever run); sequences and text are refused
+    (no repetition or concatenation)."""
+    kind = type(value)
+    if kind in _FAST:
+        if kind is np.ndarray and value.dtype.kind not in "biuf":
+            raise TypeError("arithmetic on non-numeric arrays is not allowed")
+        return value
+    if kind is int or kind is bool:
+        return float(value)
+    if isinstance(value, (tuple, list, str, bytes, bytearray, dict, set)):
+        raise TypeError(f"arithmetic on a {kind.__name__} is not allowed")
+    return value
+
+
+def _binop_handler(interp):
+    """asteval's binary-operator handler replaced by one that works on floats
+    (see :func:`_operand`); ``& | ^`` combine booleans as they are."""
+    run = interp.run
+
+    def on_binop(node):
+        left = run(node.left)
+        right = run(node.right)
+        kind = type(node.op)
+        logic = _LOGIC.get(kind)
+        if logic is not None:
+            for val in (left, right):
+                if isinstance(val, (tuple, list, str, bytes)) or type(val) is int:
+                    raise TypeError("'&', '|' and '^' combine booleans or "
+                                    "boolean arrays only")
+            return logic(left, right)
+        return _ARITH[kind](_operand(left), _operand(right))
+
+    return on_binop
 
 
 def evaluate(interp, expr: Expression, *, key=None):

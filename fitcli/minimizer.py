@@ -607,7 +607,10 @@ class Minimizer:
             (-math.inf if chisqr == 0 else math.nan)
         result.aic = base + 2 * result.nvarys
         result.bic = base + math.log(n) * result.nvarys
-        if stop == "max_nfev" or (out.ier == 5 and engine.name == "leastsq"):
+        if stop is None and not out.converged and \
+                (out.hit_limit or problem.nfev >= problem.max_nfev):
+            stop = "max_nfev"      # the engine stopped itself at the limit
+        if out.ier == 5 and engine.name == "leastsq":
             stop = "max_nfev"
         result.aborted = stop is not None
         notes = [out.message]
@@ -712,10 +715,12 @@ class Minimizer:
                 notes.append("uncertainties could not be estimated: no "
                              "degrees of freedom (as many parameters as points)")
                 return degenerate
-            if result.chisqr == 0.0:
+            if result.chisqr == 0.0 or (J is not None and _exact_fit(
+                    J, ext, result.chisqr, result.ndata)):
                 result.errorbars = False
                 notes.append("uncertainties could not be estimated: "
-                             "chi-square is zero (the model fits exactly)")
+                             "chi-square is zero to round-off (the model fits "
+                             "the data exactly)")
                 return degenerate
             cov = cov * result.redchi
         err, corr = _unc.stderr_correl(cov)
@@ -835,6 +840,14 @@ def _resid_raw(problem):
     if problem.keep is not None:
         r = r[problem.keep]
     return r
+
+
+def _exact_fit(J, values, chisqr, ndata):
+    """True if the residual is at round-off level compared with the size of
+    the model terms: each parameter's contribution ``|p_j| * |J_j|``."""
+    contrib = np.abs(values) * np.sqrt(np.einsum("ij,ij->j", J, J))
+    size = float(np.max(contrib)) if contrib.size else 0.0
+    return size > 0 and math.sqrt(chisqr) <= 1e-11 * size
 
 
 def _check_max_nfev(value):

@@ -21,7 +21,7 @@ import numbers
 import numpy as np
 
 from . import expr as _expr
-from .errors import ConstraintError, ParameterError
+from .errors import ConstraintError, ExprError, ParameterError
 
 __all__ = ["Parameter", "Parameters", "create_params"]
 
@@ -478,8 +478,13 @@ class Parameters(dict):
         for name, par in self.items():
             if par._expr_obj is None:
                 continue
-            _expr.check_names(par._expr_obj, known, key=name,
-                              what=f"the expression of parameter {name!r}:")
+            try:
+                _expr.check_names(par._expr_obj, known, key=name,
+                                  what=f"the expression of parameter {name!r}:")
+            except ConstraintError:
+                raise
+            except ExprError as exc:
+                raise ConstraintError(exc.message, key=name) from None
             deps[name] = sorted(n for n in par._expr_obj.names
                                 if n in self and self[n]._expr_obj is not None)
         order, state = [], {}
@@ -641,6 +646,9 @@ class Parameters(dict):
             doc = json.loads(s, **kws)
         except json.JSONDecodeError as exc:
             raise ParameterError(f"not valid JSON: {exc}") from None
+        except RecursionError:
+            raise ParameterError("not a fitcli parameters document (nested "
+                                 "too deeply)") from None
         if not isinstance(doc, dict) or doc.get("format") != "fitcli.parameters":
             raise ParameterError("not a fitcli parameters document (missing "
                                  "\"format\": \"fitcli.parameters\")")
@@ -652,6 +660,10 @@ class Parameters(dict):
         syms = doc.get("symbols") or {}
         if not isinstance(syms, dict):
             raise ParameterError("'symbols' must be an object")
+        for key in syms:
+            if not _expr.is_valid_name(key) or key.startswith("__") \
+                    or key.endswith("__"):
+                raise ParameterError(f"invalid symbol name {key!r}")
         self._usersyms.update({k: _dec(v, k) for k, v in syms.items()})
         if self._interp is not None:
             self._interp.symtable.update(self._usersyms)
@@ -660,19 +672,26 @@ class Parameters(dict):
                 raise ParameterError(f"each parameter must be an object with "
                                      f"a name, got {item!r:.60}")
             name = item["name"]
+            vary = item.get("vary", True)
+            if not isinstance(vary, bool):
+                raise ParameterError(f"'vary' must be true or false, got "
+                                     f"{vary!r:.40}", key=name)
             par = Parameter(name, value=_dec(item.get("value"), name),
-                            vary=bool(item.get("vary", True)),
+                            vary=vary,
                             min=_dec(item.get("min", "-inf"), name),
                             max=_dec(item.get("max", "inf"), name),
                             expr=item.get("expr"),
                             brute_step=_dec(item.get("brute_step"), name),
                             user_data=item.get("user_data"))
             par.stderr = _dec(item.get("stderr"), name)
-            init = _dec(item.get("init_value"), name)
-            par.init_value = par._val if init is None else init
+            par.init_value = _dec(item.get("init_value"), name) \
+                if "init_value" in item else par._val
             correl = item.get("correl")
             if correl is not None:
-                par.correl = {k: _dec(v, name) for k, v in correl.items()}
+                if not isinstance(correl, dict):
+                    raise ParameterError("'correl' must be an object of "
+                                         "numbers", key=name)
+                par.correl = {str(k): _dec(v, name) for k, v in correl.items()}
             self[name] = par
         return self
 

@@ -185,26 +185,33 @@ report_errors = report_fit
 def params_table(params, colwidth=8, precision=4, fmt="g",
                  columns=("value", "min", "max", "stderr", "vary", "expr",
                           "brute_step")):
-    """A table of parameters, one row each (used by ``pretty_print``)."""
+    """A table of parameters, one row each (used by ``pretty_print``).
+
+    Numeric columns are right-aligned in ``colwidth`` characters; the
+    expression column is as wide as its longest expression.
+    """
     name_w = max([len(n) for n in params] + [4]) + 1
-    head = "Name".ljust(name_w) + "".join(
-        c.capitalize().rjust(colwidth + 1) if c != "expr" else " Expression"
-        for c in columns)
-    lines = [head]
+    expr_w = max([len(p.expr or "") for p in params.values()]
+                 + [len("Expression")])
+
+    def cell(col, val):
+        if col == "expr":
+            return " " + (val or "").ljust(expr_w)
+        if col == "vary":
+            return str(bool(val)).rjust(colwidth + 1)
+        if val is None:
+            return "None".rjust(colwidth + 1)
+        return f"{float(val):{colwidth}.{precision}{fmt}}".rjust(colwidth + 1)
+
+    def title(col):
+        if col == "expr":
+            return " " + "Expression".ljust(expr_w)
+        return " " + col.capitalize().rjust(colwidth)
+
+    lines = ["Name".ljust(name_w) + "".join(title(c) for c in columns)]
     for name, par in params.items():
-        cells = []
-        for col in columns:
-            val = getattr(par, col)
-            if col == "expr":
-                cells.append(f" {val}" if val is not None else " ")
-            elif col == "vary":
-                cells.append(str(bool(val)).rjust(colwidth + 1))
-            elif val is None:
-                cells.append("None".rjust(colwidth + 1))
-            else:
-                cells.append(f"{float(val):{colwidth}.{precision}{fmt}}".rjust(
-                    colwidth + 1))
-        lines.append(name.ljust(name_w) + "".join(cells))
+        lines.append(name.ljust(name_w)
+                     + "".join(cell(c, getattr(par, c)) for c in columns))
     return "\n".join(lines)
 
 

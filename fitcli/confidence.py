@@ -1,0 +1,444 @@
+"""Profile confidence intervals: conf_interval and conf_interval2d.
+
+For a parameter ``p`` fixed at a trial value, all other varied parameters
+are re-optimised (constraints and bounds still apply) and the new
+chi-square ``chi2_f`` is compared with the best one ``chi2_0`` by the
+F-test::
+
+    F = (chi2_f / chi2_0 - 1) * (N - P) / P_fix
+    prob = F_cdf(F; P_fix, N - P)
+
+(N data points, P varied parameters, P_fix fixed ones).  Each confidence
+limit is the value where ``prob`` reaches the level of a sigma
+(``erf(sigma / sqrt(2))``).
+
+The search is built to need few fits:
+
+* the first guess of each limit is ``best +/- sqrt(F_target) * stderr``,
+  which is exact for a linear model;
+* limits are found in ``sqrt(F)``, which is nearly linear in the parameter,
+  by a safeguarded secant (Illinois) iteration;
+* every profile fit starts from the optimum of the nearest profile point
+  already computed (warm start).
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from .errors import ConfidenceWarning, FitcliError, ParameterAtBoundWarning
+
+__all__ = ["conf_interval", "conf_interval2d", "f_compare", "sigma_to_prob",
+           "ConfidenceSearch"]
+
+_SQRT2 = math.sqrt(2.0)
+#: Relative tolerance (of the parameter's standard error) of each limit.
+XTOL = 1e-7
+#: Profile fits: leastsq options (tight, no polishing, no covariance).
+_PROFILE_FIT = {"xtol": 1e-10, "ftol": 1e-10, "polish": False}
+
+
+def sigma_to_prob(sigma):
+    """Probability of a sigma level (``erf(sigma/sqrt(2))``); values below 1
+    are taken as probabilities already."""
+    if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.floating,
+                                                          np.integer)):
+        raise FitcliError(f"sigmas must be numbers, got {sigma!r}", key="sigmas")
+    s = float(sigma)
+    if not math.isfinite(s) or s <= 0:
+        raise FitcliError(f"sigmas must be positive numbers, got {sigma!r}",
+                          key="sigmas")
+    return s if s < 1 else math.erf(s / _SQRT2)
+
+
+def _fdtr(dfn, dfd, x):
+    from scipy.special import fdtr
+    return float(fdtr(dfn, dfd, max(x, 0.0)))
+
+
+def _fdtri(dfn, dfd, p):
+    from scipy.special import fdtri
+    return float(fdtri(dfn, dfd, p))
+
+
+def f_compare(best_fit, new_fit):
+    """The F-test probability that ``new_fit`` (with some parameters fixed)
+    is worse than ``best_fit`` by more than chance.
+
+    Both arguments need ``chisqr``, ``nfree`` and ``nvarys``.
+    """
+    nfree = best_fit.nfree
+    nfix = best_fit.nvarys - new_fit.nvarys
+    dchi = new_fit.chisqr / best_fit.chisqr - 1.0
+    return _fdtr(nfix, nfree, dchi * nfree / nfix)
+
+
+class _Point:
+    """One profile fit: chisqr, nvarys (for prob_func), the optimum."""
+
+    __slots__ = ("value", "chisqr", "nvarys", "nfree", "values", "prob", "t")
+
+    def __init__(self, value, chisqr, nvarys, nfree, values):
+        self.value, self.chisqr, self.nvarys = value, chisqr, nvarys
+        self.nfree, self.values = nfree, values
+        self.prob = self.t = None
+
+
+class ConfidenceSearch:
+    """Profile fits around a best fit (shared by the 1-d and 2-d searches).
+
+    Parameters
+    ----------
+    minimizer : Minimizer
+        The minimizer that produced ``result``; left unchanged.
+    result : MinimizerResult
+    prob_func : callable, optional
+        ``prob_func(best_fit, new_fit) -> probability``; default
+        :func:`f_compare`.
+    """
+
+    def __init__(self, minimizer, result, prob_func=None):
+        if result.params is None or not result.var_names:
+            raise FitcliError("conf_interval needs the result of a fit")
+        if result.nvarys < 2:
+            raise FitcliError("confidence intervals by the F-test need at least "
+                              f"2 varied parameters; this fit has {result.nvarys}")
+        if result.nfree <= 0:
+            raise FitcliError("confidence intervals need more data points than "
+                              "varied parameters")
+        if not (math.isfinite(result.chisqr) and result.chisqr > 0):
+            raise FitcliError("confidence intervals need a finite, non-zero "
+                              f"chi-square; got {result.chisqr!r}")
+        self.mini = minimizer
+        self.best = result
+        self.prob_func = prob_func
+        self.engine = result.method if result.method in ("leastsq",
+                                                          "least_squares") \
+            else "leastsq"
+        self.nfev = 0
+        self.nfits = 0
+
+    # ------------------------------------------------------------- fitting
+    def fit_fixed(self, fixed, start):
+        """Re-optimise with the parameters of ``fixed`` ({name: value}) held
+        fixed, starting from ``start`` ({name: value} of the others)."""
+        params = self.best.params.copy()
+        for name, value in start.items():
+            params[name].value = value
+        for name, value in fixed.items():
+            par = params[name]
+            par.vary = False
+            par._val = float(value)
+        varied = [n for n in self.best.var_names if n not in fixed]
+        mini = self.mini
+        saved = (mini.calc_covar, mini.result, mini.iter_cb)
+        mini.calc_covar = False
+        mini.iter_cb = None
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ParameterAtBoundWarning)
+                if varied:
+                    opts = _PROFILE_FIT if self.engine == "leastsq" else {}
+                    res = mini.minimize(self.engine, params=params, **opts)
+                    nfev = res.nfev
+                    chisqr = res.chisqr
+                    values = {n: res.params[n].value for n in varied}
+                else:
+                    chisqr, nfev, values = self._chisqr_only(params), 1, {}
+        finally:
+            mini.calc_covar, mini.result, mini.iter_cb = saved
+        self.nfev += nfev
+        self.nfits += 1
+        pt = _Point(None, chisqr, len(varied), self.best.nfree, values)
+        pt.prob = self.probability(pt, len(fixed))
+        return pt
+
+    def _chisqr_only(self, params):
+        params.update_constraints()
+        r = np.asarray(self.mini.userfcn(params, *self.mini.userargs,
+                                         **self.mini.userkws), dtype=float).ravel()
+        return float(r @ r)
+
+    def probability(self, pt, nfix):
+        if self.prob_func is not None:
+            return float(self.prob_func(self.best, pt))
+        dchi = pt.chisqr / self.best.chisqr - 1.0
+        nfree = self.best.nfree
+        return _fdtr(nfix, nfree, dchi * nfree / nfix)
+
+    def t_of(self, pt, nfix=1):
+        """sqrt(F) of a profile point: nearly linear in the fixed value."""
+        if self.prob_func is None:
+            dchi = pt.chisqr / self.best.chisqr - 1.0
+            return math.copysign(math.sqrt(abs(dchi) * self.best.nfree / nfix),
+                                 dchi)
+        p = min(max(pt.prob, 0.0), 1.0 - 1e-16)
+        return math.sqrt(max(_fdtri(nfix, self.best.nfree, p), 0.0))
+
+
+def conf_interval(minimizer, result, p_names=None, sigmas=(1, 2, 3),
+                  trace=False, maxiter=200, verbose=False, prob_func=None):
+    """Profile confidence intervals of the varied parameters.
+
+    Parameters
+    ----------
+    minimizer : Minimizer
+        The minimizer used for ``result`` (left as it was).
+    result : MinimizerResult
+        A best fit (with standard errors, which set the first guesses).
+    p_names : list of str, optional
+        Parameters to compute; default all varied parameters.
+    sigmas : sequence, default (1, 2, 3)
+        Levels as numbers of sigma (>= 1) or probabilities (< 1).
+    trace : bool, default False
+        Also return the profile traces.
+    maxiter : int, default 200
+        Largest number of profile fits per limit.
+    verbose : bool
+        Accepted for compatibility; fitcli never prints.
+    prob_func : callable, optional
+        ``prob_func(best_fit, new_fit)`` replacing the F-test.
+
+    Returns
+    -------
+    ci : dict
+        ``{name: [(prob, value), ...]}`` from the lowest limit through the
+        best value (prob 0) to the highest limit.  A limit that cannot be
+        reached is ``-inf``/``inf`` (a :class:`ConfidenceWarning` says why).
+    trace : dict, only with ``trace=True``
+        ``{name: {other: array, ..., name: array, 'prob': array}}`` of every
+        profile point computed, sorted by the fixed value.
+    """
+    search = ConfidenceSearch(minimizer, result, prob_func)
+    if p_names is None:
+        p_names = list(result.var_names)
+    for name in p_names:
+        if name not in result.var_names:
+            raise FitcliError(f"'{name}' is not a varied parameter of the fit; "
+                              f"choose from: {', '.join(result.var_names)}",
+                              key="p_names")
+    if isinstance(sigmas, (int, float)):
+        sigmas = [sigmas]
+    probs = sorted({sigma_to_prob(s) for s in sigmas})
+    if not probs:
+        raise FitcliError("sigmas is empty", key="sigmas")
+    if not isinstance(maxiter, int) or maxiter < 1:
+        raise FitcliError(f"maxiter must be a positive integer, got {maxiter!r}",
+                          key="maxiter")
+    out, traces = {}, {}
+    for name in p_names:
+        limits, points = _profile_limits(search, name, probs, maxiter)
+        best = result.params[name].value
+        rows = [(p, limits[(-1, p)]) for p in reversed(probs)]
+        rows.append((0.0, best))
+        rows.extend((p, limits[(1, p)]) for p in probs)
+        out[name] = rows
+        if trace:
+            traces[name] = _trace(result, name, points)
+    minimizer.ci_nfev = search.nfev
+    minimizer.ci_nfits = search.nfits
+    if trace:
+        return out, traces
+    return out
+
+
+def _trace(result, name, points):
+    pts = sorted(points, key=lambda p: p.value)
+    data = {name: np.array([p.value for p in pts])}
+    for other in result.var_names:
+        if other != name:
+            data[other] = np.array([p.values.get(other, np.nan) for p in pts])
+    data["prob"] = np.array([p.prob for p in pts])
+    return data
+
+
+def _profile_limits(search, name, probs, maxiter):
+    """Find every limit of ``name`` on both sides; returns ({(dir, prob):
+    value}, points)."""
+    result = search.best
+    par = result.params[name]
+    v0 = par.value
+    others = {n: result.params[n].value for n in result.var_names if n != name}
+    scale = par.stderr if (par.stderr is not None and math.isfinite(par.stderr)
+                           and par.stderr > 0) else max(abs(v0) * 1e-2, 1e-8)
+    origin = _Point(v0, result.chisqr, result.nvarys - 1, result.nfree, others)
+    origin.prob, origin.t = 0.0, 0.0
+    points = [origin]
+    limits = {}
+    for direction in (-1, 1):
+        side = [origin]
+        bound = par.min if direction < 0 else par.max
+        for prob in probs:
+            target = (math.sqrt(_fdtri(1, result.nfree, prob))
+                      if prob < 1 else math.inf)
+            value, why = _find_limit(search, name, v0, direction, target,
+                                     scale, bound, side, maxiter)
+            if why:
+                warnings.warn(ConfidenceWarning(
+                    f"parameter '{name}': the {'lower' if direction < 0 else 'upper'}"
+                    f" {prob * 100:.2f}% limit was not reached ({why}); "
+                    f"reported as {value}"), stacklevel=3)
+            limits[(direction, prob)] = value
+        points.extend(p for p in side if p is not origin)
+    return limits, points
+
+
+def _evaluate(search, name, value, side):
+    """Profile point at ``value`` (warm start from the nearest known point)."""
+    near = min(side, key=lambda p: abs(p.value - value))
+    pt = search.fit_fixed({name: value}, near.values)
+    pt.value = value
+    pt.t = search.t_of(pt)
+    side.append(pt)
+    return pt
+
+
+def _find_limit(search, name, v0, direction, target, scale, bound, side,
+                maxiter):
+    """Value where t (= sqrt F) reaches ``target`` on one side of ``v0``.
+
+    Returns (value, reason); reason is None when the limit was found, else
+    the value is +/-inf and reason says why.
+    """
+    inf = math.inf * direction
+    # the known points on this side, as (distance, t)
+    known = sorted((abs(p.value - v0), p.t, p) for p in side)
+    below = max((k for k in known if k[1] < target), key=lambda k: k[0])
+    above = [k for k in known if k[1] >= target]
+    above = min(above, key=lambda k: k[0]) if above else None
+    room = abs(bound - v0) if math.isfinite(bound) else math.inf
+    tol = XTOL * scale
+    # first guess: the linear-model answer, or interpolation in a bracket
+    if above is None:
+        d = target * scale if below[0] == 0 else below[0] * target / max(below[1], 1e-300)
+    else:
+        d = _interp(below, above, target)
+    side_flag = 0
+    for _ in range(maxiter):
+        if above is None:
+            if below[0] >= room:
+                return inf, f"the parameter reaches its bound {bound!r} first"
+            d = min(d, room)
+            if d <= below[0]:
+                d = min(below[0] * 2.0 + tol, room)
+        d = max(d, tol)
+        pt = _evaluate(search, name, v0 + direction * d, side)
+        rec = (d, pt.t, pt)
+        if not math.isfinite(pt.t):
+            if above is None:
+                above = (d, math.inf, pt)
+            d = 0.5 * (below[0] + d)
+            continue
+        if pt.t >= target:
+            above = rec
+            if side_flag == 1:
+                below = (below[0], below[1] + (target - below[1]) / 2, below[2])
+            side_flag = 1
+        else:
+            if pt.t <= below[1] and d > below[0] and above is None:
+                # the profile does not rise any more
+                if d >= 1e6 * scale or pt.t <= below[1] * (1 + 1e-12):
+                    return inf, "the profile flattens before the level"
+            below = rec if d > below[0] or pt.t > below[1] else below
+            if side_flag == -1 and above is not None:
+                above = (above[0], above[1] - (above[1] - target) / 2, above[2])
+            side_flag = -1
+        if above is not None:
+            if abs(above[0] - below[0]) <= tol or abs(pt.t - target) <= 1e-10 * target:
+                best = rec if abs(pt.t - target) <= 1e-10 * target else \
+                    (above if abs(above[1] - target) < abs(below[1] - target) else below)
+                if abs(above[0] - below[0]) <= tol:
+                    best = (_interp(below, above, target), None, None)
+                return v0 + direction * best[0], None
+            d = _interp(below, above, target)
+        else:
+            # secant extrapolation from the two outermost points, bounded
+            # growth (at most 4x the distance per step)
+            if below[0] > 0 and below[1] > 0:
+                d_new = below[0] * target / below[1]
+            else:
+                d_new = 2.0 * d
+            d = min(max(d_new, below[0] * 1.05), 4.0 * max(below[0], d))
+            if d >= 1e8 * scale:
+                return inf, "the profile flattens before the level"
+    return inf, f"no convergence within maxiter={maxiter} profile fits"
+
+
+def _interp(lo, hi, target):
+    """Distance where t reaches ``target`` by linear interpolation between
+    the bracketing points ``lo`` (t < target) and ``hi`` (t >= target)."""
+    d0, t0 = lo[0], lo[1]
+    d1, t1 = hi[0], hi[1]
+    if not math.isfinite(t1) or t1 == t0:
+        return 0.5 * (d0 + d1)
+    d = d0 + (target - t0) * (d1 - d0) / (t1 - t0)
+    lo_d, hi_d = min(d0, d1), max(d0, d1)
+    margin = 1e-3 * (hi_d - lo_d)
+    return min(max(d, lo_d + margin), hi_d - margin) if hi_d - lo_d > 0 else d
+
+
+def conf_interval2d(minimizer, result, x_name, y_name, nx=10, ny=10,
+                    limits=None, prob_func=None):
+    """Probabilities on a grid of two fixed parameters.
+
+    Parameters
+    ----------
+    minimizer, result
+        As for :func:`conf_interval`.
+    x_name, y_name : str
+        The two parameters.
+    nx, ny : int, default 10
+        Grid points along x and y.
+    limits : ((xmin, xmax), (ymin, ymax)), optional
+        Default: best value +/- 5 standard errors (within the bounds).
+    prob_func : callable, optional
+        ``prob_func(best_fit, new_fit)`` replacing the F-test (2 fixed).
+
+    Returns
+    -------
+    x : ndarray (nx,)
+    y : ndarray (ny,)
+    grid : ndarray (ny, nx)
+        ``grid[j, i]`` is the probability at ``(x[i], y[j])``.
+    """
+    search = ConfidenceSearch(minimizer, result, prob_func)
+    for name in (x_name, y_name):
+        if name not in result.var_names:
+            raise FitcliError(f"'{name}' is not a varied parameter of the fit; "
+                              f"choose from: {', '.join(result.var_names)}")
+    if x_name == y_name:
+        raise FitcliError("conf_interval2d needs two different parameters")
+    for n, label in ((nx, "nx"), (ny, "ny")):
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+            raise FitcliError(f"{label} must be an integer >= 2, got {n!r}",
+                              key=label)
+    axes = []
+    for i, name in enumerate((x_name, y_name)):
+        par = result.params[name]
+        if limits is not None:
+            lo, hi = (float(v) for v in limits[i])
+        else:
+            if par.stderr is None or not par.stderr > 0:
+                raise FitcliError(f"parameter '{name}' has no standard error; "
+                                  "give limits= explicitly")
+            lo = max(par.value - 5 * par.stderr, par.min)
+            hi = min(par.value + 5 * par.stderr, par.max)
+        axes.append(np.linspace(lo, hi, nx if i == 0 else ny))
+    x, y = axes
+    others = [n for n in result.var_names if n not in (x_name, y_name)]
+    best_start = {n: result.params[n].value for n in others}
+    grid = np.empty((len(y), len(x)))
+    starts = {}
+    for j, yv in enumerate(y):
+        # serpentine order: each fit starts from its neighbour's optimum
+        order = range(len(x)) if j % 2 == 0 else range(len(x) - 1, -1, -1)
+        prev = None
+        for i in order:
+            start = prev or starts.get((i, j - 1)) or best_start
+            pt = search.fit_fixed({x_name: float(x[i]), y_name: float(yv)}, start)
+            grid[j, i] = pt.prob
+            prev = starts[(i, j)] = pt.values or None
+    minimizer.ci_nfev = search.nfev
+    return x, y, grid
