@@ -11,6 +11,7 @@ import importlib
 __all__ = [
     "Parameter", "Parameters", "create_params", "Minimizer", "MinimizerResult",
     "minimize", "fit_report", "report_fit", "report_errors", "ENGINES",
+    "conf_interval", "conf_interval2d", "ci_report", "report_ci",
     "FitcliError", "SpecError", "DataError", "ExprError", "ConstraintError",
     "ParameterError", "EngineError", "NonFiniteError", "FitcliWarning",
     "ParameterAtBoundWarning", "ConfidenceWarning", "__version__",
@@ -21,7 +22,9 @@ _WHERE = {
     "create_params": "parameters", "Minimizer": "minimizer",
     "MinimizerResult": "minimizer", "minimize": "minimizer",
     "fit_report": "report", "report_fit": "report", "report_errors": "report",
-    "ENGINES": "engines",
+    "ENGINES": "engines", "conf_interval": "confidence",
+    "conf_interval2d": "confidence", "ci_report": "report",
+    "report_ci": "report",
 }
 _WHERE.update({name: "errors" for name in (
     "FitcliError", "SpecError", "DataError", "ExprError", "ConstraintError",

@@ -34,10 +34,13 @@ __all__ = ["conf_interval", "conf_interval2d", "f_compare", "sigma_to_prob",
            "ConfidenceSearch"]
 
 _SQRT2 = math.sqrt(2.0)
-#: Relative tolerance (of the parameter's standard error) of each limit.
+#: Absolute tolerance of each limit, in standard errors.
 XTOL = 1e-7
+#: Relative tolerance on sqrt(F) at a limit (the secant then refines the
+#: value between the last two points).
+RTOL = 1e-6
 #: Profile fits: leastsq options (tight, no polishing, no covariance).
-_PROFILE_FIT = {"xtol": 1e-10, "ftol": 1e-10, "polish": False}
+_PROFILE_FIT = {"xtol": 1e-9, "ftol": 1e-9, "polish": False}
 
 
 def sigma_to_prob(sigma):
@@ -299,84 +302,66 @@ def _find_limit(search, name, v0, direction, target, scale, bound, side,
                 maxiter):
     """Value where t (= sqrt F) reaches ``target`` on one side of ``v0``.
 
+    A secant iteration on the profile points (distance from ``v0``, t),
+    which is nearly linear: each new trial is the secant through the two
+    known points whose t is nearest the target, kept inside the bracket
+    once there is one and limited to a fourfold step outward before.
+
     Returns (value, reason); reason is None when the limit was found, else
     the value is +/-inf and reason says why.
     """
     inf = math.inf * direction
-    # the known points on this side, as (distance, t)
-    known = sorted((abs(p.value - v0), p.t, p) for p in side)
-    below = max((k for k in known if k[1] < target), key=lambda k: k[0])
-    above = [k for k in known if k[1] >= target]
-    above = min(above, key=lambda k: k[0]) if above else None
     room = abs(bound - v0) if math.isfinite(bound) else math.inf
-    tol = XTOL * scale
-    # first guess: the linear-model answer, or interpolation in a bracket
-    if above is None:
-        d = target * scale if below[0] == 0 else below[0] * target / max(below[1], 1e-300)
-    else:
-        d = _interp(below, above, target)
-    side_flag = 0
-    for _ in range(maxiter):
-        if above is None:
-            if below[0] >= room:
+    pts = [(abs(p.value - v0), p.t) for p in side]
+    for _ in range(maxiter + 1):
+        lower = [q for q in pts if q[1] < target]
+        upper = [q for q in pts if q[1] >= target]
+        lo = max(lower, key=lambda q: q[0])
+        hi = min(upper, key=lambda q: q[0]) if upper else None
+        near = sorted(pts, key=lambda q: abs(q[1] - target))
+        best = near[0]
+        if abs(best[1] - target) <= RTOL * target and hi is not None:
+            return v0 + direction * _secant(near[0], near[1], target,
+                                            lo[0], hi[0]), None
+        if hi is not None and hi[0] - lo[0] <= XTOL * scale:
+            return v0 + direction * 0.5 * (lo[0] + hi[0]), None
+        if len(pts) > maxiter:
+            break
+        if hi is not None:
+            d = _secant(near[0], near[1], target, lo[0], hi[0])
+        else:
+            if lo[0] >= room:
                 return inf, f"the parameter reaches its bound {bound!r} first"
-            d = min(d, room)
-            if d <= below[0]:
-                d = min(below[0] * 2.0 + tol, room)
-        d = max(d, tol)
-        pt = _evaluate(search, name, v0 + direction * d, side)
-        rec = (d, pt.t, pt)
-        if not math.isfinite(pt.t):
-            if above is None:
-                above = (d, math.inf, pt)
-            d = 0.5 * (below[0] + d)
-            continue
-        if pt.t >= target:
-            above = rec
-            if side_flag == 1:
-                below = (below[0], below[1] + (target - below[1]) / 2, below[2])
-            side_flag = 1
-        else:
-            if pt.t <= below[1] and d > below[0] and above is None:
-                # the profile does not rise any more
-                if d >= 1e6 * scale or pt.t <= below[1] * (1 + 1e-12):
-                    return inf, "the profile flattens before the level"
-            below = rec if d > below[0] or pt.t > below[1] else below
-            if side_flag == -1 and above is not None:
-                above = (above[0], above[1] - (above[1] - target) / 2, above[2])
-            side_flag = -1
-        if above is not None:
-            if abs(above[0] - below[0]) <= tol or abs(pt.t - target) <= 1e-10 * target:
-                best = rec if abs(pt.t - target) <= 1e-10 * target else \
-                    (above if abs(above[1] - target) < abs(below[1] - target) else below)
-                if abs(above[0] - below[0]) <= tol:
-                    best = (_interp(below, above, target), None, None)
-                return v0 + direction * best[0], None
-            d = _interp(below, above, target)
-        else:
-            # secant extrapolation from the two outermost points, bounded
-            # growth (at most 4x the distance per step)
-            if below[0] > 0 and below[1] > 0:
-                d_new = below[0] * target / below[1]
+            if lo[0] == 0.0:
+                d = target * scale
             else:
-                d_new = 2.0 * d
-            d = min(max(d_new, below[0] * 1.05), 4.0 * max(below[0], d))
+                d = _secant(near[0], near[1], target, lo[0], math.inf)
+                d = min(max(d, 1.05 * lo[0]), 4.0 * lo[0])
             if d >= 1e8 * scale:
                 return inf, "the profile flattens before the level"
+            d = min(d, room)
+        pt = _evaluate(search, name, v0 + direction * d, side)
+        t = pt.t if math.isfinite(pt.t) else math.inf
+        if hi is None and t <= lo[1] and d > lo[0] and d >= 1e6 * scale:
+            return inf, "the profile flattens before the level"
+        pts.append((d, t))
     return inf, f"no convergence within maxiter={maxiter} profile fits"
 
 
-def _interp(lo, hi, target):
-    """Distance where t reaches ``target`` by linear interpolation between
-    the bracketing points ``lo`` (t < target) and ``hi`` (t >= target)."""
-    d0, t0 = lo[0], lo[1]
-    d1, t1 = hi[0], hi[1]
-    if not math.isfinite(t1) or t1 == t0:
-        return 0.5 * (d0 + d1)
-    d = d0 + (target - t0) * (d1 - d0) / (t1 - t0)
-    lo_d, hi_d = min(d0, d1), max(d0, d1)
-    margin = 1e-3 * (hi_d - lo_d)
-    return min(max(d, lo_d + margin), hi_d - margin) if hi_d - lo_d > 0 else d
+def _secant(a, b, target, lo_d, hi_d):
+    """Distance where the line through points a and b reaches ``target``,
+    kept strictly inside (lo_d, hi_d)."""
+    (d0, t0), (d1, t1) = a, b
+    if t1 != t0 and math.isfinite(t0) and math.isfinite(t1):
+        d = d0 + (target - t0) * (d1 - d0) / (t1 - t0)
+    else:
+        d = math.nan
+    if math.isfinite(hi_d):
+        if not (lo_d < d < hi_d):
+            d = 0.5 * (lo_d + hi_d)
+    elif not d > lo_d:
+        d = 2.0 * max(lo_d, 1e-300)
+    return d
 
 
 def conf_interval2d(minimizer, result, x_name, y_name, nx=10, ny=10,

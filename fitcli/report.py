@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 __all__ = ["fit_report", "report_fit", "report_errors", "params_table",
-           "format_value_error", "candidates_report"]
+           "format_value_error", "candidates_report", "ci_report", "report_ci"]
 
 
 def _g(value, digits=7):
@@ -225,3 +225,41 @@ def candidates_report(result, n=None):
         vals = ", ".join(f"{name}={_g(v)}" for name, v in zip(result.var_names, x))
         lines.append(f"Candidate #{i}: chi-square={_g(chi)}  {vals}")
     return "\n".join(lines)
+
+
+def ci_report(ci, with_offset=True, ndigits=5):
+    """The confidence-interval table of :func:`fitcli.conf_interval`.
+
+    Rows are parameters; columns are the limits from the highest level below
+    the best value, through ``_BEST_``, to the highest level above.  With
+    ``with_offset`` the limits are shown as offsets from the best value.
+    Unreachable limits show as ``-inf`` / ``+inf``.
+    """
+    if not ci:
+        return ""
+    first = next(iter(ci.values()))
+    heads = []
+    for prob, _ in first:
+        heads.append("_BEST_" if prob == 0 else f"{prob * 100:.2f}%")
+    width = max(ndigits + 7, max(len(h) for h in heads) + 1)
+    name_w = max(len(n) for n in ci) + 1
+    lines = [" " * (name_w + 1) + "".join(h.rjust(width) for h in heads)]
+    for name, rows in ci.items():
+        best = next(v for p, v in rows if p == 0)
+        cells = []
+        for prob, val in rows:
+            if prob == 0 or not with_offset:
+                text = f"{val:.{ndigits}g}" if math.isfinite(val) else \
+                    ("+inf" if val > 0 else "-inf")
+            elif not math.isfinite(val):
+                text = "+inf" if val > 0 else "-inf"
+            else:
+                text = f"{val - best:+.{ndigits}g}"
+            cells.append(text.rjust(width))
+        lines.append(f"{name}:".ljust(name_w + 1) + "".join(cells))
+    return "\n".join(lines)
+
+
+def report_ci(ci, **kws):
+    """Print :func:`ci_report` (the classic convenience printer)."""
+    print(ci_report(ci, **kws))
