@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import EngineError
+from .uncertainty import RCOND, Linearization, jacobian
 
 __all__ = ["Engine", "EngineOutput", "ENGINES", "ALIASES", "get_engine",
            "engine_names", "check_options"]
@@ -187,7 +188,7 @@ def _run_leastsq(problem, options):
             run_opts["ftol"] = min(opts["ftol"], TIGHT)
         # full_output: scipy then reports MINPACK's failures (ier 5-8)
         # through the return value instead of warnings
-        xnew, _, _, mesg, ier = leastsq(
+        xnew, _, info, mesg, ier = leastsq(
             problem.residual, np.array(problem.x0, dtype=float),
             full_output=True, factor=factor,
             maxfev=max(1, problem.remaining_nfev()), **run_opts)
@@ -196,6 +197,10 @@ def _run_leastsq(problem, options):
         lin = None
         if polish and ier in (1, 2, 3, 4):
             x, r, lin = _polish(problem, x, r)
+        if lin is None and "fjac" in info:
+            # MINPACK's own (forward-difference) factorisation J P = Q R
+            lin = Linearization.from_minpack(info["fjac"], info["ipvt"],
+                                             info["qtf"], x)
         chi = float(r @ r)
         trouble = _trouble(problem, x, r, lin) if ier in (1, 2, 3, 4) else \
             _MINPACK_MESSAGES.get(ier, mesg)
@@ -220,7 +225,6 @@ def _run_leastsq(problem, options):
 
 
 def _central_jacobian(problem, x, r):
-    from .uncertainty import Linearization, jacobian
     inf = np.full(len(x), np.inf)
     scale = np.where(x != 0, np.abs(x) * 1e-3, 1e-3) if problem.transform \
         else problem.scale
@@ -257,8 +261,9 @@ def _polish(problem, x, r, max_iter=30):
         if not np.all(np.isfinite(xn)) or problem.remaining_nfev() < 2:
             break
         rel = float(np.max(np.abs(step) / scale))
-        if rel == 0.0:
-            break
+        if rel <= 1e-10 and lam == 0.0 and \
+                float(np.max(np.abs(x - lin.x) / scale)) <= 1e-6:
+            break                 # the next step would change nothing
         rn = problem.residual(xn)
         chin = float(rn @ rn)
         if not chin <= chi and lam == 0.0 and rel > 1e-10 and math.isfinite(chin):
@@ -298,19 +303,18 @@ def _polish(problem, x, r, max_iter=30):
 def _trouble(problem, x, r, lin):
     """Why a finished leastsq run should not be trusted, or None."""
     chi = float(r @ r)
-    if not (math.isfinite(chi) and np.all(np.isfinite(x))):
+    if not (math.isfinite(chi) and math.isfinite(float(x.sum()))):
         return "chi-square or a parameter is not finite"
     if lin is None:
         lin = _central_jacobian(problem, x, r)
         if lin is None:
             return "the residual is not finite next to the solution"
-    if not np.all(lin.norms > 1e-300):
+    if not float(lin.norms.min()) > 1e-300:
         return "a parameter does not affect the fit"
-    if np.array_equal(x, problem.x0):
-        grad = (lin.J / lin.norms).T @ r / max(math.sqrt(chi), 1e-300)
+    if x.tobytes() == problem.x0.tobytes():
+        grad = lin.gradient(r) / max(math.sqrt(chi), 1e-300)
         if np.max(np.abs(grad)) > 1e-6:
             return STUCK
-    from .uncertainty import RCOND
     if not lin.ok or lin.s[-1] <= lin.s[0] * RCOND:
         return None       # redundant parameters: not a failure of the start
     nfree = max(1, len(r) - len(x))
@@ -318,7 +322,7 @@ def _trouble(problem, x, r, lin):
     if problem.transform:
         err = err * np.abs(problem.gradient(x))
     size = np.maximum(np.abs(problem.to_external(x)), np.abs(problem.init_ext))
-    if np.any(err > UNDETERMINED * size):
+    if bool((err > UNDETERMINED * size).any()):
         return "a parameter is not determined by the data"
     return None
 

@@ -106,39 +106,39 @@ class MinimizerResult:
         Best point in the engine's variables.
     """
 
+    params = None
+    method = None
+    success = False
+    status = "not_converged"
+    aborted = False
+    message = ""
+    errorbars = False
+    ier = None
+    lmdif_message = None
+    nfev = 0
+    nfev_covar = 0
+    nit = None
+    nvarys = 0
+    ndata = 0
+    nfree = 0
+    ndata_omitted = 0
+    nan_rejected = 0
+    residual = None
+    chisqr = math.nan
+    redchi = math.nan
+    aic = math.nan
+    bic = math.nan
+    covar = None
+    scale_covar = True
+    x = None
+
     def __init__(self, **kws):
-        self.params = None
         self.var_names = []
         self.init_vals = []
         self.init_values = {}
-        self.method = None
-        self.success = False
-        self.status = "not_converged"
-        self.aborted = False
-        self.message = ""
-        self.errorbars = False
-        self.ier = None
-        self.lmdif_message = None
-        self.nfev = 0
-        self.nfev_covar = 0
-        self.nit = None
-        self.nvarys = 0
-        self.ndata = 0
-        self.nfree = 0
-        self.ndata_omitted = 0
-        self.nan_rejected = 0
-        self.residual = None
-        self.chisqr = math.nan
-        self.redchi = math.nan
-        self.aic = math.nan
-        self.bic = math.nan
-        self.covar = None
         self.at_bounds = []
-        self.scale_covar = True
         self.call_kws = {}
-        self.x = None
-        for key, val in kws.items():
-            setattr(self, key, val)
+        self.__dict__.update(kws)
 
     def __repr__(self):
         return (f"<MinimizerResult method={self.method!r} status={self.status!r}"
@@ -177,7 +177,9 @@ class _Problem:
             any(v != math.inf for v in hi)
         init = [p._val for p in self.pars]
         self.init_ext = np.array(init, dtype=float)
-        self.scale = np.array([abs(v) * 1e-3 if v else 1e-3 for v in init])
+        scale = np.abs(self.init_ext) * 1e-3
+        scale[scale == 0] = 1e-3
+        self.scale = scale
         self.transform = bool(self.any_bounds and not self.native)
         if self.transform:
             both = np.isfinite(self.lo) & np.isfinite(self.hi)
@@ -188,11 +190,11 @@ class _Problem:
                                 zip(init, lo, hi)])
         else:
             self.x0 = self.init_ext.copy()
-        if self.native:
+        if self.native or not self.any_bounds:
             self.lower, self.upper = self.lo, self.hi
         else:
-            self.lower = np.full(len(lo), -np.inf)
-            self.upper = np.full(len(hi), np.inf)
+            self.lower = -np.inf * np.ones(len(lo))
+            self.upper = np.inf * np.ones(len(hi))
         self.fcn = mini.userfcn
         self.args = mini.userargs
         self.kws = mini.userkws
@@ -454,12 +456,16 @@ class Minimizer:
             NaN/inf in the data or the starting residual (``nan_policy``
             'raise').
         """
-        engine = _engines.get_engine(method)
+        engine = method if isinstance(method, _engines.Engine) else \
+            _engines.get_engine(method)
         src = self.params if params is None else params
         if not isinstance(src, Parameters):
             raise ParameterError("params must be a Parameters object")
+        if src._order is None:
+            src._resolve()          # cached on the caller's Parameters
         work = src.copy()
-        work.update_constraints()
+        if work._order or work._stale:
+            work.update_constraints()
         var_names = [n for n, p in work.items() if p.vary and p.expr is None]
         for name, par in work.items():
             if par._val is None or not math.isfinite(par._val):
@@ -561,7 +567,7 @@ class Minimizer:
         options = dict(self.kws)
         options.update(kws)
         _engines.check_options(engine, options)
-        result = self.prepare_fit(params, method=engine.name)
+        result = self.prepare_fit(params, method=engine)
         result.call_kws = dict(options)
         problem = _Problem(self, result, engine)
         with np.errstate(all="ignore"):
@@ -618,7 +624,7 @@ class Minimizer:
             notes = [f"the number of function evaluations reached "
                      f"max_nfev={problem.max_nfev}"]
 
-        finite = math.isfinite(chisqr) and math.isfinite(float(np.sum(vals)))
+        finite = math.isfinite(chisqr) and math.isfinite(float(vals.sum()))
         degenerate = None
         params = result.params
         for par in params.values():
@@ -670,7 +676,7 @@ class Minimizer:
             return _resid_raw(problem)
 
         J = None
-        if lin is not None and lin.J.shape == (len(r), len(names)):
+        if lin is not None and lin.J.shape[1] == len(names):
             # the engine's central-difference Jacobian near the solution,
             # mapped to external values: dr/dp = dr/dx / (dp/dx)
             if problem.transform:
@@ -716,7 +722,7 @@ class Minimizer:
                              "degrees of freedom (as many parameters as points)")
                 return degenerate
             if result.chisqr == 0.0 or (J is not None and _exact_fit(
-                    J, ext, result.chisqr, result.ndata)):
+                    J, ext, result.chisqr, lin)):
                 result.errorbars = False
                 notes.append("uncertainties could not be estimated: "
                              "chi-square is zero to round-off (the model fits "
@@ -724,7 +730,7 @@ class Minimizer:
                 return degenerate
             cov = cov * result.redchi
         err, corr = _unc.stderr_correl(cov)
-        if not np.all(np.isfinite(err)):
+        if not math.isfinite(float(err.sum())):
             result.errorbars = False
             notes.append("uncertainties could not be estimated: the "
                          "covariance is not finite")
@@ -734,18 +740,20 @@ class Minimizer:
         size = np.maximum(np.abs(ext), np.abs(problem.init_ext))
         scaled = err if self.scale_covar or result.nfree <= 0 else \
             err * math.sqrt(result.redchi)
-        for i, name in enumerate(names):
-            if size[i] > 0 and scaled[i] > UNDETERMINED * size[i]:
-                degenerate = (f"parameter {name!r} is not determined by the "
-                              f"data (standard error {scaled[i]:.3g} for a "
-                              f"value of {ext[i]:.6g})")
-                notes.append(degenerate)
-                break
-        for i, name in enumerate(names):
+        bad = np.flatnonzero((size > 0) & (scaled > UNDETERMINED * size))
+        if len(bad):
+            i = int(bad[0])
+            degenerate = (f"parameter {names[i]!r} is not determined by the "
+                          f"data (standard error {scaled[i]:.3g} for a "
+                          f"value of {ext[i]:.6g})")
+            notes.append(degenerate)
+        rows = corr.tolist()
+        for i, (name, e) in enumerate(zip(names, err.tolist())):
             par = params[name]
-            par.stderr = float(err[i])
-            par.correl = {other: float(corr[i, j]) for j, other in
-                          enumerate(names) if j != i}
+            par.stderr = e
+            row = rows[i]
+            par.correl = {other: row[j] for j, other in enumerate(names)
+                          if j != i}
         self._propagate(problem, result, ext, cov)
         return degenerate
 
@@ -842,10 +850,12 @@ def _resid_raw(problem):
     return r
 
 
-def _exact_fit(J, values, chisqr, ndata):
+def _exact_fit(J, values, chisqr, lin=None):
     """True if the residual is at round-off level compared with the size of
     the model terms: each parameter's contribution ``|p_j| * |J_j|``."""
-    contrib = np.abs(values) * np.sqrt(np.einsum("ij,ij->j", J, J))
+    norms = lin.norms if lin is not None and lin.J is J else \
+        np.sqrt(np.einsum("ij,ij->j", J, J))
+    contrib = np.abs(values) * norms
     size = float(np.max(contrib)) if contrib.size else 0.0
     return size > 0 and math.sqrt(chisqr) <= 1e-11 * size
 

@@ -165,6 +165,31 @@ class Linearization:
         """Diagonal of ``(J^T J)^-1``."""
         return ((self.vt / self.s[:, None]) ** 2).sum(axis=0) / (self.norms * self.norms)
 
+    qtf = None
+
+    @classmethod
+    def from_minpack(cls, fjac, ipvt, qtf, x):
+        """From MINPACK's factorisation ``J P = Q R`` (``fjac`` holds R
+        transposed, ``ipvt`` the pivots -- 0-based in recent scipy, 1-based
+        before --, ``qtf`` = Q^T r): the n x n matrix ``R P^T`` has the same
+        ``J^T J`` and column norms as J."""
+        n = len(ipvt)
+        R = np.triu(np.asarray(fjac, dtype=float).T[:n, :])
+        perm = np.asarray(ipvt, dtype=int)
+        if perm.min() == 1:            # MINPACK's 1-based pivots (older scipy)
+            perm = perm - 1
+        Jeq = np.empty_like(R)
+        Jeq[:, perm] = R
+        lin = cls(Jeq, x)
+        lin.qtf = np.asarray(qtf, dtype=float)[:n]
+        return lin
+
+    def gradient(self, r):
+        """Scaled gradient ``(J D^-1)^T r`` (D = column norms)."""
+        if self.qtf is not None:
+            return (self.J / self.norms).T @ self.qtf
+        return (self.J / self.norms).T @ r
+
     def step(self, r, lam=0.0):
         """Step d minimising ``|J d + r|^2 + lam |D d|^2`` (D = column norms)."""
         s = self.s
@@ -188,11 +213,12 @@ def covariance_from_jacobian(J, names, lin=None):
     """
     norms = lin.norms if lin is not None and lin.J is J else \
         np.sqrt(np.einsum("ij,ij->j", J, J))
-    if not np.all(np.isfinite(norms)):
+    if not math.isfinite(float(norms.sum())):
         return None, "the Jacobian at the solution is not finite"
-    top = norms.max() if norms.size else 0.0
-    dead = [names[i] for i in range(len(names))
-            if norms[i] <= max(top, 1e-300) * 1e-13 or norms[i] == 0.0]
+    nl = norms.tolist()
+    top = max(nl) if nl else 0.0
+    dead = [names[i] for i, v in enumerate(nl)
+            if v <= max(top, 1e-300) * 1e-13 or v == 0.0]
     if dead:
         which = ", ".join(repr(d) for d in dead)
         return None, (f"parameter{'s' if len(dead) > 1 else ''} {which} "
