@@ -222,9 +222,13 @@ def conf_interval(minimizer, result, p_names=None, sigmas=(1, 2, 3),
             raise FitcliError(f"'{name}' is not a varied parameter of the fit; "
                               f"choose from: {', '.join(result.var_names)}",
                               key="p_names")
-    if isinstance(sigmas, (int, float)):
-        sigmas = [sigmas]
-    probs = sorted({sigma_to_prob(s) for s in sigmas})
+    if sigmas is None or isinstance(sigmas, (str, bytes)):
+        raise FitcliError(f"sigmas must be a number or a sequence of numbers, "
+                          f"got {sigmas!r}", key="sigmas")
+    if np.ndim(sigmas) == 0:
+        sigmas = [sigmas.item() if isinstance(sigmas, np.generic) else sigmas]
+    probs = sorted({sigma_to_prob(s) for s in np.ravel(np.asarray(sigmas,
+                                                                   dtype=object))})
     if not probs:
         raise FitcliError("sigmas is empty", key="sigmas")
     if not isinstance(maxiter, int) or maxiter < 1:
