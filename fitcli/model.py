@@ -1,0 +1,213 @@
+"""ExpressionModel: a model written as a safe expression, and its residual.
+
+A spec's ``model:`` is an expression over the data's independent variables,
+the parameters, the functions of the expression namespace
+(:data:`fitcli.expr.FUNCTIONS`), the lineshapes of :mod:`fitcli.lineshapes`
+and the spec's own expression-bodied ``functions``.  It is checked by the
+sandbox of :mod:`fitcli.expr` when the model is built (every free name must be
+known; the error lists close matches), and evaluated by asteval.
+
+The residual is ``(y - model) / sigma``, or ``weights * (y - model)``, or
+``y - model``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import expr as _expr
+from .errors import ExprError
+
+__all__ = ["ExpressionModel", "UserFunction"]
+
+
+def _lineshape_namespace():
+    try:
+        from .lineshapes import model_namespace
+    except ImportError:  # pragma: no cover - lineshapes always ship
+        return {}
+    return model_namespace()
+
+
+class UserFunction:
+    """An expression-bodied function from a spec's ``functions:`` section.
+
+    Calling it evaluates ``expr`` with the arguments bound to ``args`` in a
+    private symbol table (the namespace, the lineshapes and the other user
+    functions; never the parameters or the data).
+    """
+
+    def __init__(self, name, args, text, key=None):
+        if not _expr.is_valid_name(name):
+            raise ExprError(f"invalid function name {name!r}", key=key)
+        args = list(args)
+        for arg in args:
+            if not _expr.is_valid_name(arg) or arg.startswith("__"):
+                raise ExprError(f"invalid argument name {arg!r} of function "
+                                f"{name!r}", key=key)
+        if len(set(args)) != len(args):
+            raise ExprError(f"function {name!r} repeats an argument name",
+                            key=key)
+        self.name, self.args, self.key = name, args, key
+        self.expr = _expr.compile_expression(text, key=key)
+        self._interp = None
+
+    def bind(self, namespace):
+        """Check the body's names against ``namespace`` + the arguments and
+        prepare the evaluator."""
+        known = dict(namespace)
+        for arg in self.args:
+            known[arg] = 0.0
+        _expr.check_names(self.expr, known, key=self.key,
+                          what=f"the body of function {self.name!r}:")
+        self._interp = _expr.make_interpreter(namespace)
+
+    def __call__(self, *values):
+        if len(values) != len(self.args):
+            raise TypeError(f"{self.name}() takes {len(self.args)} arguments "
+                            f"({', '.join(self.args)}), got {len(values)}")
+        table = self._interp.symtable
+        for arg, val in zip(self.args, values):
+            table[arg] = val
+        return _expr.evaluate(self._interp, self.expr, key=self.key)
+
+    def __repr__(self):
+        return f"<function {self.name}({', '.join(self.args)}) = {self.expr.text}>"
+
+
+def _function_order(functions, key_of):
+    """User functions ordered so that each is bound after those it calls;
+    a cycle (f -> g -> f) is an error."""
+    deps = {name: sorted(n for n in f.expr.calls | f.expr.names
+                         if n in functions and n != name)
+            for name, f in functions.items()}
+    for name, f in functions.items():
+        if name in f.expr.calls:
+            raise ExprError(f"function {name!r} calls itself", key=key_of(name))
+    order, state = [], {}
+
+    def visit(name, path):
+        if state.get(name) == 2:
+            return
+        if state.get(name) == 1:
+            cycle = path[path.index(name):] + [name]
+            raise ExprError("functions call each other in a cycle: "
+                            + " -> ".join(cycle), key=key_of(name))
+        state[name] = 1
+        for dep in deps[name]:
+            visit(dep, path + [name])
+        state[name] = 2
+        order.append(name)
+
+    for name in functions:
+        visit(name, [])
+    return order
+
+
+class ExpressionModel:
+    """A model expression bound to variable and parameter names.
+
+    Parameters
+    ----------
+    text : str
+        The model expression, e.g.
+        ``'gaussian(x, amp, cen, wid) + slope*x + offset'``.
+    variables : list of str
+        Names of the independent variables (data columns).
+    param_names : list of str
+        Names of the parameters.
+    functions : dict, optional
+        ``{name: (args, body_text)}`` expression-bodied user functions.
+    key : str
+        Key path used in error messages (default ``'model'``).
+
+    Raises
+    ------
+    ExprError
+        Syntax, refused constructs, unknown names (with close matches), name
+        clashes between variables, parameters and functions.
+    """
+
+    def __init__(self, text, variables, param_names, functions=None,
+                 key="model"):
+        self.text = text
+        self.variables = list(variables)
+        self.param_names = list(param_names)
+        self.key = key
+        self.expr = _expr.compile_expression(text, key=key)
+        namespace = _expr.base_symbols()
+        namespace.update(_lineshape_namespace())
+        clash = set(self.variables) & set(self.param_names)
+        if clash:
+            raise ExprError(f"{sorted(clash)[0]!r} is both a data variable and "
+                            "a parameter", key=key)
+        for name in self.variables + self.param_names:
+            if name in namespace and callable(namespace[name]):
+                raise ExprError(f"{name!r} is the name of a function; rename "
+                                "the variable or parameter", key=key)
+        funcs = {}
+        for name in functions or {}:
+            namespace.pop(name, None)
+        for name, (args, body) in (functions or {}).items():
+            fkey = f"functions.{name}"
+            # a spec's own function may replace a lineshape of the same name,
+            # not a math function, a variable or a parameter
+            if name in _expr.FUNCTIONS or name in _expr.CONSTANTS or \
+                    name in self.variables or name in self.param_names:
+                raise ExprError(f"function name {name!r} is already used (a "
+                                "math function, constant, variable or "
+                                "parameter)", key=fkey)
+            funcs[name] = UserFunction(name, args, body, key=fkey)
+        for name in _function_order(funcs, lambda n: f"functions.{n}"):
+            funcs[name].bind(namespace)
+            namespace[name] = funcs[name]
+        self.functions = funcs
+        known = dict(namespace)
+        for name in self.variables + self.param_names:
+            known[name] = 0.0
+        _expr.check_names(self.expr, known, key=key, what="the model")
+        unused = [v for v in self.variables if v not in self.expr.names]
+        self.unused_variables = unused
+        self._interp = _expr.make_interpreter(
+            {k: v for k, v in namespace.items()
+             if k not in _expr.FUNCTIONS and k not in _expr.CONSTANTS})
+
+    def eval(self, values, data):
+        """Model values for parameter ``values`` ({name: float}) and
+        ``data`` ({variable: array})."""
+        table = self._interp.symtable
+        table.update(data)
+        table.update(values)
+        with np.errstate(all="ignore"):
+            out = _expr.evaluate(self._interp, self.expr, key=self.key)
+        return out
+
+    def residual_function(self, x, y, scale=None):
+        """A residual function ``fcn(params)`` for :class:`~fitcli.Minimizer`:
+        ``(y - model) * scale`` where ``scale`` is ``1/sigma``, the weights,
+        or None (plain difference).  The model is broadcast to ``y``'s shape;
+        a model that cannot be is an ExprError."""
+        y = np.asarray(y, dtype=float)
+        scale = None if scale is None else np.asarray(scale, dtype=float)
+        names = self.param_names
+        data = {k: np.asarray(v, dtype=float) for k, v in x.items()}
+        table = self._interp.symtable
+        table.update(data)
+        interp, expr, key = self._interp, self.expr, self.key
+        shape = y.shape
+
+        def residual(params):
+            for name in names:
+                table[name] = params[name]._val
+            model = _expr.evaluate(interp, expr, key=key)
+            model = np.asarray(model, dtype=float)
+            if model.shape != shape:
+                try:
+                    model = np.broadcast_to(model, shape)
+                except ValueError:
+                    raise ExprError(f"the model gives shape {model.shape}, the "
+                                    f"data have {shape[0]} points",
+                                    key=key) from None
+            diff = y - model
+            return diff if scale is None else diff * scale
+
+        return residual
