@@ -163,8 +163,6 @@ def _run_leastsq(problem, options):
        starts again from the initial values with tight tolerances, then
        with smaller initial step bounds ``factor``; the best run is kept.
     """
-    from scipy.optimize import leastsq
-
     opts = {"gtol": 0.0, "xtol": 1e-7, "ftol": 1e-7}
     opts.update(options)
     polish = bool(opts.pop("polish", True))
@@ -188,10 +186,10 @@ def _run_leastsq(problem, options):
             run_opts["ftol"] = min(opts["ftol"], TIGHT)
         # full_output: scipy then reports MINPACK's failures (ier 5-8)
         # through the return value instead of warnings
-        xnew, _, info, mesg, ier = leastsq(
-            problem.residual, np.array(problem.x0, dtype=float),
-            full_output=True, factor=factor,
-            maxfev=max(1, problem.remaining_nfev()), **run_opts)
+        xnew, info, ier = _minpack_lm(
+            problem.residual, np.array(problem.x0, dtype=float), factor,
+            max(1, problem.remaining_nfev()), run_opts)
+        mesg = _MINPACK_MESSAGES.get(ier, f"MINPACK info {ier}")
         x = np.array(xnew, dtype=float)
         r = problem.residual(x)
         lin = None
@@ -224,6 +222,37 @@ def _run_leastsq(problem, options):
                         message=message, ier=ier, extra=extra)
 
 
+def _minpack_lm(func, x0, factor, maxfev, opts):
+    """MINPACK's lmdif (or lmder with a Jacobian) -> (x, info dict, ier).
+
+    scipy's private ``_lmdif`` binding is called directly when present: the
+    public wrapper's extra evaluation check, message table and covariance
+    (all redone by fitcli) cost about as much as a dozen residual
+    evaluations on small problems.  Otherwise, and with ``Dfun``, the public
+    ``leastsq`` is used.
+    """
+    from scipy.optimize import leastsq
+    try:
+        from scipy.optimize import _minpack
+        lmdif = _minpack._lmdif
+    except (ImportError, AttributeError):  # pragma: no cover
+        lmdif = None
+    if lmdif is not None and opts.get("Dfun") is None:
+        eps = opts.get("epsfcn")
+        try:
+            x, info, ier = lmdif(func, x0, (), 1, opts.get("ftol", 1.49012e-8),
+                                 opts.get("xtol", 1.49012e-8),
+                                 opts.get("gtol", 0.0), maxfev,
+                                 np.finfo(float).eps if eps is None else eps,
+                                 factor, opts.get("diag"))
+            return x, info, int(ier)
+        except TypeError:       # a changed private signature: use the public API
+            pass
+    x, _, info, _, ier = leastsq(func, x0, full_output=True, factor=factor,
+                                 maxfev=maxfev, **opts)
+    return x, info, int(ier)
+
+
 def _central_jacobian(problem, x, r):
     inf = np.full(len(x), np.inf)
     scale = np.where(x != 0, np.abs(x) * 1e-3, 1e-3) if problem.transform \
@@ -232,11 +261,17 @@ def _central_jacobian(problem, x, r):
     return Linearization(J, np.array(x, dtype=float)) if ok else None
 
 
+def _relmax(vec, scale):
+    """max |vec_i| / scale_i (plain floats: the vectors are short)."""
+    return max(abs(a) / b for a, b in zip(vec.tolist(), scale))
+
+
 def _polish(problem, x, r, max_iter=30):
     """Gauss-Newton / Levenberg-Marquardt steps with a central-difference
     Jacobian.  The Jacobian is kept while steps are small (a chord
     iteration: one evaluation per step) and recomputed after a large or a
-    failed step.  Stops when a step is below 1e-10 relative.
+    failed step, or when the point has drifted from where it was taken.
+    Stops when the next step would be below 1e-10 relative.
 
     Returns the refined point, its residual, and the
     :class:`~fitcli.uncertainty.Linearization` nearest to that point (or
@@ -246,7 +281,7 @@ def _polish(problem, x, r, max_iter=30):
     if not math.isfinite(chi):
         return x, r, None
     n = len(x)
-    scale = np.where(x != 0, np.abs(x), 1.0)
+    scale = [abs(v) if v != 0 else 1.0 for v in x.tolist()]
     lin, fresh, lam = None, False, 0.0
     for _ in range(max_iter):
         if lin is None:
@@ -258,11 +293,10 @@ def _polish(problem, x, r, max_iter=30):
             fresh = True
         step = lin.step(r, lam)
         xn = x + step
-        if not np.all(np.isfinite(xn)) or problem.remaining_nfev() < 2:
+        if not math.isfinite(float(xn.sum())) or problem.remaining_nfev() < 2:
             break
-        rel = float(np.max(np.abs(step) / scale))
-        if rel <= 1e-10 and lam == 0.0 and \
-                float(np.max(np.abs(x - lin.x) / scale)) <= 1e-6:
+        rel = _relmax(step, scale)
+        if rel <= 1e-10 and lam == 0.0 and _relmax(x - lin.x, scale) <= 1e-6:
             break                 # the next step would change nothing
         rn = problem.residual(xn)
         chin = float(rn @ rn)
@@ -271,19 +305,19 @@ def _polish(problem, x, r, max_iter=30):
             # from the trial point (curved valleys make the plain
             # Gauss-Newton step overshoot across the valley)
             xc = xn + lin.step(rn)
-            if np.all(np.isfinite(xc)):
+            if math.isfinite(float(xc.sum())):
                 rc = problem.residual(xc)
                 chic = float(rc @ rc)
                 if chic < chin:
                     xn, rn, chin = xc, rc, chic
-                    rel = float(np.max(np.abs(xn - x) / scale))
+                    rel = _relmax(xn - x, scale)
         if chin <= chi:
             x, r, chi = xn, rn, chin
             lam = lam / 10.0 if lam > 1e-6 else 0.0
             # the chord iteration converges to J_old^T r = 0: the Jacobian
             # must be taken close to the final point, or the solution of a
             # large-residual problem is biased
-            drift = float(np.max(np.abs(x - lin.x) / scale))
+            drift = _relmax(x - lin.x, scale)
             if rel <= 1e-10 and drift <= 1e-6:
                 break
             if drift > 1e-6:

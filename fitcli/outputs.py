@@ -1,0 +1,601 @@
+"""Result files: atomic writes and deterministic JSON / CSV encoders.
+
+Everything here returns bytes or writes files; nothing prints.
+
+Atomic writes
+    :func:`atomic_write` writes to a temporary file in the target's own
+    directory (same filesystem), flushes and fsyncs it, gives it the mode a
+    normal ``open()`` would (``0o666 & ~umask``; ``mkstemp`` makes ``0o600``),
+    then ``os.replace``-s it onto the target and fsyncs the directory.  A
+    reader sees either the old file or the complete new one, never a part.
+    The target itself is never opened for writing.  On any exception,
+    including ``KeyboardInterrupt`` and ``SystemExit``, the temporary file is
+    removed and the exception propagates; ``OSError`` is turned into
+    :class:`OutputError` naming the path.
+
+Deterministic encoders
+    Same input, same bytes: no timestamps, host names or temporary paths are
+    added, dictionaries keep their insertion order (the documents built here
+    have a fixed order; engine options are sorted by name), and floats are
+    written with ``repr`` (the shortest text that reads back as the same
+    double, so ``float(text) == value`` exactly, ``-0.0`` included).
+    Non-finite floats are the strings ``"inf"``, ``"-inf"`` and ``"nan"`` in
+    JSON (never the invalid tokens ``Infinity``/``NaN``) and the bare words
+    ``inf``, ``-inf``, ``nan`` in CSV.  JSON is UTF-8, indented by 2, with a
+    trailing newline; CSV uses ``\\n`` line endings, quotes a field only when
+    it must, writes ``None`` as an empty field and booleans as
+    ``true``/``false``.
+
+Files written by :func:`write_outputs` (see issue 4): ``result.json``
+(:func:`result_document` + :func:`json_bytes`), ``params.csv``
+(:func:`params_csv`), ``fit.csv`` (:func:`fit_csv`), ``ci.csv``
+(:func:`ci_csv`), ``ci2d_<x>_<y>.csv`` (:func:`ci2d_csv`), ``report.txt``.
+"""
+from __future__ import annotations
+
+import csv
+import errno
+import io
+import json
+import math
+import os
+import sys
+import tempfile
+import threading
+
+import numpy as np
+
+from .errors import FitcliError
+
+__all__ = ["OutputError", "atomic_write", "write_outputs", "json_bytes",
+           "csv_bytes", "result_document", "params_csv", "fit_csv", "ci_csv",
+           "ci2d_csv", "correlation_matrix", "RESULT_FORMAT", "RESULT_VERSION",
+           "PARAMS_COLUMNS"]
+
+#: ``"format"`` and ``"version"`` of the result.json document.
+RESULT_FORMAT = "fitcli.result"
+RESULT_VERSION = 1
+#: Columns of params.csv.
+PARAMS_COLUMNS = ("name", "value", "stderr", "init_value", "min", "max",
+                  "vary", "expr")
+#: Distributions whose versions are recorded in result.json.
+_VERSIONED = ("fitcli", "numpy", "scipy", "asteval")
+#: Files written first by :func:`write_outputs` (in this order), and the
+#: suffixes of files written last (plots).
+_FIRST = ("result.json", "summary.json", "params.csv", "summary.csv")
+_LAST_SUFFIXES = (".png", ".svg", ".pdf", ".jpg", ".jpeg")
+
+
+class OutputError(FitcliError):
+    """An output file or directory could not be written (no space, no
+    permission, read-only filesystem, missing or blocked directory...).
+
+    ``str(exc)`` is ``<path>: <what failed>: <reason>``; ``errno`` holds the
+    operating-system error number when there is one.
+    """
+
+    def __init__(self, message, *, errno=None, **kws):
+        super().__init__(message, **kws)
+        self.errno = errno
+
+
+# ==========================================================================
+# atomic writes
+_REASONS = {
+    errno.ENOSPC: "no space left on device",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.EROFS: "read-only file system",
+    errno.ENOENT: "the directory does not exist",
+    errno.ENOTDIR: "a component of the path is not a directory",
+    errno.EISDIR: "the path is a directory",
+    errno.EEXIST: "a file is in the way",
+    errno.ENAMETOOLONG: "file name too long",
+    errno.EXDEV: "the temporary file is on another filesystem",
+}
+if hasattr(errno, "EDQUOT"):
+    _REASONS[errno.EDQUOT] = "disk quota exceeded"
+
+_umask_lock = threading.Lock()
+
+
+def _reason(exc):
+    text = _REASONS.get(exc.errno)
+    if text is None:
+        text = exc.strerror or str(exc) or type(exc).__name__
+    name = errno.errorcode.get(exc.errno) if exc.errno is not None else None
+    return f"{text} ({name})" if name else text
+
+
+def _output_error(what, path, exc):
+    return OutputError(f"{what}: {_reason(exc)}", file=os.fspath(path),
+                       errno=exc.errno)
+
+
+def _umask():
+    """The process umask, read without changing it where the system allows
+    (``/proc/self/status`` on Linux); otherwise set and restore it under a
+    lock."""
+    try:
+        with open("/proc/self/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _umask_lock:
+        old = os.umask(0o022)
+        os.umask(old)
+    return old
+
+
+def _fsync_dir(directory):
+    """fsync a directory so that a rename in it is durable (best effort:
+    some filesystems and platforms refuse)."""
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
+    try:
+        fd = os.open(directory, flags)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path, data):
+    """Replace the file ``path`` with ``data`` atomically.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Target file.  Its directory must exist.
+    data : bytes or str
+        Contents (``str`` is encoded as UTF-8).
+
+    Raises
+    ------
+    OutputError
+        The file could not be written; the previous file, if any, is left
+        as it was and no temporary file remains.
+    """
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    elif isinstance(data, (bytearray, memoryview)):
+        data = bytes(data)
+    elif not isinstance(data, bytes):
+        raise TypeError(f"data must be bytes or str, not {type(data).__name__}")
+    target = os.fspath(path)
+    directory, name = os.path.split(target)
+    if not name:
+        raise OutputError("not a file name", file=target)
+    directory = directory or os.curdir
+    mode = 0o666 & ~_umask()
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + name[:200] + ".",
+                                   suffix=".tmp")
+    except OSError as exc:
+        raise _output_error("cannot create a file in the output directory",
+                            target, exc) from None
+    replaced = False
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+            if hasattr(os, "fchmod"):
+                os.fchmod(fh.fileno(), mode)
+            else:  # pragma: no cover - platforms without fchmod
+                os.chmod(tmp, mode)
+        os.replace(tmp, target)
+        replaced = True
+    except BaseException as exc:
+        if not replaced:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        if isinstance(exc, OSError):
+            raise _output_error("cannot write output file", target, exc) \
+                from None
+        raise
+    _fsync_dir(directory)
+
+
+def _check_file_name(name):
+    if not isinstance(name, str) or name in ("", ".", "..") or "/" in name \
+            or (os.sep != "/" and os.sep in name) \
+            or (os.altsep is not None and os.altsep in name) or "\0" in name:
+        raise ValueError(f"output file names must be plain file names, "
+                         f"got {name!r}")
+
+
+def _write_order(names):
+    first = [n for n in _FIRST if n in names]
+    last = [n for n in names if n not in first
+            and n.lower().endswith(_LAST_SUFFIXES)]
+    middle = [n for n in names if n not in first and n not in last]
+    return first + middle + last
+
+
+def write_outputs(out_dir, files):
+    """Write several output files into ``out_dir``, each atomically.
+
+    Parameters
+    ----------
+    out_dir : str or os.PathLike
+        Output directory; created with its parents if needed.
+    files : dict
+        ``{file name: bytes or str}``.  Names are plain file names (no
+        directories).  Order of writing: ``result.json``,
+        ``summary.json``, ``params.csv``, ``summary.csv`` (those present),
+        then the others in the order given, plots (``.png``, ``.svg``,
+        ``.pdf``...) last.
+
+    Returns
+    -------
+    list of str
+        The paths written, in order.
+
+    Raises
+    ------
+    OutputError
+        The directory could not be created or a file could not be written
+        (the files already written stay; the others are untouched).
+    """
+    for name in files:
+        _check_file_name(name)
+    directory = os.fspath(out_dir)
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as exc:
+        raise _output_error("cannot create the output directory", directory,
+                            exc) from None
+    if not os.path.isdir(directory):  # pragma: no cover - makedirs raises
+        raise OutputError("cannot create the output directory: a file is in "
+                          "the way", file=directory)
+    written = []
+    for name in _write_order(list(files)):
+        path = os.path.join(directory, name)
+        atomic_write(path, files[name])
+        written.append(path)
+    return written
+
+
+# ==========================================================================
+# encoders
+def _float_json(v):
+    v = float(v)
+    if math.isfinite(v):
+        return v
+    return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
+
+
+def _plain(obj):
+    """``obj`` as plain JSON types (numpy converted, non-finite floats as
+    strings, tuples as lists)."""
+    if obj is None or isinstance(obj, (str, bool)):
+        return obj
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return _float_json(obj)
+    if isinstance(obj, np.ndarray):
+        if obj.dtype.kind not in "biuf":
+            raise TypeError(f"cannot write an array of dtype {obj.dtype} "
+                            "to JSON")
+        return _plain(obj.tolist())
+    if isinstance(obj, dict):
+        out = {}
+        for key, val in obj.items():
+            if isinstance(key, (bool, np.bool_)) or not isinstance(
+                    key, (str, int, np.integer)):
+                raise TypeError(f"JSON object keys must be strings, got "
+                                f"{key!r:.40}")
+            out[str(key) if not isinstance(key, str) else key] = _plain(val)
+        return out
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    raise TypeError(f"cannot write {type(obj).__name__} to JSON")
+
+
+def json_bytes(obj):
+    """Deterministic UTF-8 JSON text of ``obj`` with a trailing newline.
+
+    Keys keep their insertion order (not sorted: the documents built by this
+    module have a fixed, readable order).  Floats are written with ``repr``
+    and read back exactly; ``inf``, ``-inf`` and ``nan`` become the strings
+    ``"inf"``, ``"-inf"``, ``"nan"``.  numpy scalars and arrays are
+    converted; tuples become lists.
+    """
+    text = json.dumps(_plain(obj), indent=2, ensure_ascii=False,
+                      allow_nan=False)
+    return (text + "\n").encode("utf-8")
+
+
+def _cell(v):
+    if v is None:
+        return ""
+    if isinstance(v, (bool, np.bool_)):
+        return "true" if v else "false"
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        v = float(v)
+        if math.isfinite(v):
+            return repr(v)
+        return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
+    if isinstance(v, str):
+        return v
+    raise TypeError(f"cannot write {type(v).__name__} to CSV")
+
+
+def csv_bytes(header, rows):
+    """Deterministic UTF-8 CSV: one header line, then the rows.
+
+    Floats via ``repr`` (exact round trip), non-finite as ``inf``/``-inf``/
+    ``nan``, ``None`` as an empty field, booleans as ``true``/``false``,
+    ``\\n`` line endings, fields quoted only when needed.
+    """
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    width = len(header)
+    writer.writerow([_cell(h) for h in header])
+    for i, row in enumerate(rows):
+        cells = [_cell(v) for v in row]
+        if len(cells) != width:
+            raise ValueError(f"CSV row {i} has {len(cells)} fields, the "
+                             f"header has {width}")
+        writer.writerow(cells)
+    return buf.getvalue().encode("utf-8")
+
+
+# ==========================================================================
+# result documents
+def _versions():
+    from importlib.metadata import PackageNotFoundError, version
+    out = {}
+    for dist in _VERSIONED:
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:
+            out[dist] = None
+    out["python"] = "%d.%d.%d" % sys.version_info[:3]
+    return out
+
+
+def correlation_matrix(covar):
+    """Correlation matrix of a covariance matrix (``None`` stays ``None``).
+
+    Entries whose variances are not positive and finite are NaN; the
+    diagonal is exactly 1 where the variance is.
+    """
+    if covar is None:
+        return None
+    cov = np.asarray(covar, dtype=float)
+    d = np.sqrt(np.abs(np.diagonal(cov)))
+    ok = np.isfinite(d) & (d > 0) & (np.diagonal(cov) > 0)
+    with np.errstate(all="ignore"):
+        corr = cov / np.outer(d, d)
+    corr[~ok, :] = np.nan
+    corr[:, ~ok] = np.nan
+    idx = np.flatnonzero(ok)
+    corr[idx, idx] = 1.0
+    return corr
+
+
+def _option_value(v):
+    """An engine option as JSON (callables and other objects by name only,
+    never ``repr``, which may hold memory addresses)."""
+    try:
+        return _plain(v)
+    except TypeError:
+        pass
+    if isinstance(v, dict):
+        return {str(k): _option_value(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_option_value(x) for x in v]
+    name = getattr(v, "__qualname__", None) or getattr(v, "__name__", None)
+    if isinstance(name, str):
+        return f"<{name}>"
+    return f"<{type(v).__name__}>"
+
+
+def _ci_table(ci):
+    return {name: [[p, v] for p, v in rows] for name, rows in ci.items()}
+
+
+def _map_parts(item):
+    """(x, y, grid, x_name, y_name) of one 2-d confidence map."""
+    if isinstance(item, dict):
+        return (item["x"], item["y"], item["grid"], item["x_name"],
+                item["y_name"])
+    x, y, grid, x_name, y_name = item
+    return x, y, grid, x_name, y_name
+
+
+def _map_arrays(x, y, grid):
+    x = np.asarray(x, dtype=float).ravel()
+    y = np.asarray(y, dtype=float).ravel()
+    grid = np.asarray(grid, dtype=float)
+    if grid.shape != (len(y), len(x)):
+        raise ValueError(f"grid must have shape (len(y), len(x)) = "
+                         f"({len(y)}, {len(x)}), got {grid.shape}")
+    return x, y, grid
+
+
+def result_document(result, *, spec_info=None, ci=None, ci2d=None,
+                    engine_options=None):
+    """The content of result.json as a dict (encode with :func:`json_bytes`).
+
+    Parameters
+    ----------
+    result : MinimizerResult
+    spec_info : dict, optional
+        Passed through as ``"input"`` (spec path, spec sha256, data sha256...).
+        Give paths as the user gave them (relative), never temporary paths.
+    ci : dict, optional
+        The output of :func:`fitcli.conf_interval`
+        (``{name: [(prob, value), ...]}``), stored as lists of
+        ``[prob, value]``.
+    ci2d : sequence, optional
+        2-d maps from :func:`fitcli.conf_interval2d`, each a tuple
+        ``(x, y, grid, x_name, y_name)`` or a dict with those keys.
+    engine_options : dict, optional
+        Engine options to record (default ``result.call_kws``), sorted by
+        name.
+
+    The document holds: ``format``/``version``; ``fit`` statistics;
+    ``engine`` name and options; ``parameters`` (by name: value, stderr,
+    init_value, min, max, vary, expr); ``var_names``; ``covariance`` and
+    ``correlation`` (rows in ``var_names`` order, or null); ``confidence``
+    (``intervals`` and ``maps``, each null when not computed); ``input``;
+    ``versions``.  Nothing depends on time, host or temporary paths.
+    """
+    fit = {
+        "method": result.method,
+        "success": bool(result.success),
+        "status": result.status,
+        "message": result.message,
+        "aborted": bool(result.aborted),
+        "errorbars": bool(result.errorbars),
+        "nfev": result.nfev,
+        "nvarys": result.nvarys,
+        "ndata": result.ndata,
+        "nfree": result.nfree,
+        "ndata_omitted": result.ndata_omitted,
+        "chisqr": result.chisqr,
+        "redchi": result.redchi,
+        "aic": result.aic,
+        "bic": result.bic,
+        "scale_covar": bool(result.scale_covar),
+        "at_bounds": list(getattr(result, "at_bounds", None) or []),
+    }
+    options = result.call_kws if engine_options is None else engine_options
+    options = {str(k): _option_value(options[k])
+               for k in sorted(options or {}, key=str)}
+    params = {}
+    for name, par in (result.params or {}).items():
+        params[name] = {
+            "value": par.value,
+            "stderr": par.stderr,
+            "init_value": par.init_value,
+            "min": par.min,
+            "max": par.max,
+            "vary": bool(par.vary),
+            "expr": par.expr,
+        }
+    covar = None if result.covar is None else np.asarray(result.covar, float)
+    maps = None
+    if ci2d is not None:
+        maps = []
+        for item in ci2d:
+            x, y, grid, x_name, y_name = _map_parts(item)
+            x, y, grid = _map_arrays(x, y, grid)
+            maps.append({"x_name": x_name, "y_name": y_name, "x": x, "y": y,
+                         "prob": grid})
+    doc = {
+        "format": RESULT_FORMAT,
+        "version": RESULT_VERSION,
+        "fit": fit,
+        "engine": {"name": result.method, "options": options},
+        "parameters": params,
+        "var_names": list(result.var_names),
+        "covariance": covar,
+        "correlation": correlation_matrix(covar),
+        "confidence": {"intervals": None if ci is None else _ci_table(ci),
+                       "maps": maps},
+        "input": spec_info,
+        "versions": _versions(),
+    }
+    return _plain(doc)
+
+
+def params_csv(result):
+    """params.csv: one row per parameter with the columns
+    :data:`PARAMS_COLUMNS` (``name,value,stderr,init_value,min,max,vary,expr``)."""
+    rows = []
+    for name, par in (result.params or {}).items():
+        rows.append([name, par.value, par.stderr, par.init_value, par.min,
+                     par.max, bool(par.vary), par.expr])
+    return csv_bytes(PARAMS_COLUMNS, rows)
+
+
+def fit_csv(x, y, sigma, model, residual):
+    """fit.csv: the independent variables (one column each, named by the
+    keys of ``x``), then ``y``, ``sigma`` (only when given), ``model`` (the
+    best fit) and ``residual``.  All columns must have the same length
+    (align the residual with the data, e.g. NaN for omitted points)."""
+    cols = [(str(name), np.asarray(v).ravel()) for name, v in x.items()]
+    cols.append(("y", np.asarray(y).ravel()))
+    if sigma is not None:
+        cols.append(("sigma", np.asarray(sigma).ravel()))
+    cols.append(("model", np.asarray(model).ravel()))
+    cols.append(("residual", np.asarray(residual).ravel()))
+    header = [name for name, _ in cols]
+    if len(set(header)) != len(header):
+        raise ValueError(f"fit.csv column names must be unique, got "
+                         f"{', '.join(header)}")
+    lengths = {len(v) for _, v in cols}
+    if len(lengths) > 1:
+        raise ValueError("fit.csv columns have different lengths: " + ", ".join(
+            f"{name}={len(v)}" for name, v in cols))
+    rows = zip(*(v.tolist() for _, v in cols))
+    return csv_bytes(header, rows)
+
+
+def _pct(p):
+    return f"{p * 100:.2f}%"
+
+
+def ci_csv(ci):
+    """ci.csv from :func:`fitcli.conf_interval`: a ``parameter`` column,
+    then one column per limit: ``lower_<level>`` from the widest level in,
+    ``best``, then ``upper_<level>`` outwards (levels as percentages with 2
+    decimals, or the full probability if two levels would look the same).
+    Unreachable limits are ``-inf``/``inf``."""
+    keys = []  # (side, prob) with side -1 lower, 0 best, +1 upper
+    table = {}
+    for name, rows in ci.items():
+        probs = [float(p) for p, _ in rows]
+        try:
+            k = probs.index(0.0)
+        except ValueError:
+            raise ValueError(f"confidence rows of {name!r} have no best value "
+                             "(probability 0)") from None
+        cells = {}
+        for i, (p, v) in enumerate(rows):
+            key = (0 if i == k else (-1 if i < k else 1), 0.0 if i == k else
+                   float(p))
+            cells[key] = v
+            if key not in keys:
+                keys.append(key)
+        table[name] = cells
+    keys.sort(key=lambda kp: (kp[0], -kp[1] if kp[0] < 0 else kp[1]))
+    probs = sorted({p for s, p in keys if s})
+    short = {p: _pct(p) for p in probs}
+    if len(set(short.values())) != len(short):
+        short = {p: repr(p) for p in probs}
+    header = ["parameter"] + ["best" if s == 0 else
+                              ("lower_" if s < 0 else "upper_") + short[p]
+                              for s, p in keys]
+    rows = [[name] + [cells.get(key) for key in keys]
+            for name, cells in table.items()]
+    return csv_bytes(header, rows)
+
+
+def ci2d_csv(x, y, grid, x_name, y_name):
+    """ci2d_<x>_<y>.csv from :func:`fitcli.conf_interval2d`, in long format:
+    columns ``<x_name>,<y_name>,prob``, one row per grid point, ``y`` in the
+    outer loop and ``x`` in the inner one (the row-major order of
+    ``grid[j, i]``)."""
+    x, y, grid = _map_arrays(x, y, grid)
+    xs, ys = x.tolist(), y.tolist()
+    g = grid.tolist()
+    rows = ([xs[i], ys[j], g[j][i]] for j in range(len(ys))
+            for i in range(len(xs)))
+    return csv_bytes([str(x_name), str(y_name), "prob"], rows)
