@@ -130,6 +130,46 @@ FUNCTIONS = {
     "wofz": _LazySpecial("wofz", "Faddeeva function"),
 }
 
+#: One line per function for ``fitcli functions``.
+FUNCTION_DOCS = {
+    "abs": "|x|", "fabs": "|x|", "absolute": "|x|",
+    "sqrt": "square root", "cbrt": "cube root", "square": "x**2",
+    "exp": "e**x", "exp2": "2**x", "expm1": "e**x - 1 (accurate near 0)",
+    "log": "natural logarithm", "log10": "base-10 logarithm",
+    "log2": "base-2 logarithm", "log1p": "log(1 + x) (accurate near 0)",
+    "pow": "pow(x, y) = x**y", "ldexp": "ldexp(x, i) = x * 2**i",
+    "frexp": "frexp(x) = (mantissa, exponent)", "modf": "modf(x) = (fraction, integer part)",
+    "fmod": "fmod(x, y): remainder with the sign of x",
+    "factorial": "n! for integral 0 <= n <= 170 (inf above)",
+    "fsum": "exact sum of a list of numbers",
+    "hypot": "hypot(x, y) = sqrt(x**2 + y**2)",
+    "copysign": "copysign(x, y): |x| with the sign of y",
+    "floor": "largest integer <= x", "ceil": "smallest integer >= x",
+    "trunc": "integer part of x", "round": "round to the nearest integer",
+    "sign": "-1, 0 or 1", "isinf": "x is infinite", "isnan": "x is NaN",
+    "isfinite": "x is finite",
+    "sin": "sine (radians)", "cos": "cosine", "tan": "tangent",
+    "asin": "inverse sine", "acos": "inverse cosine", "atan": "inverse tangent",
+    "atan2": "atan2(y, x): angle of the point (x, y)",
+    "arcsin": "inverse sine", "arccos": "inverse cosine",
+    "arctan": "inverse tangent", "arctan2": "atan2(y, x)",
+    "sinh": "hyperbolic sine", "cosh": "hyperbolic cosine",
+    "tanh": "hyperbolic tangent", "asinh": "inverse hyperbolic sine",
+    "acosh": "inverse hyperbolic cosine", "atanh": "inverse hyperbolic tangent",
+    "arcsinh": "inverse hyperbolic sine", "arccosh": "inverse hyperbolic cosine",
+    "arctanh": "inverse hyperbolic tangent",
+    "degrees": "radians to degrees", "radians": "degrees to radians",
+    "max": "largest argument", "min": "smallest argument",
+    "maximum": "elementwise maximum(a, b)", "minimum": "elementwise minimum(a, b)",
+    "where": "where(cond, a, b): a where cond holds, else b",
+    "clip": "clip(x, lo, hi)", "heaviside": "heaviside(x, h0): 0, h0 at 0, 1",
+    "sinc": "sin(pi x) / (pi x)",
+    "erf": "error function", "erfc": "1 - erf(x)", "gamma": "gamma function",
+    "gamfcn": "gamma function", "gammaln": "log |gamma(x)|",
+    "loggammafcn": "log |gamma(x)|", "betaln": "log |beta(a, b)|",
+    "betalnfnc": "log |beta(a, b)|", "wofz": "Faddeeva function w(z)",
+}
+
 #: Named constants.  A parameter of the same name hides them.
 CONSTANTS = {"pi": math.pi, "e": math.e, "inf": math.inf}
 

@@ -62,7 +62,8 @@ PARAMS_COLUMNS = ("name", "value", "stderr", "init_value", "min", "max",
 _VERSIONED = ("fitcli", "numpy", "scipy", "asteval")
 #: Files written first by :func:`write_outputs` (in this order), and the
 #: suffixes of files written last (plots).
-_FIRST = ("result.json", "summary.json", "params.csv", "summary.csv")
+_TABLES = ("params.csv", "summary.csv")
+_MANIFESTS = ("summary.json", "result.json")
 _LAST_SUFFIXES = (".png", ".svg", ".pdf", ".jpg", ".jpeg")
 
 
@@ -181,7 +182,12 @@ def atomic_write(path, data):
                             target, exc) from None
     replaced = False
     try:
-        with os.fdopen(fd, "wb") as fh:
+        try:
+            fh = os.fdopen(fd, "wb")
+        except BaseException:
+            os.close(fd)
+            raise
+        with fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
@@ -213,11 +219,17 @@ def _check_file_name(name):
 
 
 def _write_order(names):
-    first = [n for n in _FIRST if n in names]
-    last = [n for n in names if n not in first
-            and n.lower().endswith(_LAST_SUFFIXES)]
-    middle = [n for n in names if n not in first and n not in last]
-    return first + middle + last
+    """Tables and reports first, plots next, and the result documents
+    (``summary.json``, ``result.json``) last: a Makefile rule whose target is
+    ``result.json`` then sees a new target only when everything else is in
+    place."""
+    manifests = [n for n in _MANIFESTS if n in names]
+    tables = [n for n in _TABLES if n in names]
+    plots = [n for n in names if n not in manifests and n not in tables
+             and n.lower().endswith(_LAST_SUFFIXES)]
+    middle = [n for n in names if n not in manifests and n not in tables
+              and n not in plots]
+    return tables + middle + plots + manifests
 
 
 def write_outputs(out_dir, files):
@@ -229,10 +241,10 @@ def write_outputs(out_dir, files):
         Output directory; created with its parents if needed.
     files : dict
         ``{file name: bytes or str}``.  Names are plain file names (no
-        directories).  Order of writing: ``result.json``,
-        ``summary.json``, ``params.csv``, ``summary.csv`` (those present),
-        then the others in the order given, plots (``.png``, ``.svg``,
-        ``.pdf``...) last.
+        directories).  Order of writing: ``params.csv``,
+        ``summary.csv`` (those present), the others in the order given,
+        plots (``.png``, ``.svg``, ``.pdf``...), then ``summary.json`` and
+        ``result.json`` last (the natural Makefile targets).
 
     Returns
     -------
@@ -454,7 +466,9 @@ def result_document(result, *, spec_info=None, ci=None, ci2d=None,
     init_value, min, max, vary, expr); ``var_names``; ``covariance`` and
     ``correlation`` (rows in ``var_names`` order, or null); ``confidence``
     (``intervals`` and ``maps``, each null when not computed); ``input``;
-    ``versions``.  Nothing depends on time, host or temporary paths.
+    ``versions``.  Nothing depends on time, host or temporary paths.  The
+    dict returned is already plain JSON data (numpy converted, non-finite
+    floats as ``"inf"``/``"-inf"``/``"nan"``).
     """
     fit = {
         "method": result.method,
