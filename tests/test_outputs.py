@@ -249,21 +249,35 @@ def test_error_target_is_a_directory(tmp_path):
     assert (tmp_path / "result.json").is_dir()
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
-                    reason="root ignores directory permissions")
 def test_error_read_only_directory(tmp_path):
+    """EACCES from a directory the process may not write: as root (CI), the
+    write runs in a child process that gives up root first."""
     ro = tmp_path / "ro"
     ro.mkdir()
     (ro / "result.json").write_bytes(b"old")
-    ro.chmod(0o500)
+    ro.chmod(0o555)
+    code = (
+        "import os, sys\n"
+        "from fitcli.outputs import OutputError, atomic_write\n"
+        "if os.geteuid() == 0:\n"
+        "    os.setgid(65534); os.setuid(65534)\n"
+        "try:\n"
+        "    atomic_write(sys.argv[1], b'new')\n"
+        "except OutputError as exc:\n"
+        "    print(exc.errno, str(exc)); sys.exit(3)\n"
+    )
+    for parent in (tmp_path, tmp_path.parent, tmp_path.parent.parent):
+        parent.chmod(parent.stat().st_mode | 0o011)   # let the child traverse
     try:
-        with pytest.raises(OutputError) as info:
-            atomic_write(ro / "result.json", b"new")
-        assert info.value.errno == errno.EACCES
-        assert "permission denied" in str(info.value)
+        proc = subprocess.run([sys.executable, "-c", code, str(ro / "result.json")],
+                              capture_output=True, text=True, timeout=60)
     finally:
-        ro.chmod(0o700)
+        ro.chmod(0o755)
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stdout.startswith(f"{errno.EACCES} ")
+    assert "permission denied" in proc.stdout.lower()
     assert (ro / "result.json").read_bytes() == b"old"
+    assert [p.name for p in ro.iterdir()] == ["result.json"]
 
 
 @pytest.mark.parametrize("code, text", [
