@@ -1,0 +1,764 @@
+"""Loading the data a fit spec describes (its ``data:`` section).
+
+:func:`load_dataset` reads a table from a file or from inline lists, picks
+the columns named in a :class:`DataSpec` and checks them, returning a
+:class:`Dataset` of float arrays.
+
+File formats, chosen by suffix (a trailing ``.gz`` means gzip and is looked
+through, so ``peaks.csv.gz`` is gzip-compressed CSV):
+
+* ``.csv``: comma-separated (double-quoted fields allowed);
+* ``.tsv`` / ``.tab``: tab-separated;
+* anything else (``.dat``, ``.txt``...): fields separated by whitespace.
+
+``DataSpec.delimiter`` overrides the choice (``'whitespace'`` or a string).
+Blank lines and lines whose first non-blank character is ``#`` are skipped.
+A header row is optional: if the first remaining row has a field that is not a
+number (in a column that is numeric in the next row) it is the header, and
+columns can be chosen by name or by 0-based index; without a header only by
+index.  An empty field is a missing value (treated like NaN).
+
+Every problem raises :class:`~fitcli.errors.DataError` naming the file, the
+1-based line (where there is one) and the key path (``data.y``).  Problems
+with the spec itself (a bad ``range``, a missing file) name the spec file
+(``DataSpec.source``) and carry no line; the spec loader may fill it in.
+
+Only numpy and the standard library are imported here, to keep start-up fast.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import os
+from dataclasses import dataclass, field
+from collections.abc import Mapping
+
+import numpy as np
+
+from .errors import DataError
+
+__all__ = ["DataSpec", "Dataset", "load_dataset", "NAN_POLICIES"]
+
+#: Accepted values of ``DataSpec.nan_policy``.  ``'propagate'`` keeps
+#: non-finite rows (the minimizer then decides what to do with them).
+NAN_POLICIES = ("raise", "omit", "propagate")
+
+_WHITESPACE = "whitespace"
+_SUFFIX_DELIMITERS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
+_DELIMITER_NAMES = {",": "','", "\t": "tabs", ";": "';'", _WHITESPACE: "whitespace"}
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """What to load: the ``data:`` section of a fit spec.
+
+    Parameters
+    ----------
+    file : str, optional
+        Data file, relative to ``base_dir`` (the spec file's directory).
+    x : str or int, or list of them
+        Independent variable column(s), by header name or 0-based index.
+        Default: column ``'x'`` of inline data, else column 0.
+    y : str or int
+        Dependent variable column.  Default: ``'y'`` for inline data, else 1.
+    sigma : str, int or float, optional
+        Per-point uncertainty: a column (name or *int* index) or a constant
+        (a *float*; ``sigma: 2`` is column 2, ``sigma: 2.0`` the constant).
+    weights : str, int or float, optional
+        Per-point weights, like ``sigma``.  Not together with ``sigma``.
+    range : [lo, hi], optional
+        Keep only points with ``lo <= x <= hi`` (first x column; ``lo`` or
+        ``hi`` may be infinite).
+    inline : dict, optional
+        Inline data ``{name: [numbers...]}`` instead of a file.
+    delimiter : str, optional
+        ``None`` (by suffix), ``'whitespace'`` or a field separator.
+    nan_policy : {'raise', 'omit', 'propagate'}
+        What to do with NaN/inf (or empty fields) in the used columns.
+    source : str, optional
+        The spec file, for messages (and the default ``base_dir``).
+    key : str
+        Key path prefix for messages.
+    """
+
+    file: str | None = None
+    x: str | int | list | None = None
+    y: str | int | None = None
+    sigma: str | int | float | None = None
+    weights: str | int | float | None = None
+    range: list | tuple | None = None
+    inline: Mapping | None = None
+    delimiter: str | None = None
+    nan_policy: str = "raise"
+    source: str | None = None
+    key: str = "data"
+
+
+@dataclass
+class Dataset:
+    """Data ready to fit (after ``range`` and ``nan_policy``).
+
+    Attributes
+    ----------
+    x : dict
+        Name -> float array, one per independent variable, in the order
+        given.  Names are header names (inline: the dict keys); a file
+        without a header gives ``'col<index>'``.
+    y, sigma, weights : ndarray (sigma, weights may be None)
+        A constant sigma/weight is expanded to a full array.
+    n_omitted : int
+        Rows dropped for non-finite values (``nan_policy='omit'``).
+    n_outside_range : int
+        Rows dropped by ``range``.
+    path : str or None
+        The data file as resolved (None for inline data).
+    sha256 : str
+        Hex digest of the raw file bytes (inline: of a canonical JSON).
+    columns : list of str or None
+        Header names (inline: the dict keys), None without a header.
+    lines : ndarray of int or None
+        1-based source line of each kept point (None for inline data).
+    y_name : str or None
+        Name of the y column.
+    """
+
+    x: dict
+    y: np.ndarray
+    sigma: np.ndarray | None = None
+    weights: np.ndarray | None = None
+    n_omitted: int = 0
+    n_outside_range: int = 0
+    path: str | None = None
+    sha256: str = ""
+    columns: list | None = None
+    lines: np.ndarray | None = field(default=None, repr=False)
+    y_name: str | None = None
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    @property
+    def n_points(self) -> int:
+        """Number of data points."""
+        return len(self.y)
+
+    def residual_scale(self) -> np.ndarray:
+        """Per-point factor of ``y - model``: 1/sigma, or weights, or ones."""
+        if self.sigma is not None:
+            return 1.0 / self.sigma
+        if self.weights is not None:
+            return np.asarray(self.weights, dtype=float)
+        return np.ones(len(self.y))
+
+
+# --------------------------------------------------------------------------
+# small helpers
+def _is_real(value) -> bool:
+    return (isinstance(value, numbers.Real)
+            and not isinstance(value, (bool, np.bool_)))
+
+
+def _is_index(value) -> bool:
+    return (isinstance(value, numbers.Integral)
+            and not isinstance(value, (bool, np.bool_)))
+
+
+def _fmt(value: float) -> str:
+    return repr(float(value)) if not float(value).is_integer() else f"{value:g}"
+
+
+def _close(name, names) -> str:
+    import difflib
+    hits = difflib.get_close_matches(str(name), [str(n) for n in names], n=3)
+    if not hits:
+        return ""
+    return "; did you mean " + " or ".join(repr(h) for h in hits) + "?"
+
+
+class _Err:
+    """Raises DataErrors for one spec (spec file vs data file)."""
+
+    def __init__(self, spec: DataSpec):
+        self.spec = spec
+        self.data_file: str | None = None
+
+    def spec_error(self, message, sub=None):
+        return DataError(message, file=self.spec.source, key=self.keypath(sub))
+
+    def data_error(self, message, line=None, sub=None):
+        file = self.data_file if self.data_file is not None else self.spec.source
+        return DataError(message, file=file, line=line, key=self.keypath(sub))
+
+    def keypath(self, sub):
+        return self.spec.key if sub is None else f"{self.spec.key}.{sub}"
+
+
+# --------------------------------------------------------------------------
+# tables: a uniform view of file and inline data
+class _Table:
+    """Rows of text fields from a file (or inline columns)."""
+
+    names: list | None = None       # header names
+    header_line: int | None = None
+    ncols: int = 0
+    nrows: int = 0
+    lines: list | None = None       # 1-based line of each row
+
+    def line(self, i):
+        return None if self.lines is None else self.lines[i]
+
+    def label(self, j):
+        return repr(self.names[j]) if self.names is not None else str(j)
+
+    def name(self, j):
+        return str(self.names[j]) if self.names is not None else f"col{j}"
+
+
+class _FileTable(_Table):
+    def __init__(self, rows, lines, names, header_line, ncols):
+        self.rows = rows
+        self.lines = lines
+        self.names = names
+        self.header_line = header_line
+        self.ncols = ncols
+        self.nrows = len(rows)
+
+    def raw(self, j, i):
+        return self.rows[i][j]
+
+    def column(self, j, err, sub):
+        strings = [row[j] for row in self.rows]
+        try:
+            return np.array([float(s) for s in strings], dtype=float)
+        except ValueError:
+            pass
+        out = np.empty(len(strings))
+        for i, s in enumerate(strings):
+            try:
+                out[i] = float(s)
+            except ValueError:
+                if s.strip():
+                    raise err.data_error(
+                        f"column {self.label(j)}: {s!r} is not a number",
+                        line=self.lines[i], sub=sub) from None
+                out[i] = math.nan          # empty field: a missing value
+        return out
+
+    def describe(self, j, i):
+        s = self.rows[i][j]
+        if not s.strip():
+            return f"column {self.label(j)}: missing value (empty field)"
+        return f"column {self.label(j)}: {s.strip()!r} is not finite"
+
+
+class _InlineTable(_Table):
+    def __init__(self, inline, err):
+        self.names = []
+        self.cols = []
+        for name, values in inline.items():
+            if not isinstance(name, str) or not name:
+                raise err.spec_error(
+                    f"inline column names must be non-empty strings, got {name!r}")
+            if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
+                raise err.spec_error(
+                    f"inline data must be a list of numbers, got {values!r}", sub=name)
+            values = list(values)
+            self.names.append(name)
+            self.cols.append(values)
+        if not self.cols:
+            raise err.spec_error("inline data is empty: give at least x and y lists")
+        n0 = len(self.cols[0])
+        for name, col in zip(self.names, self.cols):
+            if len(col) != n0:
+                raise err.spec_error(
+                    f"has {len(col)} values but {err.keypath(self.names[0])} has {n0}; "
+                    "all inline columns must have the same length", sub=name)
+        self.ncols = len(self.cols)
+        self.nrows = n0
+
+    def raw(self, j, i):
+        return self.cols[j][i]
+
+    def column(self, j, err, sub):
+        out = np.empty(self.nrows)
+        for i, v in enumerate(self.cols[j]):
+            if not _is_real(v):
+                raise err.spec_error(
+                    f"element {i} (0-based): {v!r} is not a number",
+                    sub=self.names[j])
+            out[i] = float(v)
+        return out
+
+    def describe(self, j, i):
+        return f"element {i} (0-based): {self.cols[j][i]!r} is not finite"
+
+    def label(self, j):
+        return repr(self.names[j])
+
+
+# --------------------------------------------------------------------------
+# reading files
+def _read_bytes(spec, base_dir, err):
+    path = os.path.normpath(os.path.join(base_dir, os.path.expanduser(spec.file)))
+    if not os.path.exists(path):
+        raise err.spec_error(f"data file not found: {path} "
+                             f"(paths are relative to the spec file's directory)",
+                             sub="file")
+    if os.path.isdir(path):
+        raise err.spec_error(f"data file {path} is a directory, not a file", sub="file")
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        raise err.spec_error(f"cannot read data file {path}: {exc.strerror or exc}",
+                             sub="file") from None
+    return path, raw
+
+
+def _decode(path, raw, err):
+    name = path.lower()
+    if name.endswith(".gz"):
+        import gzip
+        import zlib
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise err.data_error(f"not a valid gzip file ({exc}); "
+                                 "a '.gz' suffix means gzip-compressed data",
+                                 sub="file") from None
+        name = name[:-3]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise err.data_error("not UTF-8 text (a binary file?); data files must "
+                             "be CSV, TSV or whitespace-separated text",
+                             line=line, sub="file") from None
+    return name, text
+
+
+def _split_csv(line, delim):
+    if '"' in line:
+        import csv
+        return next(csv.reader([line], delimiter=delim))
+    return line.split(delim)
+
+
+def _parse_text(text, delim, err):
+    rows = []
+    lines = []
+    if delim == _WHITESPACE:
+        for lineno, line in enumerate(text.split("\n"), 1):
+            s = line.strip()
+            if not s or s[0] == "#":
+                continue
+            rows.append(s.split())
+            lines.append(lineno)
+    else:
+        for lineno, line in enumerate(text.split("\n"), 1):
+            s = line.strip()
+            if not s or s[0] == "#":
+                continue
+            rows.append(_split_csv(line.rstrip("\r"), delim))
+            lines.append(lineno)
+    if not rows:
+        raise err.data_error("no data rows (the file is empty or has only "
+                             "comments and blank lines)", sub="file")
+
+    first = rows[0]
+    header = _is_header(first, rows[1] if len(rows) > 1 else None)
+    ncols = len(first)
+    sep = _DELIMITER_NAMES.get(delim, repr(delim))
+    where = (f"the header row on line {lines[0]}" if header
+             else f"the first row, on line {lines[0]}")
+    for fields, lineno in zip(rows, lines):
+        if len(fields) != ncols:
+            raise err.data_error(
+                f"expected {ncols} fields separated by {sep} (as in {where}), "
+                f"found {len(fields)}; every row must have the same number of "
+                "fields", line=lineno, sub="file")
+    names = header_line = None
+    if header:
+        names = [f.strip() for f in first]
+        header_line = lines[0]
+        seen = {}
+        for j, n in enumerate(names):
+            if not n:
+                raise err.data_error(
+                    f"column {j} has an empty name in the header row; give every "
+                    "column a name (or drop the header and select columns by "
+                    "0-based index)", line=header_line, sub="file")
+            if n in seen:
+                raise err.data_error(
+                    f"duplicate column name {n!r} (columns {seen[n]} and {j}, "
+                    "0-based); column names must be unique",
+                    line=header_line, sub="file")
+            seen[n] = j
+        rows = rows[1:]
+        lines = lines[1:]
+        if not rows:
+            raise err.data_error("no data rows: the file has a header row but no "
+                                 "data below it", line=header_line, sub="file")
+    return _FileTable(rows, lines, names, header_line, ncols)
+
+
+def _is_header(first, second):
+    """Whether the first row is a header: it has a field that is not a
+    number, in a column where the next row has a number (so a headerless
+    file with a text column is not mistaken for one with a header)."""
+    if not any(f.strip() for f in first):
+        return True
+    text = [not _is_number_or_empty(f) for f in first]
+    if second is None or len(second) != len(first):
+        return any(text)
+    return any(t and _is_number_or_empty(f) for t, f in zip(text, second))
+
+
+def _is_number_or_empty(s):
+    if not s.strip():
+        return True
+    try:
+        float(s)
+    except ValueError:
+        return False
+    return True
+
+
+def _delimiter(spec, name, err):
+    d = spec.delimiter
+    if d is None:
+        ext = os.path.splitext(name)[1]
+        return _SUFFIX_DELIMITERS.get(ext, _WHITESPACE)
+    if not isinstance(d, str) or not d:
+        raise err.spec_error(f"delimiter must be a non-empty string such as ',' or "
+                             f"'whitespace', got {d!r}", sub="delimiter")
+    if d.lower() == _WHITESPACE or d.isspace() and d != "\t":
+        return _WHITESPACE
+    if d == "#":
+        raise err.spec_error("delimiter '#' is not allowed ('#' starts a comment)",
+                             sub="delimiter")
+    return d
+
+
+# --------------------------------------------------------------------------
+# validating the spec
+def _check_ref(ref, sub, err, *, constant=False):
+    if isinstance(ref, str):
+        if not ref:
+            raise err.spec_error("column name must not be empty", sub=sub)
+        return
+    if _is_index(ref):
+        if ref < 0:
+            raise err.spec_error(f"column index must be >= 0 (0-based), got {ref}",
+                                 sub=sub)
+        return
+    if constant and _is_real(ref):
+        return
+    allowed = ("a column name, a 0-based column index or a number" if constant
+               else "a column name or a 0-based column index")
+    raise err.spec_error(f"expected {allowed}, got {ref!r}", sub=sub)
+
+
+def _check_spec(spec, err):
+    if spec.nan_policy not in NAN_POLICIES:
+        raise err.spec_error(f"unknown nan_policy {spec.nan_policy!r}; choose one "
+                             f"of: {', '.join(NAN_POLICIES)}", sub="nan_policy")
+    if spec.file is None and spec.inline is None:
+        raise err.spec_error("no data: give a data file (file:) or inline data")
+    if spec.file is not None and spec.inline is not None:
+        raise err.spec_error("give either a data file or inline data, not both",
+                             sub="file")
+    if spec.file is not None and (not isinstance(spec.file, (str, os.PathLike))
+                                  or not str(spec.file)):
+        raise err.spec_error(f"expected a file path, got {spec.file!r}", sub="file")
+    if spec.inline is not None and not isinstance(spec.inline, Mapping):
+        raise err.spec_error("inline data must be a mapping of column name to "
+                             f"a list of numbers, got {type(spec.inline).__name__}")
+
+    xs = spec.x
+    if xs is None:
+        xs = ["x"] if spec.inline is not None else [0]
+    elif isinstance(xs, (list, tuple)):
+        if not xs:
+            raise err.spec_error("x is an empty list; give at least one column",
+                                 sub="x")
+        xs = list(xs)
+    else:
+        xs = [xs]
+    xsubs = ["x"] if len(xs) == 1 else [f"x[{i}]" for i in range(len(xs))]
+    for ref, sub in zip(xs, xsubs):
+        _check_ref(ref, sub, err)
+    y = spec.y
+    if y is None:
+        y = "y" if spec.inline is not None else 1
+    _check_ref(y, "y", err)
+
+    if spec.sigma is not None and spec.weights is not None:
+        raise err.spec_error("give either sigma or weights, not both", sub="weights")
+    for what in ("sigma", "weights"):
+        ref = getattr(spec, what)
+        if ref is None:
+            continue
+        _check_ref(ref, what, err, constant=True)
+        if _is_real(ref) and not _is_index(ref):
+            v = float(ref)
+            if what == "sigma" and not (math.isfinite(v) and v > 0):
+                raise err.spec_error(f"a constant sigma must be a finite number "
+                                     f"> 0, got {ref!r}", sub=what)
+            if what == "weights" and not (math.isfinite(v) and v > 0):
+                raise err.spec_error(f"a constant weight must be a finite number "
+                                     f"> 0, got {ref!r}", sub=what)
+
+    rng = None
+    if spec.range is not None:
+        r = spec.range
+        if (isinstance(r, (str, bytes)) or not isinstance(r, (list, tuple))
+                or len(r) != 2):
+            raise err.spec_error(f"range must be a list [lo, hi] of two numbers, "
+                                 f"got {r!r}", sub="range")
+        for v in r:
+            if not _is_real(v) or math.isnan(float(v)):
+                raise err.spec_error(f"range must be [lo, hi] with numbers (lo, hi "
+                                     f"may be infinite), got {v!r}", sub="range")
+        lo, hi = float(r[0]), float(r[1])
+        if not lo < hi:
+            raise err.spec_error(f"range [{_fmt(lo)}, {_fmt(hi)}] is empty: lo must "
+                                 "be less than hi", sub="range")
+        rng = (lo, hi)
+    return xs, xsubs, y, rng
+
+
+def _resolve(ref, sub, table, err, role):
+    """0-based column index of ``ref`` in ``table``."""
+    if _is_index(ref):
+        if ref >= table.ncols:
+            extra = ""
+            if role in ("sigma", "weights"):
+                extra = (f"; for a constant {role} write a float "
+                         f"({_fmt(ref)}.0)")
+            if table.names is not None:
+                raise err.data_error(
+                    f"column index {ref} is out of range: there are {table.ncols} "
+                    f"columns (0..{table.ncols - 1}, 0-based): "
+                    f"{', '.join(table.names)}{extra}",
+                    line=table.header_line, sub=sub)
+            raise err.data_error(
+                f"column index {ref} is out of range: there are {table.ncols} "
+                f"columns (0..{table.ncols - 1}, 0-based){extra}",
+                line=table.line(0), sub=sub)
+        return int(ref)
+    # by name
+    if table.names is None:
+        raise err.data_error(
+            f"no column named {ref!r}: the file has no header row, so columns "
+            f"can only be chosen by 0-based index (0..{table.ncols - 1})",
+            line=table.line(0), sub=sub)
+    if ref in table.names:
+        return table.names.index(ref)
+    if isinstance(table, _InlineTable):
+        raise err.spec_error(
+            f"no inline column named {ref!r}{_close(ref, table.names)} "
+            f"(inline columns: {', '.join(table.names)})", sub=sub)
+    raise err.data_error(
+        f"no column named {ref!r}{_close(ref, table.names)} "
+        f"(available columns: {', '.join(table.names)})",
+        line=table.header_line, sub=sub)
+
+
+def _inline_sha(inline):
+    import hashlib
+    import json
+
+    def canon(v):
+        if _is_real(v):
+            return float(v)
+        if isinstance(v, (list, tuple, np.ndarray)):
+            return [canon(u) for u in v]
+        return str(v)
+
+    doc = {str(k): canon(list(v) if isinstance(v, (list, tuple, np.ndarray)) else v)
+           for k, v in inline.items()}
+    text = json.dumps(doc, separators=(",", ":"), allow_nan=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------
+def load_dataset(spec: DataSpec, base_dir=None, *, min_points: int = 1) -> Dataset:
+    """Read and check the data described by ``spec``.
+
+    Parameters
+    ----------
+    spec : DataSpec
+    base_dir : str or path, optional
+        Directory that relative data paths start from (the spec file's
+        directory).  Default: the directory of ``spec.source``, else the
+        current directory.
+    min_points : int
+        Fewest data points accepted (after ``range`` and ``nan_policy``).
+
+    Raises
+    ------
+    DataError
+        For every problem, naming file, line and key path.
+    """
+    err = _Err(spec)
+    xs, xsubs, yref, rng = _check_spec(spec, err)
+    if base_dir is None:
+        base_dir = os.path.dirname(spec.source) if spec.source else os.curdir
+    base_dir = os.fspath(base_dir) or os.curdir
+
+    path = None
+    if spec.inline is not None:
+        table = _InlineTable(spec.inline, err)
+        if table.nrows == 0:
+            raise err.spec_error("inline data has no values: the lists are empty",
+                                 sub=table.names[0])
+        columns = list(table.names)
+    else:
+        path, raw = _read_bytes(spec, base_dir, err)
+        import hashlib
+        sha = hashlib.sha256(raw).hexdigest()
+        err.data_file = path
+        name, text = _decode(path, raw, err)
+        table = _parse_text(text, _delimiter(spec, name, err), err)
+        columns = None if table.names is None else list(table.names)
+
+    # columns used, in check order: x..., y, sigma, weights
+    used = []               # (role, sub, column index)
+    xidx = []
+    for ref, sub in zip(xs, xsubs):
+        j = _resolve(ref, sub, table, err, "x")
+        if j in xidx:
+            raise err.spec_error(f"column {table.label(j)} is selected twice as x",
+                                 sub=sub)
+        xidx.append(j)
+        used.append(("x", sub, j))
+    yj = _resolve(yref, "y", table, err, "y")
+    used.append(("y", "y", yj))
+    for role in ("sigma", "weights"):
+        ref = getattr(spec, role)
+        if ref is None or (_is_real(ref) and not _is_index(ref)):
+            continue
+        j = _resolve(ref, role, table, err, role)
+        if j == yj or j in xidx:
+            other = "y" if j == yj else "x"
+            hint = f"; for a constant {role} write {_fmt(ref)}.0" if _is_index(ref) else ""
+            raise err.data_error(f"column {table.label(j)} is already used as "
+                                 f"{other}; {role} needs its own column{hint}",
+                                 line=table.header_line or table.line(0), sub=role)
+        used.append((role, role, j))
+
+    cache = {}
+    arrays = []
+    for role, sub, j in used:
+        if j not in cache:
+            cache[j] = table.column(j, err, sub)
+        arrays.append(cache[j])
+
+    n = table.nrows
+    keep = np.ones(n, dtype=bool)
+    n_outside = 0
+    if rng is not None:
+        x0 = arrays[0]
+        lo, hi = rng
+        outside = ~np.isnan(x0) & ((x0 < lo) | (x0 > hi))
+        n_outside = int(outside.sum())
+        keep &= ~outside
+        if not keep.any():
+            finite = x0[np.isfinite(x0)]
+            span = (f"; x ({table.name(xidx[0])}) runs from {_fmt(finite.min())} "
+                    f"to {_fmt(finite.max())}" if finite.size else "")
+            raise err.spec_error(f"no data points with x in [{_fmt(lo)}, "
+                                 f"{_fmt(hi)}]{span}", sub="range")
+
+    n_omitted = 0
+    if spec.nan_policy != "propagate":
+        finite = np.ones(n, dtype=bool)
+        for a in arrays:
+            finite &= np.isfinite(a)
+        bad = keep & ~finite
+        if bad.any():
+            if spec.nan_policy == "raise":
+                i = int(np.argmax(bad))
+                for (role, sub, j), a in zip(used, arrays):
+                    if not np.isfinite(a[i]):
+                        break
+                raise _located(err, table,
+                               f"{table.describe(j, i)}; NaN and infinity are not "
+                               "allowed in the columns used (nan_policy 'omit' "
+                               "drops such rows)", i, sub, j)
+            n_omitted = int(bad.sum())
+            keep &= ~bad
+            if not keep.any():
+                raise err.data_error(f"no data left: all {n_omitted} rows in use "
+                                     "have NaN, infinity or missing values",
+                                     sub=None)
+
+    role_col = {role: j for role, _, j in used if role in ("sigma", "weights")}
+    sigma = weights = None
+    if spec.sigma is not None:
+        if "sigma" in role_col:
+            j = role_col["sigma"]
+            sigma = cache[j]
+            bad = keep & (sigma <= 0)
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise _located(err, table,
+                               f"column {table.label(j)}: sigma must be > 0, got "
+                               f"{_fmt(sigma[i])}", i, "sigma", j)
+        else:
+            sigma = np.full(n, float(spec.sigma))
+    if spec.weights is not None:
+        if "weights" in role_col:
+            j = role_col["weights"]
+            weights = cache[j]
+            bad = keep & (weights < 0)
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise _located(err, table,
+                               f"column {table.label(j)}: weights must be >= 0, "
+                               f"got {_fmt(weights[i])}", i, "weights", j)
+            if not (weights[keep] > 0).any():
+                raise _located(err, table, "all weights are zero; at least one "
+                               "must be > 0", None, "weights", j)
+        else:
+            weights = np.full(n, float(spec.weights))
+
+    npts = int(keep.sum())
+    if npts < min_points:
+        why = []
+        if n_outside:
+            why.append(f"{n_outside} outside the range")
+        if n_omitted:
+            why.append(f"{n_omitted} with non-finite values")
+        dropped = f" ({', '.join(why)} dropped)" if why else ""
+        raise err.data_error(f"only {npts} data point{'s' * (npts != 1)}"
+                             f"{dropped}; at least {min_points} are needed",
+                             sub=None)
+
+    everything = bool(keep.all())
+
+    def take(a):
+        return np.array(a if everything else a[keep], dtype=float)
+
+    x = {table.name(j): take(cache[j]) for j in xidx}
+    lines = None
+    if table.lines is not None:
+        lines = np.asarray(table.lines, dtype=np.int64)
+        if not everything:
+            lines = lines[keep]
+    if spec.inline is not None:
+        sha = _inline_sha(spec.inline)
+    return Dataset(
+        x=x, y=take(cache[yj]),
+        sigma=None if sigma is None else take(sigma),
+        weights=None if weights is None else take(weights),
+        n_omitted=n_omitted, n_outside_range=n_outside, path=path, sha256=sha,
+        columns=columns, lines=lines, y_name=table.name(yj))
+
+
+def _located(err, table, message, i, sub, j):
+    if isinstance(table, _InlineTable):
+        return err.spec_error(message, sub=table.names[j])
+    return err.data_error(message, line=None if i is None else table.line(i),
+                          sub=sub)
