@@ -56,14 +56,73 @@ def sigma_to_prob(sigma):
     return s if s < 1 else math.erf(s / _SQRT2)
 
 
+def _betacf(a, b, x):
+    """Continued fraction of the incomplete beta function (modified Lentz)."""
+    tiny = 1e-300
+    qab, qap, qam = a + b, a + 1.0, a - 1.0
+    c, d = 1.0, 1.0 - qab * x / qap
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 10000):
+        m2 = 2 * m
+        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
+        d = 1.0 + aa * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + aa / c
+        c = c if abs(c) > tiny else tiny
+        h *= d * c
+        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
+        d = 1.0 + aa * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + aa / c
+        c = c if abs(c) > tiny else tiny
+        delta = d * c
+        h *= delta
+        if abs(delta - 1.0) < 1e-16:
+            break
+    return h
+
+
+def betainc(a, b, x):
+    """Regularised incomplete beta function I_x(a, b) (continued fraction;
+    keeps ``conf_interval`` free of the scipy.special import)."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    lnfront = (math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
+               + a * math.log(x) + b * math.log1p(-x))
+    if x < (a + 1.0) / (a + b + 2.0):
+        return math.exp(lnfront) * _betacf(a, b, x) / a
+    return 1.0 - math.exp(lnfront) * _betacf(b, a, 1.0 - x) / b
+
+
 def _fdtr(dfn, dfd, x):
-    from scipy.special import fdtr
-    return float(fdtr(dfn, dfd, max(x, 0.0)))
+    """F distribution CDF: I_u(dfn/2, dfd/2) with u = dfn x / (dfn x + dfd)."""
+    x = max(float(x), 0.0)
+    if math.isinf(x):
+        return 1.0
+    return betainc(dfn / 2.0, dfd / 2.0, dfn * x / (dfn * x + dfd))
 
 
 def _fdtri(dfn, dfd, p):
-    from scipy.special import fdtri
-    return float(fdtri(dfn, dfd, p))
+    """Inverse of :func:`_fdtr` in x (bisection on u in [0, 1))."""
+    if p <= 0.0:
+        return 0.0
+    if p >= 1.0:
+        return math.inf
+    lo, hi = 0.0, 1.0
+    a, b = dfn / 2.0, dfd / 2.0
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if betainc(a, b, mid) < p:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo <= 1e-17:
+            break
+    u = 0.5 * (lo + hi)
+    return dfd * u / (dfn * (1.0 - u))
 
 
 def f_compare(best_fit, new_fit):

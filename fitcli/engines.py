@@ -222,6 +222,52 @@ def _run_leastsq(problem, options):
                         message=message, ier=ier, extra=extra)
 
 
+_LMDIF = []
+
+
+def _load_lmdif():
+    """scipy's MINPACK binding ``_lmdif``, loaded without importing the whole
+    ``scipy.optimize`` package when possible (that import costs about 0.3 s,
+    most of a command-line run).  The extension module is registered under
+    its own name, so a later ``import scipy.optimize`` uses the same module.
+    Returns None if neither way works."""
+    if _LMDIF:
+        return _LMDIF[0]
+    import sys
+    func = None
+    mod = sys.modules.get("scipy.optimize._minpack")
+    if mod is None and "scipy.optimize" not in sys.modules:
+        try:
+            import glob
+            import importlib.machinery
+            import importlib.util
+            import os
+            spec = importlib.util.find_spec("scipy")
+            base = os.path.join(list(spec.submodule_search_locations)[0],
+                                "optimize")
+            for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+                found = glob.glob(os.path.join(base, "_minpack" + suffix))
+                if found:
+                    name = "scipy.optimize._minpack"
+                    loader = importlib.machinery.ExtensionFileLoader(name, found[0])
+                    mspec = importlib.util.spec_from_file_location(
+                        name, found[0], loader=loader)
+                    mod = importlib.util.module_from_spec(mspec)
+                    loader.exec_module(mod)
+                    sys.modules[name] = mod
+                    break
+        except Exception:  # noqa: BLE001 - any failure: the normal import
+            mod = None
+    if mod is None:
+        try:
+            from scipy.optimize import _minpack as mod
+        except ImportError:  # pragma: no cover
+            mod = None
+    func = getattr(mod, "_lmdif", None)
+    _LMDIF.append(func)
+    return func
+
+
 def _minpack_lm(func, x0, factor, maxfev, opts):
     """MINPACK's lmdif (or lmder with a Jacobian) -> (x, info dict, ier).
 
@@ -231,12 +277,7 @@ def _minpack_lm(func, x0, factor, maxfev, opts):
     evaluations on small problems.  Otherwise, and with ``Dfun``, the public
     ``leastsq`` is used.
     """
-    from scipy.optimize import leastsq
-    try:
-        from scipy.optimize import _minpack
-        lmdif = _minpack._lmdif
-    except (ImportError, AttributeError):  # pragma: no cover
-        lmdif = None
+    lmdif = _load_lmdif()
     if lmdif is not None and opts.get("Dfun") is None:
         eps = opts.get("epsfcn")
         try:
@@ -248,6 +289,7 @@ def _minpack_lm(func, x0, factor, maxfev, opts):
             return x, info, int(ier)
         except TypeError:       # a changed private signature: use the public API
             pass
+    from scipy.optimize import leastsq
     x, _, info, _, ier = leastsq(func, x0, full_output=True, factor=factor,
                                  maxfev=maxfev, **opts)
     return x, info, int(ier)

@@ -1,0 +1,53 @@
+"""Regenerate the example data files (seeded: the same bytes every time).
+
+    python examples/make_data.py
+"""
+import os
+
+import numpy as np
+
+HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+
+
+def gaussian(x, amp, cen, wid):
+    return amp / (wid * np.sqrt(2 * np.pi)) * np.exp(-(x - cen) ** 2 / (2 * wid ** 2))
+
+
+def write(name, header, columns):
+    path = os.path.join(HERE, name)
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(",".join(header) + "\n")
+        for row in zip(*columns):
+            fh.write(",".join(f"{v:.6g}" for v in row) + "\n")
+
+
+def main():
+    os.makedirs(HERE, exist_ok=True)
+    rng = np.random.default_rng(20261122)
+    # two Gaussian peaks on a linear background
+    e = np.linspace(1.0, 9.5, 171)
+    truth = gaussian(e, 12.0, 4.3, 0.45) + gaussian(e, 7.0, 6.2, 0.45) + 0.15 * e + 1.0
+    err = 0.05 + 0.03 * np.sqrt(truth)
+    counts = truth + rng.normal(scale=err)
+    write("peaks.csv", ["energy", "counts", "counts_err"], [e, counts, err])
+    # damped sine (the classic example)
+    t = np.linspace(0, 15, 301)
+    y = 5.0 * np.sin(2.0 * t - 0.1) * np.exp(-t * t * 0.025) + rng.normal(scale=0.2, size=t.size)
+    write("damped_sine.csv", ["t", "y"], [t, y])
+    # mixture of two decays: y = A (f exp(-t/t1) + (1-f) exp(-t/t2))
+    t = np.linspace(0.05, 12, 120)
+    y = 10.0 * (0.35 * np.exp(-t / 0.8) + 0.65 * np.exp(-t / 4.5)) + rng.normal(scale=0.05, size=t.size)
+    write("two_decays.csv", ["time", "signal"], [t, y])
+    # a plateau with a step: y = a + h (t > t0) + noise
+    t = np.linspace(0, 10, 101)
+    y = 1.0 + 0.02 * t + 2.5 * (t > 4.05) + rng.normal(scale=0.05, size=t.size)
+    write("step.csv", ["t", "y"], [t, y])
+    # two lines whose best unconstrained intercepts sum to more than 10
+    u = np.linspace(0, 1, 40)
+    y = np.concatenate([6.5 + 2 * u, 5.5 - u]) + rng.normal(scale=0.05, size=2 * u.size)
+    group = np.concatenate([np.zeros(u.size), np.ones(u.size)])
+    write("two_lines.csv", ["u", "g", "y"], [np.concatenate([u, u]), group, y])
+
+
+if __name__ == "__main__":
+    main()

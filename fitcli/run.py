@@ -1,0 +1,353 @@
+"""run_spec: the pipeline behind ``fitcli run``, usable from Python.
+
+1. the spec (already loaded by :func:`fitcli.spec.load_spec`),
+2. the data (:func:`fitcli.data.load_dataset`),
+3. the parameters (constraints resolved: unknown names and cycles are spec
+   errors pointing at ``parameters.NAME.expr``),
+4. the model expression (:class:`fitcli.model.ExpressionModel`; unknown
+   names are spec errors pointing at ``model``),
+5. the fit (:class:`fitcli.Minimizer` with the spec's engine and options),
+6. confidence intervals and maps when the spec asks,
+7. the output files (atomic), and the exit code.
+
+Errors a user can cause are :class:`~fitcli.errors.FitcliError` subclasses
+that point at the spec line or the data line.
+"""
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import (ConfidenceWarning, ConstraintError, DataError, ExprError,
+                     FitcliError, ParameterAtBoundWarning, ParameterError,
+                     SpecError)
+
+__all__ = ["FitOutcome", "run_spec", "check_spec", "build_dataset",
+           "build_parameters", "build_model", "EXIT_OK", "EXIT_NOT_CONVERGED"]
+
+EXIT_OK = 0
+EXIT_NOT_CONVERGED = 1
+
+
+@dataclass
+class FitOutcome:
+    """Everything a run produced.
+
+    Attributes
+    ----------
+    spec : FitSpec
+    dataset : Dataset
+    result : MinimizerResult or None
+        None for :func:`check_spec`.
+    model_values : ndarray
+        The model at the best fit (at the initial values for a check).
+    ci : dict or None
+        :func:`fitcli.conf_interval` table.
+    maps : list
+        ``(x, y, grid, x_name, y_name)`` of each confidence map.
+    files : dict
+        Output file name -> bytes (written when ``out_dir`` was given).
+    written : list of str
+        Paths written.
+    warnings : list of str
+        Warnings raised during the run (parameters at bounds, unreachable
+        confidence limits...).
+    exit_code : int
+        0 converged, 1 not converged or unreliable.
+    out_dir : str or None
+    report : str
+        The text report (fit report + confidence table).
+    """
+
+    spec: object
+    dataset: object
+    result: object = None
+    model_values: object = None
+    ci: dict | None = None
+    maps: list = field(default_factory=list)
+    files: dict = field(default_factory=dict)
+    written: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+    exit_code: int = EXIT_OK
+    out_dir: str | None = None
+    report: str = ""
+
+
+def _relocate(exc, spec, key):
+    """A FitcliError raised without a spec location, re-pointed at ``key``
+    in the spec."""
+    loc = spec.locate(key)
+    cls = type(exc) if isinstance(exc, (DataError, SpecError)) else SpecError
+    return cls(exc.message, **loc)
+
+
+def build_dataset(spec, *, min_points=1):
+    """Load the spec's data (:class:`fitcli.data.Dataset`)."""
+    from .data import DataSpec, load_dataset
+
+    d = spec.data
+    nan_policy = spec.fit.nan_policy
+    base = str(spec.path.parent) if spec.path is not None else os.getcwd()
+    if d.inline:
+        names = list(d.x)
+        inline = {name: list(vals) for name, vals in zip(names, d.x_values)}
+        inline["y"] = list(d.y_values)
+        sigma = weights = None
+        if d.sigma_values is not None:
+            if len(d.sigma_values) == 1:
+                sigma = float(d.sigma_values[0])
+            else:
+                inline["sigma"], sigma = list(d.sigma_values), "sigma"
+        if d.weights_values is not None:
+            if len(d.weights_values) == 1:
+                weights = float(d.weights_values[0])
+            else:
+                inline["weights"], weights = list(d.weights_values), "weights"
+        dspec = DataSpec(inline=inline, x=names, y="y", sigma=sigma,
+                         weights=weights, range=d.range, nan_policy=nan_policy,
+                         source=spec.source)
+    else:
+        dspec = DataSpec(file=str(d.file), x=list(d.x), y=d.y, sigma=d.sigma,
+                         weights=d.weights, range=d.range,
+                         delimiter=d.delimiter, nan_policy=nan_policy,
+                         source=spec.source)
+    try:
+        return load_dataset(dspec, base, min_points=min_points)
+    except DataError as exc:
+        if exc.line is None and exc.file in (None, spec.source):
+            key = exc.key or "data"
+            raise DataError(exc.message, **spec.locate(key)) from None
+        raise
+
+
+def build_parameters(spec):
+    """The spec's parameters as :class:`fitcli.Parameters`, constraints
+    resolved (errors point at the parameter in the spec)."""
+    from .parameters import Parameters
+
+    params = Parameters()
+    for name, ps in spec.parameters.items():
+        try:
+            params.add(name, **ps.kwargs())
+        except (ParameterError, ExprError) as exc:
+            raise _relocate(exc, spec, f"parameters.{name}") from None
+    try:
+        params.update_constraints()
+    except ExprError as exc:
+        name = exc.key if exc.key in spec.parameters else None
+        key = f"parameters.{name}.expr" if name else "parameters"
+        raise _relocate(exc, spec, key) from None
+    return params
+
+
+def build_model(spec, variables):
+    """The model expression bound to ``variables`` and the parameters."""
+    from .model import ExpressionModel
+
+    funcs = {name: (list(f.args), f.expr) for name, f in spec.functions.items()}
+    try:
+        return ExpressionModel(spec.model, list(variables),
+                               list(spec.parameters), functions=funcs)
+    except ExprError as exc:
+        key = exc.key if exc.key and exc.key.startswith("functions.") else "model"
+        raise _relocate(exc, spec, key) from None
+
+
+def _variables(spec, dataset):
+    return dict(zip(spec.data.variables, dataset.x.values()))
+
+
+def _prepare(spec):
+    params = build_parameters(spec)
+    nvarys = sum(1 for p in params.values() if p.vary and p.expr is None)
+    dataset = build_dataset(spec, min_points=max(1, nvarys + 1))
+    model = build_model(spec, spec.data.variables)
+    data = _variables(spec, dataset)
+    return params, dataset, model, data
+
+
+def _residual_scale(dataset):
+    if dataset.sigma is not None:
+        return 1.0 / dataset.sigma
+    if dataset.weights is not None:
+        return dataset.weights
+    return None
+
+
+def check_spec(spec):
+    """Validate spec, data and expressions and evaluate the model at the
+    initial values; raise if anything is wrong (non-finite model included).
+    """
+    params, dataset, model, data = _prepare(spec)
+    fcn = model.residual_function(data, dataset.y, _residual_scale(dataset))
+    try:
+        r = fcn(params)
+    except ExprError as exc:
+        raise _relocate(exc, spec, "model") from None
+    bad = np.flatnonzero(~np.isfinite(r))
+    if len(bad):
+        lines = getattr(dataset, "lines", None)
+        where = (f"data line {int(lines[bad[0]])}" if lines is not None
+                 else f"point {int(bad[0])}")
+        raise SpecError(f"the model is not finite at the initial values "
+                        f"({len(bad)} of {len(r)} points, first at {where})",
+                        **spec.locate("model"))
+    values = model.eval(params.valuesdict(), data)
+    return FitOutcome(spec=spec, dataset=dataset,
+                      model_values=np.broadcast_to(values, dataset.y.shape))
+
+
+def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True):
+    """Fit a spec and (with ``write``) write its outputs.
+
+    Parameters
+    ----------
+    spec : FitSpec
+    out_dir : str, optional
+        Output directory (default: the spec's ``output.dir``).
+    engine : str, optional
+        Engine overriding the spec's (its options are then dropped).
+    confidence : bool, default True
+        Compute the confidence section when the spec has one.
+    write : bool, default True
+        Write the output files.
+
+    Returns
+    -------
+    FitOutcome
+    """
+    from .engines import check_options, get_engine
+    from .minimizer import Minimizer
+
+    params, dataset, model, data = _prepare(spec)
+    fcn = model.residual_function(data, dataset.y, _residual_scale(dataset))
+    options = dict(spec.fit.options)
+    method = spec.fit.engine
+    if engine is not None:
+        try:
+            method = get_engine(engine).name
+        except FitcliError as exc:
+            raise SpecError(exc.message, key="--engine") from None
+        if method != spec.fit.engine:
+            options = {}
+    check_options(get_engine(method), options)
+    mini = Minimizer(fcn, params, nan_policy="raise",
+                     scale_covar=spec.fit.scale_covar,
+                     max_nfev=spec.fit.max_nfev)
+    caught = []
+    with warnings.catch_warnings(record=True) as wlist:
+        warnings.simplefilter("always", ParameterAtBoundWarning)
+        warnings.simplefilter("always", ConfidenceWarning)
+        try:
+            result = mini.minimize(method, **options)
+        except ExprError as exc:
+            raise _relocate(exc, spec, "model") from None
+        outcome = FitOutcome(spec=spec, dataset=dataset, result=result)
+        values = model.eval(result.params.valuesdict(), data)
+        outcome.model_values = np.array(np.broadcast_to(values, dataset.y.shape),
+                                        dtype=float)
+        conf = spec.confidence
+        if confidence and conf is not None and result.errorbars:
+            _confidence(mini, result, conf, outcome)
+        elif confidence and conf is not None:
+            caught.append("confidence intervals skipped: the fit has no "
+                          "standard errors")
+        for w in wlist:
+            if issubclass(w.category, (ParameterAtBoundWarning,
+                                       ConfidenceWarning)):
+                caught.append(str(w.message))
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename,
+                                       w.lineno)
+    outcome.warnings = caught
+    outcome.exit_code = EXIT_OK if result.success else EXIT_NOT_CONVERGED
+    outcome.report = _report(spec, dataset, result, outcome)
+    outcome.files = _files(spec, dataset, result, outcome, method, options)
+    outcome.out_dir = str(out_dir if out_dir is not None else spec.output.dir)
+    if write:
+        from .outputs import write_outputs
+        outcome.written = write_outputs(outcome.out_dir, outcome.files)
+    return outcome
+
+
+def _confidence(mini, result, conf, outcome):
+    from .confidence import conf_interval, conf_interval2d
+
+    names = list(conf.params) if conf.params else list(result.var_names)
+    varied = [n for n in names if n in result.var_names]
+    if varied and result.nvarys >= 2:
+        outcome.ci = conf_interval(mini, result, p_names=varied,
+                                   sigmas=list(conf.sigmas))
+    for m in conf.maps:
+        x, y, grid = conf_interval2d(mini, result, m.x, m.y, nx=m.nx, ny=m.ny)
+        outcome.maps.append((x, y, grid, m.x, m.y))
+
+
+def _report(spec, dataset, result, outcome):
+    from .report import ci_report, fit_report
+
+    head = []
+    if spec.title:
+        head.append(f"# {spec.title}")
+    head.append(f"# spec: {spec.source}")
+    src = dataset.path if dataset.path else "inline data"
+    head.append(f"# data: {src} ({len(dataset.y)} points"
+                + (f", {dataset.n_omitted} omitted" if dataset.n_omitted else "")
+                + (f", {dataset.n_outside_range} outside the range"
+                   if dataset.n_outside_range else "") + ")")
+    head.append(f"# model: {spec.model}")
+    parts = ["\n".join(head), fit_report(result)]
+    if outcome.ci:
+        parts.append("[[Confidence intervals]]\n" + ci_report(outcome.ci))
+    if outcome.warnings:
+        parts.append("[[Warnings]]\n" + "\n".join(f"    {w}" for w in outcome.warnings))
+    return "\n".join(parts) + "\n"
+
+
+def _files(spec, dataset, result, outcome, method, options):
+    from .outputs import (ci2d_csv, ci_csv, fit_csv, json_bytes, params_csv,
+                          result_document)
+
+    spec_info = {
+        "spec": spec.source,
+        "spec_sha256": spec.text_sha256,
+        "title": spec.title,
+        "model": spec.model,
+        "data": os.path.basename(dataset.path) if dataset.path else None,
+        "data_sha256": dataset.sha256,
+        "ndata_omitted": dataset.n_omitted,
+        "n_outside_range": dataset.n_outside_range,
+        "overrides": list(spec.overrides),
+        "exit_code": outcome.exit_code,
+        "warnings": list(outcome.warnings),
+    }
+    files = {}
+    out = spec.output
+    if out is None or out.report:
+        files["report.txt"] = outcome.report
+    if out is None or out.csv:
+        files["params.csv"] = params_csv(result)
+        y = dataset.y
+        files["fit.csv"] = fit_csv(dict(zip(spec.data.variables, dataset.x.values())),
+                                   y, dataset.sigma, outcome.model_values,
+                                   y - outcome.model_values)
+        if outcome.ci:
+            files["ci.csv"] = ci_csv(outcome.ci)
+        for x, yv, grid, xn, yn in outcome.maps:
+            files[f"ci2d_{xn}_{yn}.csv"] = ci2d_csv(x, yv, grid, xn, yn)
+    if out is None or out.json:
+        doc = result_document(result, spec_info=spec_info, ci=outcome.ci,
+                              ci2d=outcome.maps or None,
+                              engine_options=options)
+        files["result.json"] = json_bytes(doc)
+    return files
+
+
+def exit_code_of(result):
+    """0 for a converged fit, 1 otherwise."""
+    return EXIT_OK if result.success and math.isfinite(result.chisqr) \
+        else EXIT_NOT_CONVERGED

@@ -1,0 +1,1737 @@
+"""Fit specs: the YAML or TOML files that ``fitcli run`` reads.
+
+:func:`load_spec` parses a spec, checks it against a strict schema and
+returns a :class:`FitSpec` of frozen dataclasses with defaults applied and
+paths resolved against the spec file's directory.  Every problem is a
+:class:`~fitcli.errors.SpecError` naming the file, the line (and column
+where known) and the key path, e.g.::
+
+    peaks.yaml:12:5: parameters.amp1.mn: unknown key; did you mean 'min'?
+
+The parsers are hardened against the usual traps:
+
+* YAML is read with a ``SafeLoader`` subclass that refuses anchors and
+  aliases (no "billion laughs"), merge keys and non-standard tags, and
+  rejects duplicate keys at the line of the repeat.  YAML 1.1 quirks are
+  explained instead of silently accepted: ``no``/``off`` read as booleans,
+  ``1e3`` and ``-.5`` read as text, ``010`` read as octal, ``1:20`` read as
+  a base-60 number.
+* TOML is read with :mod:`tomllib` (or ``tomli`` before Python 3.11);
+  syntax errors carry their line and column.
+* Files larger than :data:`MAX_SPEC_BYTES` are refused before parsing.
+* NaN is refused everywhere; infinities only as parameter bounds.
+* Expressions (the model, constraint ``expr``, user functions) are compiled
+  by :func:`fitcli.expr.compile_expression` at load time; which *names* they
+  use is checked later, once the data columns are known.
+
+The positions of every key and value are kept (:attr:`FitSpec.positions`),
+so that later stages (data loading, model building) can point at the spec
+line a problem comes from, with :meth:`FitSpec.where` or
+:meth:`FitSpec.locate`.
+
+This module imports neither YAML nor numpy at import time.
+"""
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import difflib
+import hashlib
+import json
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import SpecError
+
+__all__ = [
+    "FitSpec", "DataSection", "ParamSpec", "FunctionSpec", "FitSection",
+    "MapSpec", "ConfidenceSection", "OutputSection",
+    "load_spec", "load_spec_text", "apply_overrides", "spec_schema",
+    "MAX_SPEC_BYTES", "SUFFIXES",
+]
+
+#: Largest accepted spec file, in bytes.
+MAX_SPEC_BYTES = 1 << 20
+#: Deepest accepted nesting of mappings and lists in a spec.
+MAX_NESTING = 32
+#: Accepted file suffixes -> format.
+SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".toml": "toml"}
+
+# ----------------------------------------------------------------- the schema
+# (spec_schema() and the validator below are both built from these tables)
+TOP_KEYS = ("title", "data", "model", "functions", "parameters", "fit",
+            "confidence", "output")
+TOP_REQUIRED = ("data", "model", "parameters")
+DATA_KEYS = ("file", "x", "y", "sigma", "weights", "range", "delimiter")
+DATA_FILE_ONLY = ("delimiter",)
+PARAM_KEYS = ("value", "vary", "min", "max", "expr", "brute_step")
+FUNCTION_KEYS = ("args", "expr")
+FIT_KEYS = ("engine", "options", "nan_policy", "scale_covar", "max_nfev")
+CONFIDENCE_KEYS = ("params", "sigmas", "maps")
+MAP_KEYS = ("x", "y", "nx", "ny")
+OUTPUT_KEYS = ("dir", "report", "json", "csv")
+
+NAN_POLICIES = ("raise", "omit")
+DEFAULT_ENGINE = "leastsq"
+DEFAULT_SIGMAS = (1.0, 2.0, 3.0)
+DEFAULT_GRID = 10
+MAX_GRID = 1000
+#: Engine options that need a Python callable: impossible in a spec.
+CALLABLE_OPTIONS = ("Dfun", "take_step", "accept_test")
+NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+_YAML_BOOLS = "yes/no, on/off, true/false"
+
+
+# ----------------------------------------------------------------- dataclasses
+@dataclass(frozen=True)
+class ParamSpec:
+    """One parameter of a spec (the arguments of ``Parameters.add``).
+
+    Attributes
+    ----------
+    value : float or None
+        Initial value (None for a parameter given by ``expr``).
+    vary : bool
+        Varied in the fit (False for constrained parameters).
+    min, max : float
+        Bounds, ``-inf`` / ``inf`` when not given.
+    expr : str or None
+        Constraint expression.
+    brute_step : float or None
+        Grid step of the brute engine.
+    """
+
+    value: float | None = None
+    vary: bool = True
+    min: float = -math.inf
+    max: float = math.inf
+    expr: str | None = None
+    brute_step: float | None = None
+
+    def kwargs(self) -> dict:
+        """Keyword arguments for :meth:`fitcli.Parameters.add`."""
+        return {"value": self.value, "vary": self.vary, "min": self.min,
+                "max": self.max, "expr": self.expr,
+                "brute_step": self.brute_step}
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """A user function ``name(args) = expr`` defined in the spec."""
+
+    name: str
+    args: tuple
+    expr: str
+    expression: object = field(compare=False, repr=False, default=None)
+
+
+@dataclass(frozen=True)
+class DataSection:
+    """Where the data come from.
+
+    File mode (``file`` given): ``x`` is a tuple of column references (header
+    names or 0-based indices), ``y``, ``sigma``, ``weights`` one column
+    reference each (or None).  Inline mode (``file`` is None): ``x`` holds the
+    variable names (``('x',)`` for a plain list), ``y`` is ``'y'`` and the
+    numbers are in ``x_values`` (one tuple per variable), ``y_values``,
+    ``sigma_values``, ``weights_values``.
+    """
+
+    file: Path | None
+    x: tuple
+    y: object
+    sigma: object = None
+    weights: object = None
+    range: tuple | None = None
+    delimiter: str | None = None
+    x_values: tuple | None = None
+    y_values: tuple | None = None
+    sigma_values: tuple | None = None
+    weights_values: tuple | None = None
+
+    @property
+    def inline(self) -> bool:
+        """True when the data are written in the spec itself."""
+        return self.file is None
+
+    @property
+    def variables(self) -> tuple:
+        """Names of the independent variables as the model sees them:
+        ``('x',)`` for a single x, else the column (or inline) names."""
+        if len(self.x) == 1:
+            return ("x",)
+        return tuple(str(c) for c in self.x)
+
+
+@dataclass(frozen=True)
+class FitSection:
+    """How to fit: engine (canonical registry name), its options,
+    ``nan_policy``, ``scale_covar`` and the evaluation limit."""
+
+    engine: str = DEFAULT_ENGINE
+    options: dict = field(default_factory=dict)
+    nan_policy: str = "raise"
+    scale_covar: bool = True
+    max_nfev: int | None = None
+
+
+@dataclass(frozen=True)
+class MapSpec:
+    """A 2-d confidence map of parameters ``x`` and ``y`` on an nx-by-ny grid."""
+
+    x: str
+    y: str
+    nx: int = DEFAULT_GRID
+    ny: int = DEFAULT_GRID
+
+
+@dataclass(frozen=True)
+class ConfidenceSection:
+    """Confidence intervals to compute.
+
+    ``params`` is None for "every varied parameter".  ``sigmas`` below 1 are
+    probabilities (as in :func:`fitcli.conf_interval`).
+    """
+
+    params: tuple | None = None
+    sigmas: tuple = DEFAULT_SIGMAS
+    maps: tuple = ()
+
+
+@dataclass(frozen=True)
+class OutputSection:
+    """Where and what to write; ``dir`` is absolute."""
+
+    dir: Path
+    report: bool = True
+    json: bool = True
+    csv: bool = True
+
+
+@dataclass(frozen=True)
+class FitSpec:
+    """A validated fit spec.
+
+    Attributes
+    ----------
+    path : Path or None
+        Absolute path of the spec file (None for text specs).
+    format : str
+        ``'yaml'`` or ``'toml'``.
+    text_sha256 : str
+        SHA-256 of the spec file's bytes.
+    title : str or None
+    data : DataSection
+    model : str
+        The model expression.
+    model_expr : fitcli.expr.Expression
+        The compiled model expression.
+    functions : dict
+        name -> :class:`FunctionSpec`, in spec order.
+    parameters : dict
+        name -> :class:`ParamSpec`, in spec order.
+    fit : FitSection
+    confidence : ConfidenceSection or None
+    output : OutputSection
+    positions : dict
+        key path (``'parameters.amp1.min'``, ``'confidence.maps[0].x'``) ->
+        ``(line, column)`` of the key (of the item, for list items); ``''``
+        is the whole document.  Columns may be None.
+    value_positions : dict
+        key path -> ``(line, column)`` where the value starts.
+    source : str
+        The file name used in error messages (as the user gave it).
+    overrides : tuple of str
+        ``--set`` assignments applied by :func:`apply_overrides`.
+    """
+
+    path: Path | None
+    format: str
+    text_sha256: str
+    title: str | None
+    data: DataSection
+    model: str
+    model_expr: object = field(compare=False, repr=False)
+    functions: dict = field(default_factory=dict)
+    parameters: dict = field(default_factory=dict)
+    fit: FitSection = field(default_factory=FitSection)
+    confidence: ConfidenceSection | None = None
+    output: OutputSection | None = None
+    positions: dict = field(default_factory=dict, compare=False, repr=False)
+    value_positions: dict = field(default_factory=dict, compare=False,
+                                  repr=False)
+    source: str = field(default="<spec>", compare=False)
+    overrides: tuple = ()
+
+    def where(self, key_path: str, *, value: bool = False):
+        """``(line, column)`` of ``key_path`` in the spec (of its value with
+        ``value=True``), falling back to the nearest enclosing key;
+        ``(None, None)`` when unknown."""
+        return _lookup(self.positions, self.value_positions, key_path, value)
+
+    def locate(self, key_path: str, *, value: bool = False) -> dict:
+        """Keyword arguments for a :class:`~fitcli.errors.FitcliError`
+        pointing at ``key_path``: ``raise DataError(msg, **spec.locate('data.y'))``."""
+        line, col = self.where(key_path, value=value)
+        return {"file": self.source, "line": line, "column": col,
+                "key": key_path}
+
+
+def _parent(path):
+    """``'a.b[2]'`` -> ``'a.b'``; ``'a.b'`` -> ``'a'``; ``'a'`` -> ``''``."""
+    cut = max(path.rfind("."), path.rfind("["))
+    return path[:cut] if cut > 0 else ""
+
+
+def _lookup(keys, values, path, value):
+    first, second = (values, keys) if value else (keys, values)
+    while True:
+        for table in (first, second):
+            found = table.get(path)
+            if found is not None:
+                return found
+        if not path:
+            return (None, None)
+        path = _parent(path)
+
+
+def _join(path, key):
+    return f"{path}.{key}" if path else str(key)
+
+
+# ----------------------------------------------------------------- reading
+class _Refused(Exception):
+    """A YAML construct refused while composing (carries a 0-based mark)."""
+
+    def __init__(self, message, mark):
+        super().__init__(message)
+        self.message = message
+        self.mark = mark
+
+
+def load_spec(path) -> FitSpec:
+    """Read, parse and validate a fit spec file (``.yaml``, ``.yml``, ``.toml``).
+
+    Relative paths inside the spec (``data.file``, ``output.dir``) are
+    resolved against the spec file's directory; the default output
+    directory is ``<spec dir>/<spec stem>.fit``.
+
+    Raises
+    ------
+    SpecError
+        Unreadable or too large file, wrong suffix, syntax errors, schema
+        violations -- with file, line, column and key path.
+    """
+    source = os.fspath(path)
+    p = Path(source)
+    fmt = SUFFIXES.get(p.suffix.lower())
+    if fmt is None:
+        raise SpecError(f"unsupported spec file type {p.suffix or '(none)'!r}; "
+                        f"use one of: {', '.join(SUFFIXES)}", file=source)
+    try:
+        with open(p, "rb") as fh:
+            raw = fh.read(MAX_SPEC_BYTES + 1)
+    except OSError as exc:
+        raise SpecError(f"cannot read spec: {exc.strerror or exc}",
+                        file=source) from None
+    if len(raw) > MAX_SPEC_BYTES:
+        raise SpecError(f"spec file is too large (more than {MAX_SPEC_BYTES} "
+                        "bytes)", file=source)
+    text = _decode(raw, source)
+    full = Path(os.path.abspath(p))
+    return _load(text, fmt, source, full.parent, full.stem, full,
+                 hashlib.sha256(raw).hexdigest())
+
+
+def load_spec_text(text: str, fmt: str = "yaml", source: str = "<spec>", *,
+                   base_dir=None) -> FitSpec:
+    """Parse and validate a spec given as text (``fmt`` is ``'yaml'`` or
+    ``'toml'``).  ``source`` names it in errors; relative paths are resolved
+    against ``base_dir`` (default: the current directory)."""
+    if fmt not in ("yaml", "toml"):
+        raise SpecError(f"unknown spec format {fmt!r}; use 'yaml' or 'toml'",
+                        file=source)
+    if not isinstance(text, str):
+        raise SpecError(f"spec text must be str, got {type(text).__name__}",
+                        file=source)
+    raw = text.encode("utf-8", "surrogatepass")
+    if len(raw) > MAX_SPEC_BYTES:
+        raise SpecError(f"spec is too large (more than {MAX_SPEC_BYTES} "
+                        "bytes)", file=source)
+    base = Path(os.path.abspath(base_dir if base_dir is not None else "."))
+    stem = "spec" if source.startswith("<") else Path(source).stem
+    return _load(text, fmt, source, base, stem, None,
+                 hashlib.sha256(raw).hexdigest())
+
+
+def _decode(raw, source):
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise SpecError("spec is not valid UTF-8 text (byte "
+                        f"0x{raw[exc.start]:02x})", file=source,
+                        line=line) from None
+
+
+def _load(text, fmt, source, base_dir, stem, path, sha):
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise SpecError("spec contains a NUL character", file=source, line=line)
+    try:
+        if fmt == "yaml":
+            data, keys, values = _parse_yaml(text, source)
+        else:
+            data, keys, values = _parse_toml(text, source)
+    except RecursionError:
+        raise SpecError("spec is nested too deeply", file=source) from None
+    checker = _Checker(source, fmt, keys, values, base_dir)
+    return checker.spec(data, stem=stem, path=path, sha=sha)
+
+
+# ----------------------------------------------------------------- YAML
+_YAML_LOADER = None
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_INT_TAG = "tag:yaml.org,2002:int"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_OCTAL = re.compile(r"[-+]?0[0-7_]+")
+
+
+def _yaml_loader():
+    """The SafeLoader subclass (built on first use, so that importing this
+    module does not import yaml)."""
+    global _YAML_LOADER
+    if _YAML_LOADER is None:
+        import yaml
+        from yaml.events import AliasEvent
+
+        class SpecLoader(yaml.SafeLoader):
+            """SafeLoader that refuses anchors and aliases while composing
+            (before any alias could be expanded)."""
+
+            def compose_node(self, parent, index):
+                event = self.peek_event()
+                if isinstance(event, AliasEvent):
+                    raise _Refused(f"YAML aliases (*{event.anchor}) are not "
+                                   "allowed in a spec; write the value out",
+                                   event.start_mark)
+                if getattr(event, "anchor", None) is not None:
+                    raise _Refused(f"YAML anchors (&{event.anchor}) are not "
+                                   "allowed in a spec; write values out",
+                                   event.start_mark)
+                return super().compose_node(parent, index)
+
+        _YAML_LOADER = SpecLoader
+    return _YAML_LOADER
+
+
+def _mark(mark):
+    return (mark.line + 1, mark.column + 1)
+
+
+def _parse_yaml(text, source):
+    import yaml
+
+    loader = _yaml_loader()(text)
+    try:
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None, {}, {}
+            builder = _YamlBuilder(loader, source)
+            data = builder.build(node, "", 0)
+            return data, builder.keys, builder.values
+        except _Refused as exc:
+            line, col = _mark(exc.mark)
+            raise SpecError(exc.message, file=source, line=line,
+                            column=col) from None
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            parts = [p for p in (exc.problem, exc.context) if p]
+            msg = "; ".join(parts) or "syntax error"
+            line, col = _mark(mark) if mark is not None else (None, None)
+            raise SpecError(f"invalid YAML: {msg}", file=source, line=line,
+                            column=col) from None
+        except yaml.YAMLError as exc:
+            line = col = None
+            pos = getattr(exc, "position", None)
+            if isinstance(pos, int):
+                line = text.count("\n", 0, pos) + 1
+                col = pos - (text.rfind("\n", 0, pos) + 1) + 1
+            reason = getattr(exc, "reason", None) or str(exc).splitlines()[0]
+            raise SpecError(f"invalid YAML: {reason}", file=source, line=line,
+                            column=col) from None
+    finally:
+        loader.dispose()
+
+
+class _YamlBuilder:
+    """Turns composed YAML nodes into plain values, recording positions and
+    refusing duplicate keys, non-text keys, merge keys, exotic tags and the
+    YAML 1.1 octal / base-60 numbers."""
+
+    def __init__(self, loader, source):
+        self.loader = loader
+        self.source = source
+        self.keys = {}
+        self.values = {}
+
+    def fail(self, msg, at, path=None):
+        raise SpecError(msg, file=self.source, line=at[0], column=at[1],
+                        key=path or None)
+
+    def build(self, node, path, depth):
+        from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+        here = _mark(node.start_mark)
+        self.values[path] = here
+        if not path:
+            self.keys[path] = here
+        if depth > MAX_NESTING:
+            self.fail(f"spec is nested too deeply (more than {MAX_NESTING} "
+                      "levels)", here, path)
+        if isinstance(node, MappingNode):
+            if node.tag != _MAP_TAG:
+                self.fail(f"YAML tag {node.tag!r} is not supported in a spec",
+                          here, path)
+            out = {}
+            for knode, vnode in node.value:
+                kat = _mark(knode.start_mark)
+                if knode.tag == _MERGE_TAG:
+                    self.fail("YAML merge keys ('<<') are not allowed in a "
+                              "spec; write the keys out", kat, path)
+                if not isinstance(knode, ScalarNode):
+                    self.fail("keys must be text, got a "
+                              f"{'list' if isinstance(knode, SequenceNode) else 'mapping'}",
+                              kat, path)
+                key = self.scalar(knode, path)
+                if not isinstance(key, str):
+                    shown = knode.value
+                    hint = ""
+                    if isinstance(key, bool):
+                        hint = (f"; YAML 1.1 reads {_YAML_BOOLS} as booleans:"
+                                f" quote it ('{shown}')")
+                    self.fail(f"key {shown!r} is read as {type(key).__name__} "
+                              f"{key!r}, not text{hint}", kat,
+                              _join(path, shown))
+                sub = _join(path, key)
+                if key in out:
+                    first = self.keys.get(sub, (None, None))[0]
+                    self.fail(f"duplicate key {key!r} (first given at line "
+                              f"{first}); YAML would silently keep only the "
+                              "last one", kat, sub)
+                self.keys[sub] = kat
+                out[key] = self.build(vnode, sub, depth + 1)
+            return out
+        if isinstance(node, SequenceNode):
+            if node.tag != _SEQ_TAG:
+                self.fail(f"YAML tag {node.tag!r} is not supported in a spec",
+                          here, path)
+            out = []
+            for i, item in enumerate(node.value):
+                sub = f"{path}[{i}]"
+                self.keys[sub] = _mark(item.start_mark)
+                out.append(self.build(item, sub, depth + 1))
+            return out
+        return self.scalar(node, path)
+
+    def scalar(self, node, path):
+        at = _mark(node.start_mark)
+        text = node.value
+        if node.style is None and node.tag in (_INT_TAG, _FLOAT_TAG):
+            if ":" in text:
+                value = self.loader.construct_object(node)
+                self.fail(f"YAML 1.1 reads {text} as the base-60 number "
+                          f"{value!r}; quote it, or write the number in "
+                          "decimal", at, path)
+            if node.tag == _INT_TAG and _OCTAL.fullmatch(text) and \
+                    text.strip("+-_0"):
+                value = self.loader.construct_object(node)
+                self.fail(f"YAML 1.1 reads {text} as the octal number "
+                          f"{value!r}; drop the leading zero (or quote it)",
+                          at, path)
+        return self.loader.construct_object(node, deep=True)
+
+
+# ----------------------------------------------------------------- TOML
+_TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+_TOML_END = re.compile(r"\s*\(at end of document\)\s*$")
+
+
+def _parse_toml(text, source):
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python < 3.11
+        try:
+            import tomli as tomllib
+        except ModuleNotFoundError:
+            raise SpecError("reading TOML specs needs Python 3.11 or the "
+                            "'tomli' package", file=source) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = getattr(exc, "msg", None) or str(exc)
+        line = getattr(exc, "lineno", None)
+        col = getattr(exc, "colno", None)
+        found = _TOML_AT.search(msg)
+        if found:
+            msg = msg[:found.start()]
+            line, col = int(found.group(1)), int(found.group(2))
+        elif _TOML_END.search(msg):
+            msg = _TOML_END.sub("", msg) + " (at end of file)"
+            line = text.count("\n") + 1
+            col = len(text) - text.rfind("\n")
+        raise SpecError(f"invalid TOML: {msg}", file=source, line=line,
+                        column=col) from None
+    keys, values = _TomlScanner(text).scan()
+    keys.setdefault("", (1, 1))
+    return data, keys, values
+
+
+class _TomlScanner:
+    """Best-effort positions of keys and values in a (valid) TOML text.
+
+    tomllib reports no positions for values, so this walks the text once:
+    table headers, dotted keys, inline tables and arrays.  Any surprise ends
+    the scan, keeping the positions found so far.
+    """
+
+    _BARE = re.compile(r"[A-Za-z0-9_-]+")
+
+    def __init__(self, text):
+        self.s = text
+        self.i = 0
+        self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
+        self.keys = {}
+        self.values = {}
+        self.tables = {}
+
+    def lc(self, i):
+        line = bisect.bisect_right(self.starts, i)
+        return (line, i - self.starts[line - 1] + 1)
+
+    def scan(self):
+        try:
+            self._document()
+        except (IndexError, ValueError):
+            pass
+        return self.keys, self.values
+
+    def peek(self, k=1):
+        return self.s[self.i:self.i + k]
+
+    def skip(self, newlines):
+        s, n = self.s, len(self.s)
+        while self.i < n:
+            c = s[self.i]
+            if c in " \t" or (newlines and c in "\r\n"):
+                self.i += 1
+            elif c == "#":
+                end = s.find("\n", self.i)
+                self.i = n if end < 0 else end
+            else:
+                break
+
+    def expect(self, token):
+        if not self.s.startswith(token, self.i):
+            raise ValueError(token)
+        self.i += len(token)
+
+    def _document(self):
+        prefix = ""
+        while True:
+            self.skip(newlines=True)
+            if self.i >= len(self.s):
+                return
+            start = self.i
+            if self.peek(2) == "[[":
+                self.i += 2
+                parts = self.key_parts()
+                self.skip(False)
+                self.expect("]]")
+                name = ".".join(p for p, _ in parts)
+                index = self.tables.get(name, -1) + 1
+                self.tables[name] = index
+                self.keys.setdefault(name, self.lc(parts[-1][1]))
+                prefix = f"{name}[{index}]"
+                self.keys[prefix] = self.lc(start)
+            elif self.peek() == "[":
+                self.i += 1
+                parts = self.key_parts()
+                self.skip(False)
+                self.expect("]")
+                prefix = ""
+                for name, at in parts:
+                    prefix = _join(prefix, name)
+                    self.keys.setdefault(prefix, self.lc(at))
+            else:
+                self.keyval(prefix)
+            if self.i == start:
+                raise ValueError("no progress")
+
+    def key_parts(self):
+        parts = []
+        while True:
+            self.skip(False)
+            at = self.i
+            c = self.peek()
+            if c == '"':
+                parts.append((self.basic_string(decode=True), at))
+            elif c == "'":
+                end = self.s.index("'", self.i + 1)
+                parts.append((self.s[self.i + 1:end], at))
+                self.i = end + 1
+            else:
+                m = self._BARE.match(self.s, self.i)
+                if not m:
+                    raise ValueError("key")
+                parts.append((m.group(), at))
+                self.i = m.end()
+            self.skip(False)
+            if self.peek() != ".":
+                return parts
+            self.i += 1
+
+    def keyval(self, prefix):
+        parts = self.key_parts()
+        path = prefix
+        for name, at in parts[:-1]:
+            path = _join(path, name)
+            self.keys.setdefault(path, self.lc(at))
+        path = _join(path, parts[-1][0])
+        self.keys[path] = self.lc(parts[-1][1])
+        self.skip(False)
+        self.expect("=")
+        self.skip(False)
+        self.value(path)
+
+    def value(self, path):
+        s = self.s
+        self.values[path] = self.lc(self.i)
+        c = self.peek()
+        if c == "{":
+            self.i += 1
+            while True:
+                self.skip(False)
+                if self.peek() == "}":
+                    self.i += 1
+                    return
+                self.keyval(path)
+                self.skip(False)
+                if self.peek() == ",":
+                    self.i += 1
+        elif c == "[":
+            self.i += 1
+            k = 0
+            while True:
+                self.skip(True)
+                if self.peek() == "]":
+                    self.i += 1
+                    return
+                sub = f"{path}[{k}]"
+                self.keys[sub] = self.lc(self.i)
+                self.value(sub)
+                k += 1
+                self.skip(True)
+                if self.peek() == ",":
+                    self.i += 1
+        elif self.peek(3) in ('"""', "'''"):
+            quote = self.peek(3)
+            j = self.i + 3
+            if quote == '"""':
+                while not s.startswith(quote, j):
+                    j += 2 if s[j] == "\\" else 1
+            else:
+                j = s.index(quote, j)
+            end = j + 3
+            while s[end:end + 1] == quote[0]:
+                end += 1        # the content may end with quotes
+            self.i = end
+        elif c == '"':
+            self.basic_string(decode=False)
+        elif c == "'":
+            self.i = s.index("'", self.i + 1) + 1
+        else:
+            m = re.compile(r"[^,\]}\r\n#]+").match(s, self.i)
+            if not m:
+                raise ValueError("value")
+            self.i = m.end()
+
+    def basic_string(self, decode):
+        s = self.s
+        j = self.i + 1
+        while s[j] != '"':
+            j += 2 if s[j] == "\\" else 1
+        raw = s[self.i:j + 1]
+        self.i = j + 1
+        if decode:
+            try:
+                return json.loads(raw)
+            except ValueError:
+                return raw[1:-1]
+        return raw
+
+
+# ----------------------------------------------------------------- helpers
+def _kind(value):
+    if isinstance(value, bool):
+        return f"a boolean ({'true' if value else 'false'})"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"text {shown!r}"
+    if value is None:
+        return "nothing (an empty value)"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, (bytes, bytearray)):
+        return "binary data"
+    return f"a {type(value).__name__} ({value})"
+
+
+_SPECIAL = ("nan", "inf", "infinity")
+
+
+def _yaml_float_literal(text):
+    """A spelling of ``text`` that YAML 1.1 reads as a float, or None."""
+    m = re.fullmatch(r"([-+]?)(\d*)(?:\.(\d*))?(?:[eE]([-+]?)(\d+))?",
+                     text.replace("_", ""))
+    if not m or not (m.group(2) or m.group(3)):
+        return None
+    sign, whole, frac, esign, exp = m.groups()
+    out = f"{sign}{whole or '0'}.{frac or '0'}"
+    if exp:
+        out += f"e{esign or '+'}{exp}"
+    return out
+
+
+def _numeric_text(text):
+    """True if ``text`` reads as a number in Python (not nan/inf words)."""
+    t = text.strip()
+    if not t or t.lower().lstrip("+-") in ("nan", "inf", "infinity"):
+        return False
+    try:
+        float(t)
+        return True
+    except ValueError:
+        pass
+    try:
+        int(t, 0)
+        return True
+    except ValueError:
+        return False
+
+
+def _suggestion(word, allowed):
+    near = difflib.get_close_matches(str(word), list(allowed), n=1, cutoff=0.6)
+    if near:
+        return f"; did you mean {near[0]!r}?"
+    return f"; expected one of: {', '.join(allowed)}"
+
+
+# ----------------------------------------------------------------- validation
+class _Checker:
+    """Validates the parsed data and builds the FitSpec."""
+
+    def __init__(self, source, fmt, keys, values, base_dir):
+        self.source = source
+        self.fmt = fmt
+        self.keys = keys
+        self.values = values
+        self.base_dir = base_dir
+
+    # -- errors
+    def fail(self, path, msg, *, value=False, at=None):
+        """Raise SpecError for ``path``, located at ``at`` (default: the
+        key ``path`` itself, or its value with ``value=True``)."""
+        line, col = _lookup(self.keys, self.values,
+                            path if at is None else at, value)
+        raise SpecError(msg, file=self.source, line=line, column=col,
+                        key=path or None)
+
+    def missing(self, path, key, hint=""):
+        self.fail(_join(path, key), f"required key is missing{hint}", at=path)
+
+    def fail_value(self, path, msg):
+        self.fail(path, msg, value=True)
+
+    # -- basic types
+    def mapping(self, value, path, allowed, required=(), what="a mapping"):
+        if not isinstance(value, dict):
+            self.fail_value(path, f"expected {what}, got {_kind(value)}")
+        for key in value:
+            if key not in allowed:
+                self.fail(_join(path, key),
+                          "unknown key" + _suggestion(key, allowed))
+        for key in required:
+            if key not in value:
+                self.missing(path, key)
+        return value
+
+    def number(self, value, path, *, allow_inf=False, what="a number"):
+        if isinstance(value, bool):
+            hint = ""
+            if self.fmt == "yaml":
+                hint = f"; YAML 1.1 reads {_YAML_BOOLS} as booleans"
+            self.fail_value(path, f"expected {what}, got {_kind(value)}{hint}")
+        if isinstance(value, int):
+            try:
+                out = float(value)
+            except OverflowError:
+                self.fail_value(path, f"number is too large: {value}")
+        elif isinstance(value, float):
+            out = value
+        elif isinstance(value, str):
+            self.fail_value(path, self._text_as_number(value, what, allow_inf))
+        else:
+            self.fail_value(path, f"expected {what}, got {_kind(value)}")
+        if math.isnan(out):
+            self.fail_value(path, "NaN is not allowed in a spec")
+        if math.isinf(out) and not allow_inf:
+            self.fail_value(path, f"expected a finite number, got {out!r}; "
+                            "infinity is only allowed for min and max")
+        return out
+
+    def _text_as_number(self, value, what, allow_inf):
+        t = value.strip().lower().lstrip("+-")
+        if t == "nan" or t == ".nan":
+            return "NaN is not allowed in a spec"
+        if t in ("inf", "infinity", ".inf"):
+            if not allow_inf:
+                return ("infinity is only allowed for min and max, got "
+                        f"{value!r}")
+            spelled = ".inf / -.inf" if self.fmt == "yaml" else "inf / -inf"
+            return f"expected {what}, got text {value!r}; write {spelled}"
+        if _numeric_text(value):
+            if self.fmt == "yaml":
+                lit = _yaml_float_literal(value.strip())
+                write = f"write {lit}" if lit else "write it in decimal"
+                return (f"expected {what}, got text {value!r}: YAML 1.1 reads "
+                        f"{value} as text; {write} or use TOML")
+            return (f"expected {what}, got text {value!r}; remove the quotes")
+        return f"expected {what}, got {_kind(value)}"
+
+    def boolean(self, value, path):
+        if not isinstance(value, bool):
+            self.fail_value(path, f"expected true or false, got {_kind(value)}")
+        return value
+
+    def text(self, value, path, what="text"):
+        if not isinstance(value, str):
+            self.fail_value(path, f"expected {what}, got {_kind(value)}")
+        if not value.strip():
+            self.fail_value(path, f"expected {what}, got an empty string")
+        return value
+
+    def integer(self, value, path, *, minimum, maximum=None,
+                what="an integer"):
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, str) and _numeric_text(value):
+                self.fail_value(path, self._text_as_number(value, what, False))
+            self.fail_value(path, f"expected {what}, got {_kind(value)}")
+        if value < minimum or (maximum is not None and value > maximum):
+            bound = f"at least {minimum}" if maximum is None else \
+                f"between {minimum} and {maximum}"
+            self.fail_value(path, f"expected {what} {bound}, got {value}")
+        return value
+
+    def listof(self, value, path, what="a list", nonempty=True):
+        if not isinstance(value, list):
+            self.fail_value(path, f"expected {what}, got {_kind(value)}")
+        if nonempty and not value:
+            self.fail_value(path, f"expected {what}, got an empty list")
+        return value
+
+    def name(self, value, path, what="name"):
+        from .expr import is_valid_name
+
+        self.text(value, path, what)
+        if not is_valid_name(value):
+            self.fail_value(path, f"invalid {what} {value!r}: names must match "
+                            "[A-Za-z_][A-Za-z0-9_]* and not be a Python "
+                            "keyword")
+        if value.startswith("__") or value.endswith("__"):
+            self.fail_value(path, f"invalid {what} {value!r}: names starting "
+                            "or ending with '__' are reserved")
+        return value
+
+    def expression(self, value, path, what="an expression"):
+        from .errors import ExprError
+        from .expr import compile_expression
+
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            self.fail_value(path, f"expected {what} (text), got {_kind(value)};"
+                            " quote it")
+        self.text(value, path, what)
+        try:
+            return compile_expression(value, key=path)
+        except ExprError as exc:
+            self.fail_value(path, exc.message)
+
+    def path_value(self, value, path):
+        self.text(value, path, "a path")
+        return Path(os.path.abspath(self.base_dir / os.path.expanduser(value)))
+
+    # -- the document
+    def spec(self, data, *, stem, path, sha):
+        if data is None:
+            self.fail("", "spec is empty; expected a mapping with at least "
+                      "data, model and parameters")
+        if not isinstance(data, dict):
+            self.fail_value("", "a spec must be a mapping of keys (data, "
+                            f"model, parameters, ...), got {_kind(data)}")
+        self.mapping(data, "", TOP_KEYS)
+        parts = {}
+        for key in data:           # in document order: first error first
+            parts[key] = getattr(self, f"section_{key}")(data[key], key)
+        for key in TOP_REQUIRED:
+            if key not in data:
+                self.missing("", key)
+        params = parts["parameters"]
+        section = parts["data"]
+        functions = parts.get("functions", {})
+        self.cross_check(params, functions, section)
+        confidence = parts.get("confidence")
+        if confidence is not None:
+            _check_confidence(confidence, params, self.fail_value,
+                              "confidence")
+        output = parts.get("output") or self.section_output({}, "output",
+                                                            stem=stem)
+        if output.dir is None:
+            output = dataclasses.replace(
+                output, dir=Path(os.path.abspath(self.base_dir / f"{stem}.fit")))
+        model_text, model_expr = parts["model"]
+        return FitSpec(
+            path=path, format=self.fmt, text_sha256=sha,
+            title=parts.get("title"), data=section, model=model_text,
+            model_expr=model_expr, functions=functions, parameters=params,
+            fit=parts.get("fit") or FitSection(), confidence=confidence,
+            output=output, positions=dict(self.keys),
+            value_positions=dict(self.values), source=self.source)
+
+    def cross_check(self, params, functions, section):
+        variables = section.variables
+        for name in params:
+            if name in variables:
+                self.fail(f"parameters.{name}", f"parameter {name!r} has the "
+                          "name of an independent variable of the data")
+        for name in functions:
+            if name in params:
+                self.fail(f"functions.{name}", f"function {name!r} has the "
+                          "name of a parameter")
+            if name in variables:
+                self.fail(f"functions.{name}", f"function {name!r} has the "
+                          "name of an independent variable of the data")
+
+    # -- sections
+    def section_title(self, value, path):
+        return self.text(value, path)
+
+    def section_model(self, value, path):
+        expr = self.expression(value, path, "a model expression")
+        return value.strip(), expr
+
+    def section_parameters(self, value, path):
+        from .errors import ParameterError
+        from .parameters import check_name
+
+        if not isinstance(value, dict):
+            self.fail_value(path, "expected a mapping of parameter names to "
+                            f"values or settings, got {_kind(value)}")
+        if not value:
+            self.fail_value(path, "no parameters given")
+        out = {}
+        for name, entry in value.items():
+            sub = _join(path, name)
+            try:
+                check_name(name)
+            except ParameterError as exc:
+                self.fail(sub, exc.message)
+            out[name] = self.parameter(entry, sub)
+        return out
+
+    def parameter(self, entry, path):
+        if isinstance(entry, dict):
+            self.mapping(entry, path, PARAM_KEYS)
+            fields = {}
+            for key, val in entry.items():
+                sub = _join(path, key)
+                if key in ("min", "max"):
+                    fields[key] = self.number(val, sub, allow_inf=True)
+                elif key == "value":
+                    fields[key] = self.number(val, sub)
+                elif key == "brute_step":
+                    fields[key] = self.number(val, sub)
+                elif key == "vary":
+                    fields[key] = self.boolean(val, sub)
+                else:
+                    self.expression(val, sub, "a constraint expression")
+                    fields[key] = val.strip()
+
+            def fail(key, msg):
+                self.fail_value(_join(path, key) if key else path, msg)
+            return _make_param(fields, fail)
+        numeric = isinstance(entry, (int, float)) or (
+            isinstance(entry, str) and (_numeric_text(entry) or entry.strip()
+                                        .lower().lstrip("+-.") in _SPECIAL))
+        if not numeric:
+            hint = "; for a constraint write {expr: ...}" \
+                if isinstance(entry, str) else ""
+            self.fail_value(path, "expected a number (the initial value) or a "
+                            "mapping {value, vary, min, max, expr, brute_step}"
+                            f", got {_kind(entry)}{hint}")
+        return ParamSpec(value=self.number(entry, path))
+
+    def section_functions(self, value, path):
+        from .expr import CONSTANTS, FUNCTIONS
+
+        if not isinstance(value, dict):
+            self.fail_value(path, "expected a mapping of function names to "
+                            f"{{args, expr}}, got {_kind(value)}")
+        out = {}
+        for name, entry in value.items():
+            sub = _join(path, name)
+            if not isinstance(name, str) or not _valid(name):
+                self.fail(sub, f"invalid function name {name!r}: names must "
+                          "match [A-Za-z_][A-Za-z0-9_]*, not be a Python "
+                          "keyword nor start or end with '__'")
+            if name in FUNCTIONS or name in CONSTANTS:
+                what = "function" if name in FUNCTIONS else "constant"
+                self.fail(sub, f"function name {name!r} would hide the "
+                          f"built-in {what} {name}")
+            self.mapping(entry, sub, FUNCTION_KEYS, FUNCTION_KEYS,
+                         what="a mapping {args: [...], expr: ...}")
+            args_path = f"{sub}.args"
+            args = self.listof(entry["args"], args_path,
+                               "a list of argument names", nonempty=False)
+            seen = set()
+            for i, arg in enumerate(args):
+                apath = f"{args_path}[{i}]"
+                self.name(arg, apath, "argument name")
+                if arg in seen:
+                    self.fail_value(apath, f"duplicate argument {arg!r}")
+                if arg in FUNCTIONS:
+                    self.fail_value(apath, f"argument {arg!r} would hide the "
+                                    f"built-in function {arg}()")
+                if arg == name:
+                    self.fail_value(apath, f"argument {arg!r} has the name "
+                                    "of its function")
+                seen.add(arg)
+            expr = self.expression(entry["expr"], f"{sub}.expr",
+                                   "an expression (the function body)")
+            out[name] = FunctionSpec(name=name, args=tuple(args),
+                                     expr=entry["expr"].strip(),
+                                     expression=expr)
+        self.function_cycles(out, path)
+        return out
+
+    def function_cycles(self, functions, path):
+        calls = {n: [c for c in sorted(f.expression.calls) if c in functions]
+                 for n, f in functions.items()}
+        state = {}
+
+        def visit(name, trail):
+            state[name] = 1
+            for callee in calls[name]:
+                if state.get(callee) == 1:
+                    loop = trail[trail.index(callee):] + [callee]
+                    what = "calls itself" if len(loop) == 2 else \
+                        "is part of a cycle: " + " -> ".join(loop)
+                    self.fail_value(f"{path}.{loop[0]}.expr",
+                                    f"function {loop[0]!r} {what}; recursive "
+                                    "functions are not allowed")
+                if callee not in state:
+                    visit(callee, trail + [callee])
+            state[name] = 2
+
+        for name in functions:
+            if name not in state:
+                visit(name, [name])
+
+    def section_data(self, value, path):
+        self.mapping(value, path, DATA_KEYS,
+                     what="a mapping (file, x, y, sigma, ...)")
+        if "sigma" in value and "weights" in value:
+            self.fail(f"{path}.weights", "give either sigma or weights, not "
+                      "both")
+        if "file" in value:
+            out = self.data_file(value, path)
+        else:
+            out = self.data_inline(value, path)
+        if "range" in value:
+            rpath = f"{path}.range"
+            rng = self.listof(value["range"], rpath, "a list [low, high]")
+            if len(rng) != 2:
+                self.fail_value(rpath, "expected a list [low, high] of two "
+                                f"numbers, got {len(rng)} items")
+            lo = self.number(rng[0], f"{rpath}[0]")
+            hi = self.number(rng[1], f"{rpath}[1]")
+            if not lo < hi:
+                self.fail_value(rpath, f"range low ({lo!r}) must be less than "
+                                f"high ({hi!r})")
+            if len(out.x) != 1:
+                self.fail(rpath, "range needs a single x variable")
+            out = dataclasses.replace(out, range=(lo, hi))
+        return out
+
+    def column(self, value, path):
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            hint = ""
+            if isinstance(value, bool) and self.fmt == "yaml":
+                hint = (f"; YAML 1.1 reads {_YAML_BOOLS} as booleans: quote "
+                        "the column name")
+            self.fail_value(path, "expected a column name or a 0-based column "
+                            f"index, got {_kind(value)}{hint}")
+        if isinstance(value, int) and value < 0:
+            self.fail_value(path, f"column index must be 0 or more, got {value}")
+        if isinstance(value, str) and not value.strip():
+            self.fail_value(path, "column name is empty")
+        return value
+
+    def data_file(self, value, path):
+        file = self.path_value(value["file"], f"{path}.file")
+        for key in ("x", "y"):
+            if key not in value:
+                what = "independent" if key == "x" else "dependent"
+                self.missing(path, key, f" (the column of the {what} "
+                             "variable)")
+        xpath = f"{path}.x"
+        if isinstance(value["x"], list):
+            xs = self.listof(value["x"], xpath, "a list of columns")
+            xs = [self.column(c, f"{xpath}[{i}]") for i, c in enumerate(xs)]
+            if len(xs) > 1:
+                for i, c in enumerate(xs):
+                    if not (isinstance(c, str) and _valid(c)):
+                        self.fail_value(f"{xpath}[{i}]", "with several x "
+                                        "columns, each must be a header name "
+                                        "usable in the model (an identifier),"
+                                        f" got {c!r}")
+        else:
+            xs = [self.column(value["x"], xpath)]
+        cols = {}
+        for i, c in enumerate(xs):
+            sub = f"{xpath}[{i}]" if isinstance(value["x"], list) else xpath
+            if c in cols:
+                self.fail_value(sub, f"column {c!r} is used twice")
+            cols[c] = sub
+        refs = {}
+        for key in ("y", "sigma", "weights"):
+            if key in value:
+                sub = f"{path}.{key}"
+                c = self.column(value[key], sub)
+                if c in cols:
+                    self.fail_value(sub, f"column {c!r} is already used by "
+                                    f"{cols[c]}")
+                cols[c] = sub
+                refs[key] = c
+        delim = None
+        if "delimiter" in value:
+            dpath = f"{path}.delimiter"
+            delim = value["delimiter"]
+            if not isinstance(delim, str) or len(delim) != 1 or \
+                    delim in "\r\n#\"'":
+                self.fail_value(dpath, "expected a single character such as "
+                                f"',' or '\\t', got {_kind(delim)}")
+        return DataSection(file=file, x=tuple(xs), y=refs["y"],
+                           sigma=refs.get("sigma"),
+                           weights=refs.get("weights"), delimiter=delim)
+
+    def numbers(self, value, path, what):
+        items = self.listof(value, path, what)
+        return tuple(self.number(v, f"{path}[{i}]") for i, v in
+                     enumerate(items))
+
+    def data_inline(self, value, path):
+        for key in DATA_FILE_ONLY:
+            if key in value:
+                self.fail(f"{path}.{key}", f"{key} applies to data files only "
+                          "(there is no 'file')")
+        for key in ("x", "y"):
+            if key not in value:
+                self.missing(path, key, " (give 'file' and columns, or x "
+                             "and y as lists of numbers)")
+        xpath = f"{path}.x"
+        xval = value["x"]
+        if isinstance(xval, dict):
+            if not xval:
+                self.fail_value(xpath, "no variables given")
+            names, xs = [], []
+            for name, items in xval.items():
+                sub = f"{xpath}.{name}"
+                if not _valid(name):
+                    self.fail(sub, f"invalid variable name {name!r}: names "
+                              "must match [A-Za-z_][A-Za-z0-9_]*")
+                names.append(name)
+                xs.append(self.numbers(items, sub, "a list of numbers"))
+            xpaths = [f"{xpath}.{n}" for n in names]
+        else:
+            if not isinstance(xval, list):
+                self.fail_value(xpath, "expected a list of numbers (inline "
+                                "data; or give 'file'), got " + _kind(xval))
+            names, xs, xpaths = ["x"], [self.numbers(xval, xpath,
+                                                     "a list of numbers")], \
+                [xpath]
+        ys = self.numbers(value["y"], f"{path}.y", "a list of numbers")
+        n = len(ys)
+        for sub, col in zip(xpaths, xs):
+            if len(col) != n:
+                self.fail_value(sub, f"has {len(col)} values but y has {n}")
+        extra = {}
+        for key in ("sigma", "weights"):
+            if key in value:
+                sub = f"{path}.{key}"
+                col = self.numbers(value[key], sub, "a list of numbers")
+                if len(col) != n:
+                    self.fail_value(sub, f"has {len(col)} values but y has {n}")
+                if key == "sigma":
+                    for i, s in enumerate(col):
+                        if not s > 0:
+                            self.fail_value(f"{sub}[{i}]", "sigma must be "
+                                            f"positive, got {s!r}")
+                extra[key] = col
+        return DataSection(
+            file=None, x=tuple(names), y="y",
+            sigma="sigma" if "sigma" in extra else None,
+            weights="weights" if "weights" in extra else None,
+            x_values=tuple(xs), y_values=ys,
+            sigma_values=extra.get("sigma"),
+            weights_values=extra.get("weights"))
+
+    def section_fit(self, value, path):
+        from .engines import check_options, get_engine
+        from .errors import EngineError
+
+        self.mapping(value, path, FIT_KEYS)
+        engine_name = DEFAULT_ENGINE
+        if "engine" in value:
+            epath = f"{path}.engine"
+            self.text(value["engine"], epath, "an engine name")
+            try:
+                engine_name = get_engine(value["engine"]).name
+            except EngineError as exc:
+                self.fail_value(epath, exc.message)
+        engine = get_engine(engine_name)
+        options = {}
+        max_nfev = None
+        if "options" in value:
+            opath = f"{path}.options"
+            opts = value["options"]
+            if not isinstance(opts, dict):
+                self.fail_value(opath, "expected a mapping of engine options, "
+                                f"got {_kind(opts)}")
+            for key, val in opts.items():
+                sub = f"{opath}.{key}"
+                self.plain_value(val, sub)
+                if key == "max_nfev":
+                    max_nfev = self.integer(val, sub, minimum=1,
+                                            what="an integer")
+                    continue
+                if key in CALLABLE_OPTIONS:
+                    self.fail(sub, f"option {key!r} needs a Python function "
+                              "and cannot be given in a spec")
+                try:
+                    check_options(engine, {key: val})
+                except EngineError as exc:
+                    self.fail(sub, exc.message)
+                options[key] = val
+        if "max_nfev" in value:
+            sub = f"{path}.max_nfev"
+            if max_nfev is not None:
+                self.fail(sub, "max_nfev is given twice (here and in "
+                          "fit.options)")
+            max_nfev = self.integer(value["max_nfev"], sub, minimum=1,
+                                    what="an integer")
+        policy = "raise"
+        if "nan_policy" in value:
+            sub = f"{path}.nan_policy"
+            policy = value["nan_policy"]
+            if policy not in NAN_POLICIES or not isinstance(policy, str):
+                self.fail_value(sub, f"expected one of: {', '.join(NAN_POLICIES)}"
+                                f", got {_kind(policy)}")
+        scale = True
+        if "scale_covar" in value:
+            scale = self.boolean(value["scale_covar"], f"{path}.scale_covar")
+        return FitSection(engine=engine_name, options=options,
+                          nan_policy=policy, scale_covar=scale,
+                          max_nfev=max_nfev)
+
+    def plain_value(self, value, path):
+        """An engine option value: numbers (no NaN), text, booleans, lists
+        and mappings of them."""
+        if isinstance(value, float) and math.isnan(value):
+            self.fail_value(path, "NaN is not allowed in a spec")
+        if value is None:
+            self.fail_value(path, "empty value; remove the key or give a value")
+        if isinstance(value, list):
+            for i, v in enumerate(value):
+                self.plain_value(v, f"{path}[{i}]")
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                self.plain_value(v, f"{path}.{k}")
+        elif not isinstance(value, (bool, int, float, str)):
+            self.fail_value(path, f"unsupported value: {_kind(value)}")
+
+    def section_confidence(self, value, path):
+        self.mapping(value, path, CONFIDENCE_KEYS)
+        params = None
+        if "params" in value:
+            ppath = f"{path}.params"
+            names = self.listof(value["params"], ppath,
+                                "a list of parameter names")
+            seen = set()
+            for i, n in enumerate(names):
+                self.text(n, f"{ppath}[{i}]", "a parameter name")
+                if n in seen:
+                    self.fail_value(f"{ppath}[{i}]", f"{n!r} is listed twice")
+                seen.add(n)
+            params = tuple(names)
+        sigmas = DEFAULT_SIGMAS
+        if "sigmas" in value:
+            spath = f"{path}.sigmas"
+            sigmas = self.numbers(value["sigmas"], spath,
+                                  "a list of positive numbers")
+            for i, s in enumerate(sigmas):
+                if not s > 0:
+                    self.fail_value(f"{spath}[{i}]", "sigma levels must be "
+                                    f"positive, got {s!r}")
+                if s in sigmas[:i]:
+                    self.fail_value(f"{spath}[{i}]", f"{s!r} is listed twice")
+        maps = []
+        if "maps" in value:
+            mpath = f"{path}.maps"
+            items = self.listof(value["maps"], mpath,
+                                "a list of {x, y, nx, ny}")
+            for i, item in enumerate(items):
+                sub = f"{mpath}[{i}]"
+                self.mapping(item, sub, MAP_KEYS, ("x", "y"),
+                             what="a mapping {x, y, nx, ny}")
+                x = self.text(item["x"], f"{sub}.x", "a parameter name")
+                y = self.text(item["y"], f"{sub}.y", "a parameter name")
+                grid = {}
+                for key in ("nx", "ny"):
+                    grid[key] = DEFAULT_GRID
+                    if key in item:
+                        grid[key] = self.integer(item[key], f"{sub}.{key}",
+                                                 minimum=2, maximum=MAX_GRID)
+                maps.append(MapSpec(x=x, y=y, **grid))
+        return ConfidenceSection(params=params, sigmas=tuple(sigmas),
+                                 maps=tuple(maps))
+
+    def section_output(self, value, path, stem=None):
+        self.mapping(value, path, OUTPUT_KEYS)
+        out = {}
+        for key in ("report", "json", "csv"):
+            if key in value:
+                out[key] = self.boolean(value[key], f"{path}.{key}")
+        directory = None
+        if "dir" in value:
+            directory = self.path_value(value["dir"], f"{path}.dir")
+        return OutputSection(dir=directory, **out)
+
+
+def _valid(name):
+    from .expr import is_valid_name
+
+    return is_valid_name(name) and not (name.startswith("__")
+                                        or name.endswith("__"))
+
+
+def _make_param(fields, fail) -> ParamSpec:
+    """Check the consistency of a parameter's settings and build it.
+    ``fail(key, message)`` raises (``key`` None for the parameter itself)."""
+    expr = fields.get("expr")
+    value = fields.get("value")
+    vary = fields.get("vary")
+    lo = fields.get("min", -math.inf)
+    hi = fields.get("max", math.inf)
+    if expr is not None:
+        if value is not None:
+            fail("value", "give either value or expr, not both (a parameter "
+                 "with expr takes its value from the expression)")
+        if vary:
+            fail("vary", "a parameter with expr is not varied; remove 'vary: "
+                 "true' or the expr")
+        vary = False
+    elif value is None:
+        fail(None, "a value is required (or an expr)")
+    if lo == math.inf:
+        fail("min", "min cannot be +inf")
+    if hi == -math.inf:
+        fail("max", "max cannot be -inf")
+    if lo > hi:
+        fail("min", f"min ({lo!r}) is greater than max ({hi!r})")
+    if lo == hi:
+        fail("min", f"min equals max ({lo!r}); to fix a parameter use "
+             "vary: false instead of equal bounds")
+    if value is not None and not lo <= value <= hi:
+        fail("value", f"value {value!r} is outside the bounds "
+             f"[{lo!r}, {hi!r}]")
+    step = fields.get("brute_step")
+    if step is not None and not step > 0:
+        fail("brute_step", f"brute_step must be positive, got {step!r}")
+    return ParamSpec(value=value, vary=True if vary is None else vary, min=lo,
+                     max=hi, expr=expr, brute_step=step)
+
+
+def _check_confidence(conf, params, fail, path):
+    """Names in the confidence section must be varied parameters."""
+    varied = [n for n, p in params.items() if p.vary and p.expr is None]
+
+    def check(name, sub):
+        if name not in params:
+            near = difflib.get_close_matches(name, list(params), n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else \
+                f"; varied parameters: {', '.join(varied) or 'none'}"
+            fail(sub, f"unknown parameter {name!r}{hint}")
+        if name not in varied:
+            fail(sub, f"parameter {name!r} is not varied (fixed or given by "
+                 "expr); confidence needs varied parameters")
+
+    for i, name in enumerate(conf.params or ()):
+        check(name, f"{path}.params[{i}]")
+    for i, m in enumerate(conf.maps):
+        sub = f"{path}.maps[{i}]"
+        check(m.x, f"{sub}.x")
+        check(m.y, f"{sub}.y")
+        if m.x == m.y:
+            fail(f"{sub}.y", f"a map needs two different parameters, got "
+                 f"{m.x!r} twice")
+
+
+# ----------------------------------------------------------------- --set
+def apply_overrides(spec: FitSpec, sets) -> FitSpec:
+    """Apply command-line assignments to a spec's parameters.
+
+    Each item is ``NAME=VALUE`` (the initial value) or ``NAME.ATTR=VALUE``
+    with ATTR one of value, min, max, vary, expr, brute_step.  Numbers are
+    parsed strictly (no NaN; ``inf`` only for min/max); ``vary`` takes
+    ``true`` or ``false``; ``NAME.expr=`` (empty) removes a constraint (the
+    parameter is then varied unless ``NAME.vary=false`` is given too, and
+    needs ``NAME=VALUE``); ``NAME.brute_step=0`` removes the grid step.
+
+    Returns a new FitSpec (``overrides`` records the items); raises
+    SpecError with key ``--set``.
+    """
+    fields = {n: dataclasses.asdict(p) for n, p in spec.parameters.items()}
+    given = {}                       # name -> {attr: item}
+
+    def fail(item, msg):
+        raise SpecError(f"{item!r}: {msg}", key="--set")
+
+    for item in sets:
+        if not isinstance(item, str) or "=" not in item:
+            fail(item, "expected NAME=VALUE or NAME.ATTR=VALUE (ATTR: "
+                 f"{', '.join(PARAM_KEYS)})")
+        lhs, rhs = item.split("=", 1)
+        name, _, attr = lhs.strip().partition(".")
+        attr = attr or "value"
+        if name not in fields:
+            near = difflib.get_close_matches(name, list(fields), n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else \
+                f"; parameters: {', '.join(fields)}"
+            fail(item, f"unknown parameter {name!r}{hint}")
+        if attr not in PARAM_KEYS:
+            fail(item, f"unknown attribute {attr!r}"
+                 + _suggestion(attr, PARAM_KEYS))
+        f = fields[name]
+        if attr == "vary":
+            word = rhs.strip().lower()
+            if word not in ("true", "false"):
+                fail(item, f"vary takes true or false, got {rhs!r}")
+            f["vary"] = word == "true"
+        elif attr == "expr":
+            text = rhs.strip()
+            if text:
+                from .errors import ExprError
+                from .expr import compile_expression
+                try:
+                    compile_expression(text, key=name)
+                except ExprError as exc:
+                    fail(item, exc.message)
+            f["expr"] = text or None
+        else:
+            number = _parse_number(rhs, allow_inf=attr in ("min", "max"))
+            if isinstance(number, str):
+                fail(item, number)
+            if attr == "brute_step" and number == 0:
+                number = None
+            f[attr] = number
+        given.setdefault(name, {})[attr] = item
+
+    new = dict(spec.parameters)
+    for name, attrs in given.items():
+        f = fields[name]
+        last = list(attrs.values())[-1]
+        if f["expr"] is not None:
+            for attr in ("value", "vary"):
+                if attr in attrs and (attr == "value" or f["vary"]):
+                    fail(attrs[attr], f"{name} is constrained by expr "
+                         f"{f['expr']!r}; also pass --set {name}.expr= to "
+                         "remove the constraint")
+            if "expr" in attrs:
+                f["value"] = None
+            f["vary"] = None
+        elif "expr" in attrs and spec.parameters[name].expr is not None \
+                and "vary" not in attrs:
+            f["vary"] = True
+
+        def bad(key, msg, _item=last, _name=name):
+            if key is None:
+                msg = (f"{_name} has no expr and no value; add --set "
+                       f"{_name}=VALUE")
+            else:
+                msg = f"{_name}.{key}: {msg}"
+            fail(_item, msg)
+        new[name] = _make_param(f, bad)
+    out = dataclasses.replace(spec, parameters=new,
+                              overrides=tuple(spec.overrides) + tuple(sets))
+    if out.confidence is not None:
+        def conf_fail(path, msg):
+            raise SpecError(f"after --set, {path}: {msg}", key="--set")
+        _check_confidence(out.confidence, new, conf_fail, "confidence")
+    return out
+
+
+def _parse_number(text, *, allow_inf):
+    """A float from command-line text, or an error message (str)."""
+    t = text.strip()
+    try:
+        value = float(t)
+    except ValueError:
+        return f"expected a number, got {text!r}"
+    if math.isnan(value):
+        return "NaN is not allowed"
+    if math.isinf(value) and not allow_inf:
+        lower = t.lower().lstrip("+-")
+        if lower in ("inf", "infinity"):
+            return "infinity is only allowed for min and max"
+        return f"number {text!r} is too large"
+    return value
+
+
+# ----------------------------------------------------------------- JSON Schema
+def spec_schema() -> dict:
+    """The JSON Schema (draft 2020-12) of a fit spec.
+
+    It describes the structure; some rules are checked by :func:`load_spec`
+    only (expression syntax, engine options, cross references, NaN, the
+    YAML 1.1 traps).  Infinite bounds (``.inf`` in YAML, ``inf`` in TOML)
+    have no JSON spelling.
+    """
+    def obj(props, required=(), **extra):
+        out = {"type": "object", "additionalProperties": False,
+               "properties": props}
+        if required:
+            out["required"] = list(required)
+        out.update(extra)
+        return out
+
+    number = {"type": "number"}
+    name = {"type": "string", "pattern": NAME_PATTERN}
+    text = {"type": "string", "minLength": 1}
+    column = {"anyOf": [text, {"type": "integer", "minimum": 0}],
+              "description": "column header name or 0-based index"}
+    numbers = {"type": "array", "minItems": 1, "items": number}
+    positive_int = {"type": "integer", "minimum": 1}
+
+    parameter = {"anyOf": [
+        {"type": "number", "description": "initial value (varied)"},
+        obj({"value": {**number, "description": "initial value"},
+             "vary": {"type": "boolean", "default": True},
+             "min": {**number, "description": "lower bound (default -inf)"},
+             "max": {**number, "description": "upper bound (default +inf)"},
+             "expr": {**text, "description": "constraint expression"},
+             "brute_step": {"type": "number", "exclusiveMinimum": 0}},
+            description="parameter settings; value or expr is required",
+            anyOf=[{"required": ["value"]}, {"required": ["expr"]}]),
+    ]}
+    function = obj({"args": {"type": "array", "items": name,
+                             "uniqueItems": True},
+                    "expr": {**text, "description": "function body"}},
+                   required=FUNCTION_KEYS)
+    data = obj(
+        {"file": {**text, "description": "data file, relative to the spec"},
+         "x": {"anyOf": [column, {"type": "array", "minItems": 1,
+                                  "items": column},
+                         numbers,
+                         {"type": "object", "minProperties": 1,
+                          "propertyNames": {"pattern": NAME_PATTERN},
+                          "additionalProperties": numbers}],
+               "description": "x column(s), or inline values"},
+         "y": {"anyOf": [column, numbers]},
+         "sigma": {"anyOf": [column, numbers]},
+         "weights": {"anyOf": [column, numbers]},
+         "range": {"type": "array", "prefixItems": [number, number],
+                   "minItems": 2, "maxItems": 2,
+                   "description": "x window [low, high]"},
+         "delimiter": {"type": "string", "minLength": 1, "maxLength": 1}},
+        required=("x", "y"),
+        description="a data file with columns, or inline lists (no 'file')",
+        **{"not": {"required": ["sigma", "weights"]},
+           "if": {"required": ["file"]},
+           "then": {"properties": {
+               "x": {"anyOf": [column, {"type": "array", "minItems": 1,
+                                        "items": column}]},
+               "y": column, "sigma": column, "weights": column}},
+           "else": {"properties": {
+               "x": {"anyOf": [numbers, {"type": "object",
+                                         "minProperties": 1,
+                                         "additionalProperties": numbers}]},
+               "y": numbers, "sigma": numbers, "weights": numbers,
+               "delimiter": False}}})
+    fit = obj({"engine": {"type": "string", "default": DEFAULT_ENGINE,
+                          "description": "engine name (fitcli engines)"},
+               "options": {"type": "object",
+                           "description": "engine options (max_nfev is "
+                                          "accepted here too)"},
+               "nan_policy": {"enum": list(NAN_POLICIES), "default": "raise"},
+               "scale_covar": {"type": "boolean", "default": True},
+               "max_nfev": positive_int})
+    grid = {"type": "integer", "minimum": 2, "maximum": MAX_GRID,
+            "default": DEFAULT_GRID}
+    confidence = obj(
+        {"params": {"type": "array", "items": name, "minItems": 1,
+                    "uniqueItems": True,
+                    "description": "default: every varied parameter"},
+         "sigmas": {"type": "array", "minItems": 1, "uniqueItems": True,
+                    "items": {"type": "number", "exclusiveMinimum": 0},
+                    "default": list(DEFAULT_SIGMAS),
+                    "description": "sigma levels (values below 1 are "
+                                   "probabilities)"},
+         "maps": {"type": "array", "items": obj(
+             {"x": name, "y": name, "nx": grid, "ny": grid},
+             required=("x", "y"))}})
+    output = obj({"dir": {**text, "description": "default: <spec dir>/"
+                                                 "<spec stem>.fit"},
+                  "report": {"type": "boolean", "default": True},
+                  "json": {"type": "boolean", "default": True},
+                  "csv": {"type": "boolean", "default": True}})
+    schema = obj(
+        {"title": text,
+         "data": {"$ref": "#/$defs/data"},
+         "model": {**text, "description": "model expression"},
+         "functions": {"type": "object",
+                       "propertyNames": {"pattern": NAME_PATTERN},
+                       "additionalProperties": {"$ref": "#/$defs/function"}},
+         "parameters": {"type": "object", "minProperties": 1,
+                        "propertyNames": {"pattern": NAME_PATTERN},
+                        "additionalProperties": {"$ref": "#/$defs/parameter"}},
+         "fit": {"$ref": "#/$defs/fit"},
+         "confidence": {"$ref": "#/$defs/confidence"},
+         "output": {"$ref": "#/$defs/output"}},
+        required=TOP_REQUIRED)
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
+            "title": "fitcli fit spec",
+            **schema,
+            "$defs": {"data": data, "parameter": parameter,
+                      "function": function, "fit": fit,
+                      "confidence": confidence, "output": output}}

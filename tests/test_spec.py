@@ -1,0 +1,1035 @@
+"""Fit specs (fitcli.spec): loading, strict validation with file:line:column
+and key path, the YAML 1.1 / TOML traps, the JSON Schema, and --set."""
+import dataclasses
+import math
+import re
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from fitcli.errors import SpecError
+from fitcli.spec import (DATA_KEYS, FIT_KEYS, MAP_KEYS, OUTPUT_KEYS,
+                         PARAM_KEYS, TOP_KEYS, ConfidenceSection,
+                         DataSection, FitSection, FitSpec, FunctionSpec,
+                         MapSpec, OutputSection, ParamSpec, MAX_SPEC_BYTES,
+                         apply_overrides, load_spec, load_spec_text,
+                         spec_schema)
+
+inf = math.inf
+
+# The example of the spec format (issue 4), with the data file next to it.
+EXAMPLE_YAML = """\
+title: Two Gaussian peaks on a linear background
+data:
+  file: data/peaks.csv               # relative to the spec file
+  x: energy                          # column by header name or 0-based index
+  y: counts
+  sigma: counts_err                  # optional per-point uncertainty; or `weights:`
+  range: [2.0, 8.5]                  # optional x window
+model: gaussian(x, amp1, cen1, wid1) + gaussian(x, amp2, cen2, wid2) + slope*x + offset
+functions:                            # optional, expression-bodied only
+  step: {args: [x, h, x0], expr: "h * (x > x0)"}
+parameters:
+  amp1: {value: 10, min: 0}
+  cen1: {value: 4.2, min: 3, max: 5}
+  wid1: {value: 0.5, min: 0.01}
+  amp2: {value: 6, min: 0}
+  cen2: 6.1                          # a bare number: initial value, varied
+  wid2: {expr: wid1}                 # shared width
+  slope: 0
+  offset: {value: 1, vary: false}
+fit:
+  engine: leastsq
+  options: {max_nfev: 2000}
+  nan_policy: raise
+  scale_covar: true
+confidence:                          # optional
+  params: [amp1, cen1]               # default: all varied
+  sigmas: [1, 2, 3]
+  maps: [{x: amp1, y: wid1, nx: 20, ny: 20}]
+output:
+  dir: results/two_peaks             # default: <spec dir>/<spec stem>.fit/
+"""
+
+EXAMPLE_TOML = """\
+title = "Two Gaussian peaks on a linear background"
+model = "gaussian(x, amp1, cen1, wid1) + gaussian(x, amp2, cen2, wid2) + slope*x + offset"
+
+[data]
+file = "data/peaks.csv"   # relative to the spec file
+x = "energy"
+y = "counts"
+sigma = "counts_err"
+range = [2.0, 8.5]
+
+[functions.step]
+args = ["x", "h", "x0"]
+expr = "h * (x > x0)"
+
+[parameters]
+amp1 = {value = 10, min = 0}
+cen1 = {value = 4.2, min = 3, max = 5}
+wid1 = {value = 0.5, min = 0.01}
+amp2 = {value = 6, min = 0}
+cen2 = 6.1
+wid2 = {expr = "wid1"}
+slope = 0
+offset = {value = 1, vary = false}
+
+[fit]
+engine = "leastsq"
+options = {max_nfev = 2000}
+nan_policy = "raise"
+scale_covar = true
+
+[confidence]
+params = ["amp1", "cen1"]
+sigmas = [1, 2, 3]
+
+[[confidence.maps]]
+x = "amp1"
+y = "wid1"
+nx = 20
+ny = 20
+
+[output]
+dir = "results/two_peaks"
+"""
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def example(tmp_path):
+    (tmp_path / "data").mkdir()
+    write(tmp_path / "data", "peaks.csv", "energy,counts,counts_err\n1,2,0.1\n")
+    return write(tmp_path, "peaks.yaml", EXAMPLE_YAML)
+
+
+def one_line(exc):
+    msg = str(exc)
+    assert msg.strip() and "\n" not in msg, msg
+    return msg
+
+
+# --------------------------------------------------------------------------
+# the example
+def test_example_loads_into_the_dataclasses(example, tmp_path):
+    spec = load_spec(example)
+    assert isinstance(spec, FitSpec)
+    assert spec.path == example.resolve()
+    assert spec.format == "yaml"
+    assert re.fullmatch(r"[0-9a-f]{64}", spec.text_sha256)
+    assert spec.title == "Two Gaussian peaks on a linear background"
+    assert spec.data == DataSection(
+        file=tmp_path.resolve() / "data" / "peaks.csv", x=("energy",),
+        y="counts", sigma="counts_err", weights=None, range=(2.0, 8.5))
+    assert spec.data.file.is_absolute() and spec.data.file.exists()
+    assert not spec.data.inline and spec.data.variables == ("x",)
+    assert spec.model == ("gaussian(x, amp1, cen1, wid1) + gaussian(x, amp2, "
+                          "cen2, wid2) + slope*x + offset")
+    assert spec.model_expr.calls == {"gaussian"}
+    assert spec.model_expr.names >= {"x", "amp1", "offset", "slope"}
+    assert spec.functions == {"step": FunctionSpec("step", ("x", "h", "x0"),
+                                                   "h * (x > x0)")}
+    assert spec.functions["step"].expression.names == {"h", "x", "x0"}
+    assert list(spec.parameters) == ["amp1", "cen1", "wid1", "amp2", "cen2",
+                                     "wid2", "slope", "offset"]
+    p = spec.parameters
+    assert p["amp1"] == ParamSpec(value=10.0, vary=True, min=0.0, max=inf)
+    assert p["cen1"] == ParamSpec(value=4.2, min=3.0, max=5.0)
+    assert p["wid1"] == ParamSpec(value=0.5, min=0.01)
+    assert p["cen2"] == ParamSpec(value=6.1, vary=True, min=-inf, max=inf)
+    assert p["wid2"] == ParamSpec(value=None, vary=False, expr="wid1")
+    assert p["slope"] == ParamSpec(value=0.0)
+    assert p["offset"] == ParamSpec(value=1.0, vary=False)
+    assert all(type(v.value) is float for v in p.values() if v.value is not None)
+    assert p["amp1"].kwargs() == {"value": 10.0, "vary": True, "min": 0.0,
+                                  "max": inf, "expr": None, "brute_step": None}
+    # max_nfev written among the options is the fit's evaluation limit
+    assert spec.fit == FitSection(engine="leastsq", options={},
+                                  nan_policy="raise", scale_covar=True,
+                                  max_nfev=2000)
+    assert spec.confidence == ConfidenceSection(
+        params=("amp1", "cen1"), sigmas=(1.0, 2.0, 3.0),
+        maps=(MapSpec("amp1", "wid1", 20, 20),))
+    assert spec.output == OutputSection(
+        dir=tmp_path.resolve() / "results" / "two_peaks")
+    assert spec.overrides == ()
+
+
+def test_example_parameters_build_a_parameters_object(example):
+    from fitcli import Parameters
+
+    spec = load_spec(example)
+    params = Parameters()
+    for name, p in spec.parameters.items():
+        params.add(name, **p.kwargs())
+    assert params["wid2"].value == 0.5 and params["wid2"].expr == "wid1"
+    assert params["offset"].vary is False
+
+
+def test_same_spec_in_toml_is_equal(example, tmp_path):
+    yaml_spec = load_spec(example)
+    toml_spec = load_spec(write(tmp_path, "peaks.toml", EXAMPLE_TOML))
+    assert toml_spec.format == "toml"
+    assert toml_spec != yaml_spec
+    same = dataclasses.replace(toml_spec, path=yaml_spec.path, format="yaml",
+                               text_sha256=yaml_spec.text_sha256)
+    assert same == yaml_spec
+
+
+def test_positions_of_nested_keys(example):
+    spec = load_spec(example)
+    assert spec.where("") == (1, 1)
+    assert spec.where("title") == (1, 1)
+    assert spec.where("data.range") == (7, 3)
+    assert spec.where("data.range[1]") == (7, 16)
+    assert spec.where("model") == (8, 1)
+    assert spec.where("model", value=True) == (8, 8)
+    assert spec.where("functions.step.expr") == (10, 28)
+    assert spec.where("functions.step.args[2]") == (10, 23)
+    assert spec.where("parameters.cen1.max") == (13, 30)
+    assert spec.where("parameters.cen1.max", value=True) == (13, 35)
+    assert spec.where("parameters.wid2.expr", value=True) == (17, 16)
+    assert spec.where("fit.options.max_nfev") == (22, 13)
+    assert spec.where("confidence.maps[0].ny") == (28, 37)
+    assert spec.where("output.dir") == (30, 3)
+    # unknown paths fall back to the nearest enclosing key
+    assert spec.where("parameters.cen2.value") == (16, 3)
+    assert spec.where("parameters.nope.min") == (11, 1)
+    assert spec.where("nothing.at.all") == (1, 1)
+    loc = spec.locate("data.y", value=True)
+    assert loc == {"file": str(example), "line": 5, "column": 6,
+                   "key": "data.y"}
+    assert str(SpecError("column 'counts' not found", **loc)) == \
+        f"{example}:5:6: data.y: column 'counts' not found"
+
+
+def test_positions_in_toml(tmp_path):
+    spec = load_spec(write(tmp_path, "peaks.toml", EXAMPLE_TOML))
+    assert spec.where("model") == (2, 1)
+    assert spec.where("data.sigma") == (8, 1)
+    assert spec.where("functions.step.expr") == (13, 1)
+    assert spec.where("parameters.cen1.max") == (17, 31)
+    assert spec.where("parameters.cen1.max", value=True) == (17, 37)
+    assert spec.where("parameters.cen2") == (20, 1)
+    assert spec.where("fit.options.max_nfev") == (27, 12)
+    assert spec.where("confidence.maps[0].ny") == (39, 1)
+    assert spec.where("confidence.maps[0]") == (35, 1)
+    assert spec.where("output.dir") == (42, 1)
+
+
+def test_defaults(tmp_path):
+    text = "data: {x: [1, 2, 3], y: [2, 4, 6.5]}\nmodel: a*x\nparameters: {a: 1}\n"
+    spec = load_spec(write(tmp_path, "line.yml", text))
+    assert spec.title is None and spec.functions == {}
+    assert spec.fit == FitSection()
+    assert spec.fit.engine == "leastsq" and spec.fit.max_nfev is None
+    assert spec.confidence is None
+    assert spec.output == OutputSection(dir=tmp_path.resolve() / "line.fit")
+    assert spec.data.inline and spec.data.x == ("x",)
+    assert spec.data.x_values == ((1.0, 2.0, 3.0),)
+    assert spec.data.y_values == (2.0, 4.0, 6.5)
+    assert spec.data.sigma is None and spec.data.sigma_values is None
+
+
+def test_inline_data_with_several_variables_and_sigma():
+    text = textwrap.dedent("""\
+        data:
+          x: {t: [1, 2, 3], u: [0, 0, 1]}
+          y: [2, 4, 6]
+          sigma: [0.1, 0.1, 0.2]
+        model: a*t + b*u
+        parameters: {a: 1, b: 0}
+        confidence: {}
+        """)
+    spec = load_spec_text(text)
+    assert spec.data.x == ("t", "u") and spec.data.variables == ("t", "u")
+    assert spec.data.sigma == "sigma"
+    assert spec.data.sigma_values == (0.1, 0.1, 0.2)
+    assert spec.confidence == ConfidenceSection(params=None,
+                                                sigmas=(1.0, 2.0, 3.0),
+                                                maps=())
+
+
+def test_file_data_with_weights_several_x_and_options(tmp_path):
+    text = textwrap.dedent("""\
+        data:
+          file: d.tsv
+          x: [t, u]
+          y: 2
+          weights: 3
+          delimiter: "\\t"
+        model: a*t + b*u
+        parameters:
+          a: {value: 1, min: -.inf, max: .inf, brute_step: 0.1}
+          b: {value: 0, vary: true}
+        fit:
+          engine: anneal
+          options: {seed: 7, maxiter: 50}
+          max_nfev: 100000
+          nan_policy: omit
+          scale_covar: false
+        output: {dir: /tmp/out, report: true, json: false, csv: false}
+        """)
+    spec = load_spec_text(text, source=str(tmp_path / "w.yaml"),
+                          base_dir=tmp_path)
+    assert spec.data == DataSection(file=tmp_path.resolve() / "d.tsv",
+                                    x=("t", "u"), y=2, weights=3,
+                                    delimiter="\t")
+    assert spec.data.variables == ("t", "u")
+    assert spec.parameters["a"] == ParamSpec(value=1.0, brute_step=0.1)
+    assert spec.fit == FitSection(engine="dual_annealing",
+                                  options={"seed": 7, "maxiter": 50},
+                                  nan_policy="omit", scale_covar=False,
+                                  max_nfev=100000)
+    assert spec.output == OutputSection(dir=Path("/tmp/out"), report=True,
+                                        json=False, csv=False)
+
+
+def test_yaml_floats_that_are_numbers():
+    text = textwrap.dedent("""\
+        data: {x: [1, 2], y: [1, 2]}
+        model: a*x + b + c + d
+        parameters:
+          a: 1.0e+3
+          b: 0.5
+          c: 1_000
+          d: {value: 0x10, min: -1.5E+3}
+        """)
+    p = load_spec_text(text).parameters
+    assert (p["a"].value, p["b"].value, p["c"].value) == (1000.0, 0.5, 1000.0)
+    assert (p["d"].value, p["d"].min) == (16.0, -1500.0)
+
+
+def test_import_is_light():
+    code = ("import sys, fitcli.spec; "
+            "bad = [m for m in ('yaml', 'numpy', 'tomllib', 'scipy') "
+            "if m in sys.modules]; print(bad)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+# --------------------------------------------------------------------------
+# bad inputs: (text, line, column, key, phrase)
+BASE = """\
+data:
+  x: [1, 2, 3]
+  y: [2, 4, 6]
+model: a * x + b
+parameters:
+  a: 1
+  b: {value: 0, min: -1, max: 1}
+"""
+
+
+def edit(old, new):
+    assert old in BASE
+    return BASE.replace(old, new)
+
+
+YAML_CASES = {
+    "malformed yaml": (edit("  a: 1\n", "  a: 1\n   c: 2\n"), 7, 5, None,
+                       "invalid YAML: mapping values are not allowed"),
+    "unclosed flow list": ("data:\n  x: [1, 2\nmodel: a\n", 3, 6, None,
+                           "invalid YAML"),
+    "tab indentation": ("data:\n\tx: 1\n", 2, 1, None, "invalid YAML"),
+    "unknown top-level key": (BASE + "expect: {a: 1}\n", 8, 1, "expect",
+                              "unknown key; expected one of: title, data"),
+    "misspelled top-level key": (BASE.replace("model:", "modle:"), 4, 1,
+                                 "modle", "did you mean 'model'?"),
+    "unknown parameter key": (edit("min: -1", "mn: -1"), 7, 17,
+                              "parameters.b.mn", "unknown key; did you mean 'min'?"),
+    "unknown data key": (edit("  y: [2, 4, 6]\n", "  y: [2, 4, 6]\n  sigam: 1\n"),
+                         4, 3, "data.sigam", "did you mean 'sigma'?"),
+    "duplicate key": (BASE + "  a: 2\n", 8, 3, "parameters.a",
+                      "duplicate key 'a' (first given at line 6)"),
+    "duplicate nested key": (edit("min: -1", "value: 1"), 7, 17,
+                             "parameters.b.value", "duplicate key 'value'"),
+    "duplicate top-level key": (BASE + "model: b\n", 8, 1, "model",
+                                "duplicate key"),
+    "yaml anchor": (edit("  a: 1\n", "  a: &one 1\n  c: *one\n"), 6, 6, None,
+                    "anchors (&one) are not allowed"),
+    "yaml alias": (edit("  a: 1\n", "  a: *one\n"), 6, 6, None,
+                   "aliases (*one) are not allowed"),
+    "billion laughs": ("a: &a [x, x, x, x, x, x, x, x, x]\n"
+                       "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+                       "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+                       "d: [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n", 1, 4, None,
+                       "anchors (&a) are not allowed"),
+    "merge key": (edit("  b: {", "  <<: {c: 1}\n  b: {"), 7, 3, "parameters",
+                  "merge keys ('<<') are not allowed"),
+    "python tag": (edit("  a: 1\n", "  a: !!python/object/apply:os.system [ls]\n"),
+                   6, 6, "parameters.a", "is not supported"),
+    "unknown local tag": (edit("  a: 1\n", "  a: !weird 1\n"), 6, 6, None,
+                          "invalid YAML: could not determine a constructor"),
+    "two documents": (BASE + "---\na: 1\n", 8, 1, None,
+                      "expected a single document"),
+    "value: no": (edit("{value: 0,", "{value: no,"), 7, 14,
+                  "parameters.b.value", "got a boolean (false); YAML 1.1 "
+                  "reads yes/no, on/off, true/false as booleans"),
+    "bare bool parameter": (edit("  a: 1\n", "  a: yes\n"), 6, 6,
+                            "parameters.a", "got a boolean (true)"),
+    "value: 1e3": (edit("  a: 1\n", "  a: {value: 1e3}\n"), 6, 14,
+                   "parameters.a.value",
+                   "YAML 1.1 reads 1e3 as text; write 1.0e+3 or use TOML"),
+    "bare 1e-3": (edit("  a: 1\n", "  a: 1e-3\n"), 6, 6, "parameters.a",
+                  "write 1.0e-3 or use TOML"),
+    "min: -.5": (edit("min: -1", "min: -.5"), 7, 22, "parameters.b.min",
+                 "YAML 1.1 reads -.5 as text; write -0.5"),
+    "octal": (edit("  a: 1\n", "  a: 010\n"), 6, 6, "parameters.a",
+              "reads 010 as the octal number 8"),
+    "sexagesimal": (edit("max: 1}", "max: 1:20}"), 7, 31, "parameters.b.max",
+                    "base-60 number 80"),
+    "boolean key": (edit("  a: 1\n", "  on: 1\n"), 6, 3, "parameters.on",
+                    "read as bool True, not text; YAML 1.1 reads"),
+    "min: .nan": (edit("min: -1", "min: .nan"), 7, 22, "parameters.b.min",
+                  "NaN is not allowed"),
+    "NaN text": (edit("  a: 1\n", "  a: NaN\n"), 6, 6, "parameters.a",
+                 "NaN is not allowed"),
+    "inf value": (edit("{value: 0,", "{value: .inf,"), 7, 14,
+                  "parameters.b.value",
+                  "infinity is only allowed for min and max"),
+    "inf in range": (edit("  y: [2, 4, 6]\n", "  y: [2, 4, 6]\n  range: [0, .inf]\n"),
+                     4, 14, "data.range[1]", "only allowed for min and max"),
+    "empty value": (edit("min: -1", "min: "), 7, 21, "parameters.b.min",
+                    "got nothing"),
+    "bool as number": (edit("max: 1}", "max: true}"), 7, 31,
+                       "parameters.b.max", "got a boolean (true)"),
+    "text as number": (edit("max: 1}", "max: big}"), 7, 31,
+                       "parameters.b.max", "expected a number, got text 'big'"),
+    "missing model": (BASE.replace("model: a * x + b\n", ""), 1, 1, "model",
+                      "required key is missing"),
+    "missing parameters": (BASE.split("parameters:")[0], 1, 1, "parameters",
+                           "required key is missing"),
+    "empty model": (edit("a * x + b", '""'), 4, 8, "model",
+                    "got an empty string"),
+    "number as model": (edit("a * x + b", "42"), 4, 8, "model",
+                        "expected a model expression (text), got the number"),
+    "model syntax error": (edit("a * x + b", "a * (x + b"), 4, 8, "model",
+                           "invalid syntax"),
+    "hostile model": (edit("a * x + b", "x.__class__"), 4, 8, "model",
+                      "attribute access ('.') is not allowed"),
+    "hostile import": (edit("a * x + b", "__import__(x)"), 4, 8, "model",
+                       "'__import__' is not allowed"),
+    "keyword as name": (edit("  a: 1\n", "  lambda: 1\n"), 6, 3,
+                        "parameters.lambda", "invalid parameter name 'lambda'"),
+    "function as name": (edit("  a: 1\n", "  sin: 1\n"), 6, 3, "parameters.sin",
+                         "would hide the expression function sin()"),
+    "dunder name": (edit("  a: 1\n", "  __a: 1\n"), 6, 3, "parameters.__a",
+                    "reserved"),
+    "variable as name": (edit("  a: 1\n", "  x: 1\n"), 6, 3, "parameters.x",
+                         "name of an independent variable"),
+    "no parameters": (BASE.split("  a: 1")[0].replace("parameters:",
+                                                      "parameters: {}"),
+                      5, 13, "parameters", "no parameters given"),
+    "parameter as list": (edit("  a: 1\n", "  a: [1, 2]\n"), 6, 6,
+                          "parameters.a", "expected a number (the initial value) or a "
+                          "mapping {value, vary, min, max, expr, brute_step}, got "
+                          "a list"),
+    "parameter as text": (edit("  a: 1\n", "  a: wid1\n"), 6, 6,
+                          "parameters.a", "for a constraint write {expr: ...}"),
+    "min > max": (edit("min: -1, max: 1", "min: 2, max: 1"), 7, 22,
+                  "parameters.b.min", "min (2.0) is greater than max (1.0)"),
+    "min == max": (edit("min: -1, max: 1", "min: 1, max: 1"), 7, 22,
+                   "parameters.b.min", "min equals max (1.0); to fix a "
+                   "parameter use vary: false"),
+    "min is +inf": (edit("min: -1, max: 1", "min: .inf"), 7, 22,
+                    "parameters.b.min", "min cannot be +inf"),
+    "value outside bounds": (edit("{value: 0,", "{value: 3,"), 7, 14,
+                             "parameters.b.value",
+                             "value 3.0 is outside the bounds [-1.0, 1.0]"),
+    "no value": (edit("{value: 0, ", "{"), 7, 6, "parameters.b",
+                 "a value is required (or an expr)"),
+    "vary not bool": (edit("{value: 0,", "{value: 0, vary: 1,"), 7, 23,
+                      "parameters.b.vary", "expected true or false"),
+    "expr syntax error": (edit("  a: 1\n", "  a: {expr: 'b +'}\n"), 6, 13,
+                          "parameters.a.expr", "invalid syntax"),
+    "expr hostile": (edit("  a: 1\n", "  a: {expr: 'open(b)[0]'}\n"), 6, 13,
+                     "parameters.a.expr", "indexing"),
+    "expr with value": (edit("  a: 1\n", "  a: {value: 1, expr: b}\n"), 6, 14,
+                        "parameters.a.value", "give either value or expr"),
+    "expr with vary": (edit("  a: 1\n", "  a: {expr: b, vary: true}\n"), 6, 22,
+                       "parameters.a.vary", "a parameter with expr is not varied"),
+    "brute_step zero": (edit("min: -1", "brute_step: 0, min: -1"), 7, 29,
+                        "parameters.b.brute_step", "must be positive"),
+    "unknown engine": (BASE + "fit: {engine: leastsquare}\n", 8, 15,
+                       "fit.engine", "unknown engine 'leastsquare' (did you "
+                       "mean 'least_squares' or 'leastsq'?); choose one of: "
+                       "anneal, basinhopping, bfgs, brute"),
+    "unknown engine option": (BASE + "fit:\n  engine: nelder\n  options:\n"
+                              "    xatol: 1.0e-8\n    xtoll: 1\n", 12, 5,
+                              "fit.options.xtoll", "unknown option 'xtoll' for "
+                              "engine 'nelder' (did you mean 'xatol'"),
+    "option for default engine": (BASE + "fit: {options: {popsize: 3}}\n", 8,
+                                  17, "fit.options.popsize",
+                                  "for engine 'leastsq'"),
+    "callable option": (BASE + "fit: {options: {Dfun: f}}\n", 8, 17,
+                        "fit.options.Dfun", "needs a Python function"),
+    "nan option": (BASE + "fit: {options: {xtol: .nan}}\n", 8, 23,
+                   "fit.options.xtol", "NaN is not allowed"),
+    "bad nan_policy": (BASE + "fit: {nan_policy: propagate}\n", 8, 19,
+                       "fit.nan_policy", "expected one of: raise, omit"),
+    "max_nfev zero": (BASE + "fit: {max_nfev: 0}\n", 8, 17, "fit.max_nfev",
+                      "expected an integer at least 1, got 0"),
+    "max_nfev twice": (BASE + "fit: {options: {max_nfev: 10}, max_nfev: 5}\n",
+                       8, 32, "fit.max_nfev", "max_nfev is given twice"),
+    "scale_covar text": (BASE + "fit: {scale_covar: maybe}\n", 8, 20,
+                         "fit.scale_covar", "expected true or false"),
+    "sigma and weights": (edit("  y: [2, 4, 6]\n", "  y: [2, 4, 6]\n  sigma: "
+                               "[1, 1, 1]\n  weights: [1, 1, 1]\n"), 5, 3,
+                          "data.weights", "either sigma or weights, not both"),
+    "range reversed": (edit("  y: [2, 4, 6]\n", "  y: [2, 4, 6]\n  range: [3, 1]\n"),
+                       4, 10, "data.range", "range low (3.0) must be less than "
+                       "high (1.0)"),
+    "range of three": (edit("  y: [2, 4, 6]\n", "  y: [2, 4, 6]\n  range: [1, 2, 3]\n"),
+                       4, 10, "data.range", "got 3 items"),
+    "inline length mismatch": (edit("y: [2, 4, 6]", "y: [2, 4]"), 2, 6,
+                               "data.x", "has 3 values but y has 2"),
+    "inline sigma not positive": (edit("  y: [2, 4, 6]\n", "  y: [2, 4, 6]\n"
+                                       "  sigma: [1, 0, 1]\n"), 4, 14,
+                                  "data.sigma[1]", "sigma must be positive"),
+    "inline text value": (edit("y: [2, 4, 6]", "y: [2, four, 6]"), 3, 10,
+                          "data.y[1]", "got text 'four'"),
+    "inline delimiter": (edit("  y: [2, 4, 6]\n", "  y: [2, 4, 6]\n  "
+                              "delimiter: ','\n"), 4, 3, "data.delimiter",
+                         "applies to data files only"),
+    "file data missing y": ("data:\n  file: d.csv\n  x: 0\nmodel: a\n"
+                            "parameters: {a: 1}\n", 1, 1, "data.y",
+                            "required key is missing"),
+    "file data bool column": ("data:\n  file: d.csv\n  x: 0\n  y: no\n"
+                              "model: a\nparameters: {a: 1}\n", 4, 6,
+                              "data.y", "reads yes/no, on/off, true/false "
+                              "as booleans: quote the column name"),
+    "file data same column": ("data:\n  file: d.csv\n  x: t\n  y: t\n"
+                              "model: a\nparameters: {a: 1}\n", 4, 6,
+                              "data.y", "already used by data.x"),
+    "data not a mapping": ("data: d.csv\nmodel: a\nparameters: {a: 1}\n", 1,
+                           7, "data", "expected a mapping (file, x, y"),
+    "function duplicate arg": (BASE + "functions:\n  f: {args: [u, v, u], "
+                               "expr: u+v}\n", 9, 20, "functions.f.args[2]",
+                               "duplicate argument 'u'"),
+    "function name is parameter": (BASE + "functions:\n  a: {args: [u], "
+                                   "expr: u}\n", 9, 3, "functions.a",
+                                   "has the name of a parameter"),
+    "function name is builtin": (BASE + "functions:\n  exp: {args: [u], "
+                                 "expr: u}\n", 9, 3, "functions.exp",
+                                 "would hide the built-in function exp"),
+    "function bad arg": (BASE + "functions:\n  f: {args: [u, 2], expr: u}\n",
+                         9, 17, "functions.f.args[1]",
+                         "expected argument name, got the number 2"),
+    "function missing expr": (BASE + "functions:\n  f: {args: [u]}\n", 9, 3,
+                              "functions.f.expr", "required key is missing"),
+    "function syntax": (BASE + "functions:\n  f: {args: [u], expr: 'u +* 2'}\n",
+                        9, 24, "functions.f.expr", "invalid syntax"),
+    "recursive function": (BASE + "functions:\n  f: {args: [u], expr: "
+                           "'g(u)'}\n  g: {args: [u], expr: 'f(u) + 1'}\n", 9,
+                           24, "functions.f.expr",
+                           "is part of a cycle: f -> g -> f"),
+    "confidence map x == y": (BASE + "confidence:\n  maps: [{x: a, y: a}]\n",
+                              9, 20, "confidence.maps[0].y",
+                              "two different parameters"),
+    "negative sigma level": (BASE + "confidence: {sigmas: [1, -2]}\n", 8, 26,
+                             "confidence.sigmas[1]", "must be positive"),
+    "confidence unknown parameter": (BASE + "confidence: {params: [a, bb]}\n",
+                                     8, 26, "confidence.params[1]",
+                                     "unknown parameter 'bb'; did you mean 'b'?"),
+    "confidence fixed parameter": (edit("{value: 0,", "{value: 0, vary: false,")
+                                   + "confidence: {params: [b]}\n", 8, 23,
+                                   "confidence.params[0]", "is not varied"),
+    "confidence grid too small": (BASE + "confidence:\n  maps: [{x: a, y: b, "
+                                  "nx: 1}]\n", 9, 27, "confidence.maps[0].nx",
+                                  "between 2 and 1000"),
+    "output dir not text": (BASE + "output: {dir: 3}\n", 8, 15, "output.dir",
+                            "expected a path, got the number 3"),
+    "output flag not bool": (BASE + "output: {json: 1}\n", 8, 16,
+                             "output.json", "expected true or false"),
+    "non-mapping top level": ("- data\n- model\n", 1, 1, None,
+                              "a spec must be a mapping"),
+    "title not text": ("title: [a]\n" + BASE, 1, 8, "title",
+                       "expected text, got a list"),
+    "NUL character": (BASE + "title: a\x00b\n", 8, None, None,
+                      "NUL character"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(YAML_CASES))
+def test_bad_yaml(case):
+    text, line, column, key, phrase = YAML_CASES[case]
+    with pytest.raises(SpecError) as info:
+        load_spec_text(text, "yaml", "bad.yaml")
+    exc = info.value
+    msg = one_line(exc)
+    assert (exc.file, exc.line, exc.column, exc.key) == \
+        ("bad.yaml", line, column, key), msg
+    assert phrase in exc.message, msg
+    head = ":".join(str(p) for p in ("bad.yaml", line, column) if p is not None)
+    assert msg.startswith(head + ": " + (f"{key}: " if key else "")), msg
+
+
+TOML_BASE = """\
+model = "a * x + b"
+
+[data]
+x = [1, 2, 3]
+y = [2, 4, 6]
+
+[parameters]
+a = 1
+b = {value = 0, min = -1, max = 1}
+"""
+
+
+def tedit(old, new):
+    assert old in TOML_BASE
+    return TOML_BASE.replace(old, new)
+
+
+TOML_CASES = {
+    "malformed toml": (tedit("a = 1\n", "a = \n"), 8, 5, None,
+                       "invalid TOML: Invalid value"),
+    "unclosed inline table": (tedit("max = 1}", "max = 1"), 9, 34, None,
+                              "invalid TOML: Unclosed inline table"),
+    "duplicate key": (TOML_BASE + "a = 2\n", 10, 6, None,
+                      "invalid TOML: Cannot overwrite a value"),
+    "duplicate table": (TOML_BASE + "[data]\n", 10, 6, None,
+                        "invalid TOML: Cannot declare"),
+    "error at end of file": (TOML_BASE + "c = ", 10, 5, None,
+                             "(at end of file)"),
+    "unknown key": (TOML_BASE + "[fit]\nengin = 'leastsq'\n", 11, 1,
+                    "fit.engin", "unknown key; did you mean 'engine'?"),
+    "unknown parameter key": (tedit("min = -1", "mn = -1"), 9, 17,
+                              "parameters.b.mn", "did you mean 'min'?"),
+    "quoted number": (tedit("a = 1\n", 'a = "1e3"\n'), 8, 5, "parameters.a",
+                      "got text '1e3'; remove the quotes"),
+    "nan": (tedit("min = -1", "min = nan"), 9, 23, "parameters.b.min",
+            "NaN is not allowed"),
+    "inf value": (tedit("a = 1\n", "a = inf\n"), 8, 5, "parameters.a",
+                  "infinity is only allowed for min and max"),
+    "bool as number": (tedit("a = 1\n", "a = true\n"), 8, 5, "parameters.a",
+                       "got a boolean (true)"),
+    "missing model": (TOML_BASE.replace('model = "a * x + b"\n', ""), 1, 1,
+                      "model", "required key is missing"),
+    "model syntax": (tedit("a * x + b", "a * x +"), 1, 9, "model",
+                     "invalid syntax"),
+    "unknown engine in table array": (TOML_BASE + "[fit]\nengine = 'lm'\n",
+                                      11, 10, "fit.engine", "unknown engine"),
+    "confidence map": (TOML_BASE + "[confidence]\n[[confidence.maps]]\nx = 'a'"
+                       "\ny = 'b'\n[[confidence.maps]]\nx = 'a'\ny = 'a'\n",
+                       16, 5, "confidence.maps[1].y",
+                       "two different parameters"),
+    "multi-line strings": ('title = """\nline [x] = {y}\n"""\n' + TOML_BASE
+                           + "[output]\ndir = '''a\nb'''\ncsv = 1\n", 16, 7,
+                           "output.csv", "expected true or false"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TOML_CASES))
+def test_bad_toml(case):
+    text, line, column, key, phrase = TOML_CASES[case]
+    with pytest.raises(SpecError) as info:
+        load_spec_text(text, "toml", "bad.toml")
+    exc = info.value
+    msg = one_line(exc)
+    assert (exc.file, exc.line, exc.column, exc.key) == \
+        ("bad.toml", line, column, key), msg
+    assert phrase in exc.message, msg
+
+
+def test_good_toml_base_loads():
+    spec = load_spec_text(TOML_BASE, "toml")
+    assert spec.parameters["b"] == ParamSpec(value=0.0, min=-1.0, max=1.0)
+    assert load_spec_text(tedit("min = -1", "min = -inf"),
+                          "toml").parameters["b"].min == -inf
+
+
+def test_good_yaml_base_loads():
+    spec = load_spec_text(BASE)
+    assert spec.parameters == {"a": ParamSpec(value=1.0),
+                               "b": ParamSpec(value=0.0, min=-1.0, max=1.0)}
+
+
+# --------------------------------------------------------------------------
+# files
+def test_too_large_file(tmp_path):
+    path = write(tmp_path, "big.yaml", BASE + "#" * MAX_SPEC_BYTES + "\n")
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    assert info.value.file == str(path) and info.value.line is None
+    assert "too large" in one_line(info.value)
+    with pytest.raises(SpecError, match="too large"):
+        load_spec_text(BASE + "#" * MAX_SPEC_BYTES)
+
+
+@pytest.mark.parametrize("name", ["spec.json", "spec.txt", "spec", "s.yaml.bak"])
+def test_wrong_suffix(tmp_path, name):
+    path = write(tmp_path, name, BASE)
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    msg = one_line(info.value)
+    assert info.value.file == str(path)
+    assert "unsupported spec file type" in msg
+    assert ".yaml, .yml, .toml" in msg
+
+
+def test_suffix_is_case_insensitive(tmp_path):
+    assert load_spec(write(tmp_path, "S.YML", BASE)).format == "yaml"
+
+
+def test_missing_file_and_directory(tmp_path):
+    with pytest.raises(SpecError, match="cannot read spec: No such file"):
+        load_spec(tmp_path / "nope.yaml")
+    (tmp_path / "dir.toml").mkdir()
+    with pytest.raises(SpecError, match="cannot read spec"):
+        load_spec(tmp_path / "dir.toml")
+
+
+def test_not_utf8(tmp_path):
+    path = tmp_path / "latin.yaml"
+    path.write_bytes(BASE.encode() + b"title: caf\xe9\n")
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    assert info.value.line == 8 and "not valid UTF-8" in str(info.value)
+
+
+def test_utf8_bom_is_accepted(tmp_path):
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + TOML_BASE.encode())
+    assert load_spec(path).parameters["a"].value == 1.0
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n", "---\n"])
+def test_empty_spec(text):
+    with pytest.raises(SpecError, match="spec is empty"):
+        load_spec_text(text)
+
+
+def test_deep_nesting_is_refused_quickly():
+    start = time.perf_counter()
+    for text in ("a: " + "[" * 5000 + "]" * 5000 + "\n",
+                 "a: " + "[" * 40 + "]" * 40 + "\n"):
+        with pytest.raises(SpecError, match="nested too deeply"):
+            load_spec_text(text)
+    with pytest.raises(SpecError, match="nested too deeply|invalid TOML"):
+        load_spec_text("a = " + "[" * 5000 + "]" * 5000 + "\n", "toml")
+    assert time.perf_counter() - start < 5
+
+
+def test_billion_laughs_is_refused_quickly():
+    lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for i in range(1, 10):
+        prev, cur = chr(ord("a") + i - 1), chr(ord("a") + i)
+        lines.append(f"{cur}: &{cur} [{', '.join(['*' + prev] * 9)}]")
+    start = time.perf_counter()
+    with pytest.raises(SpecError, match="anchors"):
+        load_spec_text("\n".join(lines) + "\n")
+    assert time.perf_counter() - start < 1
+
+
+def test_errors_render_as_one_line_with_location(tmp_path):
+    path = write(tmp_path, "p.yaml", edit("min: -1", "mn: -1"))
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    assert str(info.value) == (f"{path}:7:17: parameters.b.mn: unknown key; "
+                               "did you mean 'min'?")
+
+
+def test_load_spec_text_relative_paths(tmp_path):
+    text = edit("data:\n", "output: {dir: out}\ndata:\n")
+    spec = load_spec_text(text, "yaml", "specs/x.yaml", base_dir=tmp_path)
+    assert spec.output.dir == tmp_path.resolve() / "out"
+    assert spec.path is None and spec.source == "specs/x.yaml"
+    default = load_spec_text(BASE, base_dir=tmp_path)
+    assert default.output.dir == tmp_path.resolve() / "spec.fit"
+    with pytest.raises(SpecError, match="unknown spec format"):
+        load_spec_text(BASE, "json")
+
+
+# --------------------------------------------------------------------------
+# --set
+@pytest.fixture
+def spec(example):
+    return load_spec(example)
+
+
+def test_overrides(spec):
+    new = apply_overrides(spec, ["cen2=6.5", "amp1.min=1", "amp1.max=inf",
+                                 "offset.vary=true", "wid2.expr=",
+                                 "wid2=0.4", "slope.brute_step=0.1",
+                                 "amp2.expr=amp1 / 2", "slope.vary=False"])
+    p = new.parameters
+    assert p["cen2"] == ParamSpec(value=6.5)
+    assert p["amp1"] == ParamSpec(value=10.0, min=1.0, max=inf)
+    assert p["offset"] == ParamSpec(value=1.0, vary=True)
+    assert p["wid2"] == ParamSpec(value=0.4, vary=True)
+    assert p["slope"] == ParamSpec(value=0.0, vary=False, brute_step=0.1)
+    assert p["amp2"] == ParamSpec(value=None, vary=False, min=0.0,
+                                  expr="amp1 / 2")
+    assert new.overrides[0] == "cen2=6.5" and len(new.overrides) == 9
+    assert spec.parameters["cen2"].value == 6.1        # original untouched
+    fixed = apply_overrides(spec, ["wid2.expr=", "wid2.vary=false", "wid2=1"])
+    assert fixed.parameters["wid2"] == ParamSpec(value=1.0, vary=False)
+    assert apply_overrides(spec, []) == spec
+
+
+SET_CASES = {
+    "no equals sign": ("amp1", "expected NAME=VALUE"),
+    "unknown parameter": ("amp=1", "unknown parameter 'amp'; did you mean 'amp"),
+    "unknown attribute": ("amp1.mn=1", "unknown attribute 'mn'; did you mean 'min'?"),
+    "text value": ("amp1=ten", "expected a number, got 'ten'"),
+    "nan": ("amp1=nan", "NaN is not allowed"),
+    "inf value": ("amp1=inf", "infinity is only allowed for min and max"),
+    "overflow": ("amp1=1e999", "too large"),
+    "vary word": ("offset.vary=no", "vary takes true or false"),
+    "constrained value": ("wid2=0.3", "wid2 is constrained by expr 'wid1'; "
+                          "also pass --set wid2.expr="),
+    "constrained vary": ("wid2.vary=true", "wid2 is constrained by expr"),
+    "bounds reversed": ("cen1.min=6", "cen1.min: min (6.0) is greater than "
+                        "max (5.0)"),
+    "value outside": ("amp1.min=20", "value 10.0 is outside the bounds"),
+    "untied without value": ("wid2.expr=", "wid2 has no expr and no value; "
+                             "add --set wid2=VALUE"),
+    "expr syntax": ("amp1.expr=cen1 +", "invalid syntax"),
+    "expr hostile": ("amp1.expr=().__class__", "attribute access"),
+    "confidence param fixed": ("amp1.vary=false", "after --set, "
+                               "confidence.params[0]: parameter 'amp1' is "
+                               "not varied"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SET_CASES))
+def test_bad_overrides(spec, case):
+    item, phrase = SET_CASES[case]
+    with pytest.raises(SpecError) as info:
+        apply_overrides(spec, [item])
+    exc = info.value
+    msg = one_line(exc)
+    assert exc.key == "--set" and exc.line is None, msg
+    assert phrase in msg, msg
+    assert msg.startswith("--set: "), msg
+
+
+# --------------------------------------------------------------------------
+# the JSON Schema
+def _type_ok(value, kind):
+    if kind == "object":
+        return isinstance(value, dict)
+    if kind == "array":
+        return isinstance(value, list)
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind == "integer":
+        return (isinstance(value, int) and not isinstance(value, bool)) or \
+            (isinstance(value, float) and value.is_integer())
+    if kind == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    raise AssertionError(f"type {kind} not handled by the test validator")
+
+
+HANDLED = {"$schema", "$defs", "$ref", "title", "description", "default",
+           "type", "properties", "additionalProperties", "required",
+           "propertyNames", "minProperties", "items", "prefixItems",
+           "minItems", "maxItems", "uniqueItems", "enum", "minimum",
+           "maximum", "exclusiveMinimum", "pattern", "minLength", "maxLength",
+           "anyOf", "not", "if", "then", "else"}
+
+
+def _valid(value, schema, root):
+    """A small draft 2020-12 validator for the keywords the spec schema uses."""
+    if schema is True:
+        return True
+    if schema is False:
+        return False
+    assert set(schema) <= HANDLED, set(schema) - HANDLED
+    if "$ref" in schema:
+        target = root
+        for part in schema["$ref"].lstrip("#/").split("/"):
+            target = target[part]
+        if not _valid(value, target, root):
+            return False
+    if "type" in schema and not _type_ok(value, schema["type"]):
+        return False
+    if "enum" in schema and value not in schema["enum"]:
+        return False
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if "minimum" in schema and not value >= schema["minimum"]:
+            return False
+        if "maximum" in schema and not value <= schema["maximum"]:
+            return False
+        if "exclusiveMinimum" in schema and \
+                not value > schema["exclusiveMinimum"]:
+            return False
+    if isinstance(value, str):
+        if len(value) < schema.get("minLength", 0) or \
+                len(value) > schema.get("maxLength", math.inf):
+            return False
+        if "pattern" in schema and not re.search(schema["pattern"], value):
+            return False
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        for key, item in value.items():
+            if "propertyNames" in schema and \
+                    not _valid(key, schema["propertyNames"], root):
+                return False
+            if key in props:
+                if not _valid(item, props[key], root):
+                    return False
+            elif "additionalProperties" in schema and \
+                    not _valid(item, schema["additionalProperties"], root):
+                return False
+        if any(k not in value for k in schema.get("required", ())):
+            return False
+        if len(value) < schema.get("minProperties", 0):
+            return False
+    if isinstance(value, list):
+        prefix = schema.get("prefixItems", [])
+        for i, item in enumerate(value):
+            sub = prefix[i] if i < len(prefix) else schema.get("items", True)
+            if not _valid(item, sub, root):
+                return False
+        if not schema.get("minItems", 0) <= len(value) <= \
+                schema.get("maxItems", math.inf):
+            return False
+        if schema.get("uniqueItems") and len(set(map(repr, value))) < len(value):
+            return False
+    if "anyOf" in schema and not any(_valid(value, s, root)
+                                     for s in schema["anyOf"]):
+        return False
+    if "not" in schema and _valid(value, schema["not"], root):
+        return False
+    if "if" in schema:
+        branch = "then" if _valid(value, schema["if"], root) else "else"
+        if branch in schema and not _valid(value, schema[branch], root):
+            return False
+    return True
+
+
+def test_schema_is_json_and_draft_2020_12():
+    import json
+
+    schema = spec_schema()
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert json.loads(json.dumps(schema)) == schema
+    assert spec_schema() == schema and spec_schema() is not schema
+
+
+def test_example_validates_against_the_schema(tmp_path):
+    import tomllib
+
+    import yaml
+
+    schema = spec_schema()
+    for doc in (yaml.safe_load(EXAMPLE_YAML), tomllib.loads(EXAMPLE_TOML),
+                yaml.safe_load(BASE), tomllib.loads(TOML_BASE)):
+        assert _valid(doc, schema, schema)
+    # and a few documents the loader refuses are refused structurally too
+    for text in (BASE + "expect: 1\n", edit("min: -1", "mn: -1"),
+                 BASE.replace("model: a * x + b\n", ""),
+                 edit("  y: [2, 4, 6]\n", "  y: [2, 4, 6]\n  sigma: [1, 1, 1]"
+                      "\n  weights: [1, 1, 1]\n"),
+                 BASE + "fit: {nan_policy: propagate}\n",
+                 BASE + "confidence: {sigmas: [-1]}\n",
+                 edit("  y: [2, 4, 6]\n", "  y: [2, 4, 6]\n  delimiter: ','\n"),
+                 edit("  a: 1\n", "  a: {min: 0}\n"),
+                 edit("  a: 1\n", "  1a: 1\n")):
+        assert not _valid(yaml.safe_load(text), schema, schema), text
+
+
+def _schema_keys(schema, node, path, out):
+    """Every key path the schema allows; parameter / function names and list
+    indices appear as '*' and '[]'."""
+    if isinstance(node, dict):
+        if "$ref" in node:
+            target = schema
+            for part in node["$ref"].lstrip("#/").split("/"):
+                target = target[part]
+            _schema_keys(schema, target, path, out)
+        for key, sub in node.get("properties", {}).items():
+            sub_path = f"{path}.{key}" if path else key
+            out.add(sub_path)
+            _schema_keys(schema, sub, sub_path, out)
+        if isinstance(node.get("additionalProperties"), dict) and \
+                "propertyNames" in node:
+            out.add(f"{path}.*")
+            _schema_keys(schema, node["additionalProperties"], f"{path}.*", out)
+        if isinstance(node.get("items"), dict) and node["items"].get("type") \
+                == "object":
+            _schema_keys(schema, node["items"], f"{path}[]", out)
+        for word in ("anyOf", "then", "else"):
+            subs = node.get(word, [])
+            for sub in subs if isinstance(subs, list) else [subs]:
+                _schema_keys(schema, sub, path, out)
+
+
+def _spec_keys(spec):
+    out = set()
+    for key in spec.positions:
+        if not key:
+            continue
+        key = re.sub(r"^(parameters|functions)\.[A-Za-z_0-9]+", r"\1.*", key)
+        key = re.sub(r"^data\.x\.[A-Za-z_0-9]+", "data.x.*", key)
+        key = re.sub(r"\[\d+\]", "[]", key)
+        if key.endswith("[]") or key.startswith("fit.options."):
+            continue
+        out.add(key)
+    return out
+
+
+def test_schema_and_validator_accept_the_same_keys(tmp_path):
+    """Every key the loader accepts is in the schema and vice versa."""
+    full = EXAMPLE_YAML.replace("  offset: {value: 1, vary: false}",
+                                "  offset: {value: 1, vary: false, max: 5, "
+                                "brute_step: 0.5}")
+    full = full.replace("  options: {max_nfev: 2000}", "  max_nfev: 2000")
+    full = full.replace("  dir: results/two_peaks",
+                        "  dir: out\n  report: true\n  json: true\n"
+                        "  csv: false")
+    weights = "data: {file: a.csv, x: [t, u], y: 2, weights: 3, delimiter: ';'}\n" \
+        "model: a * t\nparameters: {a: 1}\nfit: {options: {xtol: 1.0e-8}}\n"
+    inline = "data: {x: {t: [1, 2]}, y: [1, 2], sigma: [1, 1]}\n" \
+        "model: a * t\nparameters: {a: 1}\n"
+    accepted = set()
+    for text in (full, weights, inline):
+        accepted |= _spec_keys(load_spec_text(text, base_dir=tmp_path))
+    schema = spec_schema()
+    allowed = set()
+    _schema_keys(schema, schema, "", allowed)
+    assert accepted == allowed
+    # the key tables behind the validator agree with the schema too
+    tables = {"": TOP_KEYS, "data": DATA_KEYS, "parameters.*": PARAM_KEYS,
+              "fit": FIT_KEYS, "confidence.maps[]": MAP_KEYS,
+              "output": OUTPUT_KEYS}
+    for where, keys in tables.items():
+        prefix = f"{where}." if where else ""
+        found = {k[len(prefix):] for k in allowed if k.startswith(prefix)
+                 and "." not in k[len(prefix):] and "[" not in k[len(prefix):]}
+        assert found == set(keys), where
+
+
+@pytest.mark.parametrize("where, text", [
+    ("", BASE + "bogus: 1\n"),
+    ("data", edit("  x: [1", "  bogus: 1\n  x: [1")),
+    ("parameters.b", edit("min: -1", "bogus: 1, min: -1")),
+    ("functions.f", BASE + "functions: {f: {args: [u], expr: u, bogus: 1}}\n"),
+    ("fit", BASE + "fit: {bogus: 1}\n"),
+    ("confidence", BASE + "confidence: {bogus: 1}\n"),
+    ("confidence.maps[0]", BASE + "confidence: {maps: [{x: a, y: b, bogus: 1}]}\n"),
+    ("output", BASE + "output: {bogus: 1}\n"),
+])
+def test_unknown_key_everywhere(where, text):
+    with pytest.raises(SpecError) as info:
+        load_spec_text(text)
+    assert info.value.key == (f"{where}.bogus" if where else "bogus")
+    assert info.value.message.startswith("unknown key")
