@@ -294,7 +294,7 @@ def _report(spec, dataset, result, outcome):
     if spec.title:
         head.append(f"# {spec.title}")
     head.append(f"# spec: {spec.source}")
-    src = dataset.path if dataset.path else "inline data"
+    src = _shown_path(dataset.path) if dataset.path else "inline data"
     head.append(f"# data: {src} ({len(dataset.y)} points"
                 + (f", {dataset.n_omitted} omitted" if dataset.n_omitted else "")
                 + (f", {dataset.n_outside_range} outside the range"
@@ -306,6 +306,16 @@ def _report(spec, dataset, result, outcome):
     if outcome.warnings:
         parts.append("[[Warnings]]\n" + "\n".join(f"    {w}" for w in outcome.warnings))
     return "\n".join(parts) + "\n"
+
+
+def _shown_path(path):
+    """A path as short as it can be shown: relative to the current directory
+    when it lies below it."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if rel.startswith("..") else rel
 
 
 def _files(spec, dataset, result, outcome, method, options):
