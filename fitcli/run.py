@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import (ConfidenceWarning, ConstraintError, DataError, ExprError,
-                     FitcliError, ParameterAtBoundWarning, ParameterError,
-                     SpecError)
+from .errors import (ConfidenceWarning, DataError, EngineError, ExprError,
+                     FitcliError, NonFiniteError, ParameterAtBoundWarning,
+                     ParameterError, SpecError)
 
 __all__ = ["FitOutcome", "run_spec", "check_spec", "build_dataset",
            "build_parameters", "build_model", "EXIT_OK", "EXIT_NOT_CONVERGED"]
@@ -234,7 +234,11 @@ def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True):
             raise SpecError(exc.message, key="--engine") from None
         if method != spec.fit.engine:
             options = {}
-    check_options(get_engine(method), options)
+    try:
+        check_options(get_engine(method), options)
+    except EngineError as exc:
+        raise _relocate(exc, spec, f"fit.options.{exc.key}" if exc.key
+                        else "fit.options") from None
     mini = Minimizer(fcn, params, nan_policy="raise",
                      scale_covar=spec.fit.scale_covar,
                      max_nfev=spec.fit.max_nfev)
@@ -244,8 +248,10 @@ def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True):
         warnings.simplefilter("always", ConfidenceWarning)
         try:
             result = mini.minimize(method, **options)
-        except ExprError as exc:
+        except (ExprError, NonFiniteError) as exc:
             raise _relocate(exc, spec, "model") from None
+        except EngineError as exc:
+            raise _relocate(exc, spec, "fit.engine") from None
         outcome = FitOutcome(spec=spec, dataset=dataset, result=result)
         values = model.eval(result.params.valuesdict(), data)
         outcome.model_values = np.array(np.broadcast_to(values, dataset.y.shape),
