@@ -324,6 +324,8 @@ def _polish(problem, x, r, max_iter=30):
         return x, r, None
     n = len(x)
     scale = [abs(v) if v != 0 else 1.0 for v in x.tolist()]
+    bounded = bool(np.isfinite(problem.lower).any()
+                   or np.isfinite(problem.upper).any())
     lin, fresh, lam = None, False, 0.0
     for _ in range(max_iter):
         if lin is None:
@@ -337,6 +339,12 @@ def _polish(problem, x, r, max_iter=30):
         xn = x + step
         if not math.isfinite(float(xn.sum())) or problem.remaining_nfev() < 2:
             break
+        if bounded and not (np.all(xn >= problem.lower)
+                            and np.all(xn <= problem.upper)):
+            if lam > 1e6:
+                break
+            lam = max(10.0 * lam, 1e-6)      # stay inside native bounds
+            continue
         rel = _relmax(step, scale)
         if rel <= 1e-10 and lam == 0.0 and _relmax(x - lin.x, scale) <= 1e-6:
             break                 # the next step would change nothing
@@ -418,6 +426,8 @@ _LSQ_OPTIONS = {
     "tr_options": "options of the trust-region solver",
     "jac_sparsity": "sparsity structure of the Jacobian",
     "verbose": "0, 1 or 2",
+    "polish": "refine the solution with central-difference Gauss-Newton "
+              "steps inside the bounds (default True)",
 }
 
 
@@ -427,6 +437,7 @@ def _run_least_squares(problem, options):
 
     opts = {"ftol": 1e-10, "xtol": 1e-10, "gtol": 1e-10}
     opts.update(options)
+    polish = bool(opts.pop("polish", True))
     jac = opts.get("jac")
     if callable(jac):
         opts["jac"] = problem.wrap_jacobian(jac, False)
@@ -439,11 +450,16 @@ def _run_least_squares(problem, options):
                           key="method")
     res = least_squares(problem.residual, x0, bounds=(lower, upper),
                         max_nfev=problem.remaining_nfev(), **opts)
-    return EngineOutput(x=np.asarray(res.x, dtype=float),
-                        converged=bool(res.success and res.status > 0),
+    x = np.asarray(res.x, dtype=float)
+    extra = {"active_mask": np.asarray(res.active_mask)}
+    linear_loss = opts.get("loss", "linear") == "linear"
+    if polish and res.success and linear_loss and not np.any(res.active_mask):
+        x, _, lin = _polish(problem, x, problem.residual(x))
+        if lin is not None:
+            extra["linearization"] = lin
+    return EngineOutput(x=x, converged=bool(res.success and res.status > 0),
                         message=str(res.message), ier=int(res.status),
-                        nit=None,
-                        extra={"active_mask": np.asarray(res.active_mask)})
+                        nit=None, extra=extra)
 
 
 # ---------------------------------------------------------------- scalar engines
