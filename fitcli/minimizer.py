@@ -188,6 +188,10 @@ class _Problem:
             self.i_hi = np.flatnonzero(np.isfinite(self.hi) & ~both)
             self.x0 = np.array([to_internal(v, a, b) for v, a, b in
                                 zip(init, lo, hi)])
+            self._bounded = [(i, 0 if (a != -math.inf and b != math.inf) else
+                              (1 if a != -math.inf else 2), a, b)
+                             for i, (a, b) in enumerate(zip(lo, hi))
+                             if a != -math.inf or b != math.inf]
         else:
             self.x0 = self.init_ext.copy()
         if self.native or not self.any_bounds:
@@ -229,6 +233,20 @@ class _Problem:
             i = self.i_hi
             v[i] = self.hi[i] + 1.0 - np.sqrt(v[i] * v[i] + 1.0)
         return v
+
+    def _external_list(self, xs):
+        """:meth:`to_external` on a list of floats (the hot path: a few
+        bounded parameters cost less in plain floats than in numpy)."""
+        sin, sqrt = math.sin, math.sqrt
+        for i, kind, lo, hi in self._bounded:
+            v = xs[i]
+            if kind == 0:
+                xs[i] = lo + (sin(v) + 1.0) * (hi - lo) / 2.0
+            elif kind == 1:
+                xs[i] = lo - 1.0 + sqrt(v * v + 1.0)
+            else:
+                xs[i] = hi + 1.0 - sqrt(v * v + 1.0)
+        return xs
 
     def gradient(self, x):
         """d(external)/d(engine variable) for every varied parameter."""
@@ -273,12 +291,13 @@ class _Problem:
         pars = self.pars
         params = self.params
         fcn, args, kws = self.fcn, self.args, self.kws
-        transform, to_ext = self.transform, self.to_external
+        transform, ext_list = self.transform, self._external_list
         eval_constraints = params._eval_constraints if self.has_expr else None
         coerce = self.coerce
         ndarray, float64 = np.ndarray, np.dtype(float)
         isfinite = math.isfinite
         iter_cb = self.iter_cb
+        dot = np.dot
 
         def residual(x):
             if type(x) is not ndarray:
@@ -290,14 +309,17 @@ class _Problem:
                 if state.nfev >= state.max_nfev:
                     raise _StopFit("max_nfev")
                 state.nfev += 1
-            vals = to_ext(x) if transform else x
-            for par, val in zip(pars, vals.tolist()):
-                par._val = val
+            if transform:
+                for par, val in zip(pars, ext_list(x.tolist())):
+                    par._val = val
+            else:
+                for par, val in zip(pars, x.tolist()):
+                    par._val = val
             if eval_constraints is not None:
                 eval_constraints()
             else:
                 params._stale = False
-            out = fcn(params, *args, **kws)
+            out = fcn(params, *args, **kws) if kws else fcn(params, *args)
             if type(out) is ndarray and out.dtype == float64 and out.ndim == 1:
                 r = out
             else:
@@ -305,7 +327,7 @@ class _Problem:
             keep = state.keep
             if keep is not None:
                 r = r[keep]
-            chi = r @ r
+            chi = dot(r, r)
             if not isfinite(chi):
                 chi = math.inf
                 if state.penalty is not None and not np.isfinite(r).all():
