@@ -184,9 +184,16 @@ def _run_one(path, out_dir, engine, sets, no_confidence, several):
     from .run import run_spec
     from .spec import apply_overrides, load_spec
 
+    from .errors import FitcliError, SpecError
     spec = load_spec(path)
     if sets:
-        spec = apply_overrides(spec, list(sets))
+        try:
+            spec = apply_overrides(spec, list(sets))
+        except FitcliError as exc:
+            if exc.file is None:
+                raise SpecError(exc.message, file=spec.source,
+                                key=exc.key) from None
+            raise
     target = None
     if out_dir is not None:
         target = os.path.join(out_dir, os.path.splitext(os.path.basename(path))[0]) \
@@ -225,28 +232,43 @@ def check(specs, debug):
     _guarded(body)
 
 
+_INIT_X = "[0, 0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5, 5.5, 6, 6.5, 7, 7.5, 8, 8.5, 9]"
+#: model -> (expression, parameters, sample y values at _INIT_X)
 _TEMPLATES = {
     "gaussian": ("gaussian(x, amp, cen, wid) + offset",
-                 {"amp": "{value: 1, min: 0}", "cen": "0", "wid": "{value: 1, min: 0}",
-                  "offset": "0"}),
+                 {"amp": "{value: 3, min: 0}", "cen": "4", "wid": "{value: 1, min: 0.01}",
+                  "offset": "0"},
+                 "[0.185, 0.180, 0.219, 0.281, 0.412, 0.617, 0.950, 1.359, 1.739, "
+                 "1.895, 1.730, 1.350, 0.942, 0.646, 0.394, 0.238, 0.222, 0.183, 0.189]"),
     "lorentzian": ("lorentzian(x, amp, cen, wid) + offset",
-                   {"amp": "{value: 1, min: 0}", "cen": "0",
-                    "wid": "{value: 1, min: 0}", "offset": "0"}),
-    "voigt": ("voigt(x, amp, cen, sigma, gamma) + offset",
-              {"amp": "{value: 1, min: 0}", "cen": "0",
-               "sigma": "{value: 1, min: 0}", "gamma": "{expr: sigma}",
-               "offset": "0"}),
+                   {"amp": "{value: 3, min: 0}", "cen": "4",
+                    "wid": "{value: 1, min: 0.01}", "offset": "0"},
+                   "[0.259, 0.267, 0.315, 0.368, 0.442, 0.521, 0.679, 0.980, 1.488, "
+                   "1.824, 1.479, 0.971, 0.671, 0.550, 0.424, 0.325, 0.318, 0.270, 0.262]"),
+    "voigt": ("voigt(x, amp, cen, sig, gam) + offset",
+              {"amp": "{value: 3, min: 0}", "cen": "4",
+               "sig": "{value: 0.7, min: 0.01}", "gam": "{value: 0.7, min: 0}",
+               "offset": "0"},
+              "[0.227, 0.230, 0.272, 0.321, 0.407, 0.532, 0.792, 1.198, 1.645, "
+              "1.845, 1.636, 1.189, 0.784, 0.561, 0.388, 0.278, 0.275, 0.233, 0.231]"),
     "exponential": ("amp * exp(-x / tau) + offset",
-                    {"amp": "1", "tau": "{value: 1, min: 0}", "offset": "0"}),
-    "linear": ("slope * x + intercept", {"slope": "1", "intercept": "0"}),
+                    {"amp": "1", "tau": "{value: 1, min: 0.01}", "offset": "0"},
+                    "[3.384, 2.830, 2.406, 2.055, 1.771, 1.506, 1.293, 1.124, 1.021, "
+                    "0.929, 0.811, 0.708, 0.653, 0.655, 0.586, 0.515, 0.521, 0.477, 0.469]"),
+    "linear": ("slope * x + intercept", {"slope": "1", "intercept": "0"},
+               "[1.284, 1.624, 1.995, 2.358, 2.723, 3.052, 3.389, 3.734, 4.115, "
+               "4.483, 4.805, 5.125, 5.481, 5.882, 6.204, 6.515, 6.898, 7.227, 7.587]"),
     "sine": ("amp * sin(omega * x + shift) + offset",
-             {"amp": "1", "omega": "1", "shift": "{value: 0, min: -pi, max: pi}",
-              "offset": "0"}),
+             {"amp": "1", "omega": "1.2",
+              "shift": "{value: 0, min: -3.14159, max: 3.14159}", "offset": "0"},
+             "[1.068, 1.775, 1.983, 1.576, 0.734, -0.228, -0.885, -0.974, -0.432, "
+             "0.483, 1.373, 1.907, 1.892, 1.347, 0.391, -0.530, -0.973, -0.871, -0.187]"),
     "logistic": ("logistic(x, amp, cen, wid) + offset",
-                 {"amp": "1", "cen": "0", "wid": "{value: 1, min: 0}",
-                  "offset": "0"}),
+                 {"amp": "1", "cen": "4", "wid": "{value: 1, min: 0.01}",
+                  "offset": "0"},
+                 "[0.291, 0.287, 0.320, 0.354, 0.407, 0.454, 0.555, 0.730, 1.012, "
+                 "1.333, 1.608, 1.830, 2.015, 2.180, 2.220, 2.219, 2.273, 2.263, 2.280]"),
 }
-_TEMPLATES["sine"][1]["shift"] = "{value: 0, min: -3.14159, max: 3.14159}"
 
 
 @main.command()
@@ -285,17 +307,18 @@ def init(model, data_file, out_file):
 
 
 def _starter_spec(model, data_file, out_file):
-    expr, params = _TEMPLATES[model]
+    expr, params, sample = _TEMPLATES[model]
     lines = [f"title: {model} fit", "data:"]
     if data_file:
         rel = data_file
         if out_file:
             rel = os.path.relpath(os.path.abspath(data_file),
                                   os.path.dirname(os.path.abspath(out_file)))
-        lines += [f"  file: {rel}", "  x: 0", "  y: 1"]
+        lines += [f"  file: {rel}", "  x: 0          # column name or 0-based index",
+                  "  y: 1"]
     else:
-        lines += ["  x: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]",
-                  "  y: [0.1, 0.3, 0.9, 2.0, 2.9, 3.1, 2.2, 1.0, 0.4, 0.1]"]
+        lines += ["  # sample data: replace with `file: yourdata.csv`, `x:` and `y:`",
+                  f"  x: {_INIT_X}", f"  y: {sample}"]
     lines += [f"model: {expr}", "parameters:"]
     lines += [f"  {name}: {val}" for name, val in params.items()]
     lines += ["fit:", "  engine: leastsq", "confidence:", "  sigmas: [1, 2]", ""]

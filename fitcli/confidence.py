@@ -28,7 +28,8 @@ import warnings
 
 import numpy as np
 
-from .errors import ConfidenceWarning, FitcliError, ParameterAtBoundWarning
+from .errors import (ConfidenceWarning, FitcliError, NonFiniteError,
+                     ParameterAtBoundWarning)
 
 __all__ = ["conf_interval", "conf_interval2d", "f_compare", "sigma_to_prob",
            "ConfidenceSearch"]
@@ -209,6 +210,10 @@ class ConfidenceSearch:
                     values = {n: res.params[n].value for n in varied}
                 else:
                     chisqr, nfev, values = self._chisqr_only(params), 1, {}
+        except NonFiniteError:
+            # the model is not finite with this value fixed (e.g. a width
+            # pushed to 0): as improbable as it gets
+            chisqr, nfev, values = math.inf, 1, dict(start)
         finally:
             mini.calc_covar, mini.result, mini.iter_cb = saved
         self.nfev += nfev
@@ -219,11 +224,16 @@ class ConfidenceSearch:
 
     def _chisqr_only(self, params):
         params.update_constraints()
-        r = np.asarray(self.mini.userfcn(params, *self.mini.userargs,
-                                         **self.mini.userkws), dtype=float).ravel()
-        return float(r @ r)
+        with np.errstate(all="ignore"):
+            r = np.asarray(self.mini.userfcn(params, *self.mini.userargs,
+                                             **self.mini.userkws),
+                           dtype=float).ravel()
+            chi = float(r @ r)
+        return chi if math.isfinite(chi) else math.inf
 
     def probability(self, pt, nfix):
+        if not math.isfinite(pt.chisqr):
+            return 1.0
         if self.prob_func is not None:
             return float(self.prob_func(self.best, pt))
         dchi = pt.chisqr / self.best.chisqr - 1.0
@@ -232,6 +242,8 @@ class ConfidenceSearch:
 
     def t_of(self, pt, nfix=1):
         """sqrt(F) of a profile point: nearly linear in the fixed value."""
+        if not math.isfinite(pt.chisqr):
+            return math.inf
         if self.prob_func is None:
             dchi = pt.chisqr / self.best.chisqr - 1.0
             return math.copysign(math.sqrt(abs(dchi) * self.best.nfree / nfix),

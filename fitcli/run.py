@@ -185,7 +185,8 @@ def check_spec(spec):
     params, dataset, model, data = _prepare(spec)
     fcn = model.residual_function(data, dataset.y, _residual_scale(dataset))
     try:
-        r = fcn(params)
+        with np.errstate(all="ignore"):
+            r = fcn(params)
     except ExprError as exc:
         raise _relocate(exc, spec, "model") from None
     bad = np.flatnonzero(~np.isfinite(r))
@@ -196,7 +197,8 @@ def check_spec(spec):
         raise SpecError(f"the model is not finite at the initial values "
                         f"({len(bad)} of {len(r)} points, first at {where})",
                         **spec.locate("model"))
-    values = model.eval(params.valuesdict(), data)
+    with np.errstate(all="ignore"):
+        values = model.eval(params.valuesdict(), data)
     return FitOutcome(spec=spec, dataset=dataset,
                       model_values=np.broadcast_to(values, dataset.y.shape))
 
@@ -231,7 +233,8 @@ def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True):
         try:
             method = get_engine(engine).name
         except FitcliError as exc:
-            raise SpecError(exc.message, key="--engine") from None
+            raise SpecError(exc.message, file=spec.source,
+                            key="--engine") from None
         if method != spec.fit.engine:
             options = {}
     try:
@@ -258,7 +261,11 @@ def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True):
                                         dtype=float)
         conf = spec.confidence
         if confidence and conf is not None and result.errorbars:
-            _confidence(mini, result, conf, outcome)
+            try:
+                _confidence(mini, result, conf, outcome)
+            except FitcliError as exc:
+                caught.append(f"confidence intervals could not be computed: "
+                              f"{exc.message}")
         elif confidence and conf is not None:
             caught.append("confidence intervals skipped: the fit has no "
                           "standard errors")

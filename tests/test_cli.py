@@ -1,0 +1,887 @@
+"""The fitcli command line (issue 4): commands, outputs, and the exit-code
+contract (0 converged, 1 not converged, 2 input error with one
+``Error: file:line: key: message`` line, 4 outputs not writable, 70 internal
+error with a traceback, 130/143 interrupted without partial files).
+
+Most tests use click's CliRunner (click >= 8.2 keeps stdout and stderr
+apart); ``python -m fitcli`` and the signal tests run real processes.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import fitcli.run
+from fitcli.cli import init as init_command
+from fitcli.cli import main
+from fitcli.spec import load_spec, load_spec_text
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = ROOT / "specs"
+DATA = ROOT / "examples" / "data"
+QUICKSTART = SPECS / "quickstart.yaml"
+INLINE = SPECS / "inline.yaml"
+ALL_SPECS = sorted(p for p in SPECS.iterdir()
+                   if p.suffix in (".yaml", ".yml", ".toml"))
+
+OUTPUT_FILES = {"report.txt", "result.json", "params.csv", "fit.csv"}
+ENV = {"NO_COLOR": "1"}
+
+
+def invoke(args, **kws):
+    runner = CliRunner()
+    return runner.invoke(main, [str(a) for a in args], env=ENV,
+                         prog_name="fitcli", **kws)
+
+
+def files_in(directory):
+    """Every file name in ``directory`` (hidden ones included)."""
+    return set(os.listdir(directory)) if os.path.isdir(directory) else set()
+
+
+def assert_one_line_error(result, code=2):
+    """Exit ``code``, nothing on stdout, exactly one ``Error: `` line on
+    stderr and no traceback; returns the line."""
+    assert result.exit_code == code, (result.exit_code, result.stdout,
+                                      result.stderr, result.exception)
+    assert result.stdout == ""
+    err = result.stderr
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    assert len(lines) == 1 and err.endswith("\n"), f"not one line: {err!r}"
+    assert lines[0].startswith("Error: "), err
+    return lines[0]
+
+
+# ===================================================================== success
+@pytest.fixture(scope="module")
+def quickstart_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("qs") / "out"
+    result = invoke(["run", QUICKSTART, "-o", out])
+    return result, out
+
+
+def test_run_quickstart_exit_stdout_stderr(quickstart_run):
+    result, out = quickstart_run
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    text = result.stdout
+    assert "[[Variables]]" in text
+    for name in ("amp1", "cen1", "wid1", "amp2", "cen2", "wid2", "slope",
+                 "offset"):
+        assert re.search(rf"^\s+{name}:", text, re.M), name
+    assert "[[Confidence intervals]]" in text
+    assert re.search(r"^amp1:\s+-", text, re.M)       # a row of the CI table
+    assert re.search(r"^cen1:\s+-", text, re.M)
+    assert "68.27%" in text and "99.73%" in text
+    assert "converged" in text and "NOT converged" not in text
+    assert "\x1b[" not in text                       # plain, no colours
+
+
+def test_run_quickstart_files(quickstart_run):
+    result, out = quickstart_run
+    assert files_in(out) == OUTPUT_FILES | {"ci.csv"}
+    doc = json.loads((out / "result.json").read_text())
+    assert doc["fit"]["success"] is True
+    assert doc["fit"]["status"] == "converged"
+    assert set(doc["parameters"]) == {"amp1", "cen1", "wid1", "amp2", "cen2",
+                                      "wid2", "slope", "offset"}
+    assert doc["parameters"]["wid2"]["expr"] == "wid1"
+    assert doc["parameters"]["offset"]["vary"] is False
+    report = (out / "report.txt").read_text()
+    assert "[[Variables]]" in report and "[[Confidence intervals]]" in report
+    header = (out / "ci.csv").read_text().splitlines()[0]
+    assert header.startswith("parameter,")
+    assert {line.split(",")[0] for line in
+            (out / "ci.csv").read_text().splitlines()[1:]} == {"amp1", "cen1"}
+    fit = (out / "fit.csv").read_text().splitlines()
+    assert fit[0] == "x,y,sigma,model,residual"
+    assert len(fit) - 1 == doc["fit"]["ndata"]
+
+
+def test_run_is_deterministic(quickstart_run, tmp_path):
+    _, first = quickstart_run
+    second = tmp_path / "again"
+    result = invoke(["run", QUICKSTART, "-o", second, "-q"])
+    assert result.exit_code == 0
+    for name in ("result.json", "params.csv", "fit.csv", "ci.csv",
+                 "report.txt"):
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+
+
+def test_run_default_output_dir(tmp_path):
+    spec = tmp_path / "line.yaml"
+    shutil.copy(INLINE, spec)
+    result = invoke(["run", spec, "-q"])
+    assert result.exit_code == 0, result.stderr
+    assert files_in(tmp_path / "line.fit") == OUTPUT_FILES
+
+
+# ===================================================================== options
+def test_quiet(tmp_path):
+    result = invoke(["run", QUICKSTART, "-o", tmp_path / "o", "--quiet"])
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert result.stderr == ""
+    assert OUTPUT_FILES <= files_in(tmp_path / "o")
+
+
+def test_json_stdout(tmp_path):
+    result = invoke(["run", QUICKSTART, "-o", tmp_path / "o", "--json"])
+    assert result.exit_code == 0
+    assert result.stderr == ""
+    doc = json.loads(result.stdout)
+    assert doc["fit"]["status"] == "converged"
+    assert doc == json.loads((tmp_path / "o" / "result.json").read_text())
+
+
+def test_json_several_specs_gives_a_list(tmp_path):
+    result = invoke(["run", QUICKSTART, INLINE, "-o", tmp_path, "--json"])
+    assert result.exit_code == 0
+    docs = json.loads(result.stdout)
+    assert isinstance(docs, list) and len(docs) == 2
+    assert all(d["fit"]["status"] == "converged" for d in docs)
+
+
+def test_set_overrides(tmp_path):
+    out = tmp_path / "o"
+    result = invoke(["run", QUICKSTART, "-o", out, "-q", "--set", "amp1=11",
+                     "--set", "cen1.min=3.5", "--set", "offset.vary=true"])
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads((out / "result.json").read_text())
+    p = doc["parameters"]
+    assert p["amp1"]["init_value"] == 11.0
+    assert p["cen1"]["min"] == 3.5
+    assert p["offset"]["vary"] is True
+    assert "offset" in doc["var_names"]
+    assert doc["input"]["overrides"] == ["amp1=11", "cen1.min=3.5",
+                                         "offset.vary=true"]
+
+
+def test_engine_option(tmp_path):
+    out = tmp_path / "o"
+    result = invoke(["run", QUICKSTART, "-o", out, "--engine",
+                     "least_squares"])
+    assert result.exit_code == 0, result.stderr
+    assert "least_squares" in result.stdout
+    doc = json.loads((out / "result.json").read_text())
+    assert doc["engine"]["name"] == "least_squares"
+    assert doc["fit"]["method"] == "least_squares"
+    ref = json.loads(invoke(["run", QUICKSTART, "-o", tmp_path / "r",
+                             "--json"]).stdout)
+    for name, par in doc["parameters"].items():
+        assert par["value"] == pytest.approx(ref["parameters"][name]["value"],
+                                             rel=1e-5), name
+
+
+def test_no_confidence(tmp_path):
+    out = tmp_path / "o"
+    result = invoke(["run", QUICKSTART, "-o", out, "--no-confidence"])
+    assert result.exit_code == 0
+    assert "[[Confidence intervals]]" not in result.stdout
+    assert files_in(out) == OUTPUT_FILES
+
+
+def test_several_specs_one_subfolder_each(tmp_path):
+    result = invoke(["run", QUICKSTART, INLINE, SPECS / "damped_sine.toml",
+                     "-o", tmp_path, "-q"])
+    assert result.exit_code == 0, result.stderr
+    assert files_in(tmp_path) == {"quickstart", "inline", "damped_sine"}
+    for sub in ("quickstart", "inline", "damped_sine"):
+        assert OUTPUT_FILES <= files_in(tmp_path / sub), sub
+
+
+def test_check_all_specs():
+    result = invoke(["check", *ALL_SPECS])
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(ALL_SPECS)
+    for path, line in zip(ALL_SPECS, lines):
+        assert line.startswith(f"{path}: ok"), line
+
+
+def test_check_writes_nothing(tmp_path):
+    spec = tmp_path / "line.yaml"
+    shutil.copy(INLINE, spec)
+    assert invoke(["check", spec]).exit_code == 0
+    assert files_in(tmp_path) == {"line.yaml"}
+
+
+INIT_MODELS = list(init_command.params[0].type.choices)
+
+
+@pytest.mark.parametrize("model", INIT_MODELS)
+def test_init_spec_loads_and_runs(model, tmp_path):
+    result = invoke(["init", "--model", model])
+    assert result.exit_code == 0, result.stderr
+    text = result.stdout
+    spec = load_spec_text(text, "yaml", source="<init>")
+    assert spec.model
+    path = tmp_path / "starter.yaml"
+    path.write_text(text)
+    run = invoke(["run", path, "-q"])
+    assert run.exit_code == 0, f"init --model {model}: {run.stderr}"
+    assert OUTPUT_FILES <= files_in(tmp_path / "starter.fit")
+
+
+def test_init_with_data_file(tmp_path):
+    shutil.copy(DATA / "two_decays.csv", tmp_path / "decay.csv")
+    out = tmp_path / "decay.yaml"
+    result = invoke(["init", "--model", "gaussian", "--data",
+                     tmp_path / "decay.csv", "-o", out])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    assert load_spec(out).data.file == tmp_path / "decay.csv"
+    assert invoke(["check", out]).exit_code == 0
+
+
+def test_init_refuses_to_overwrite(tmp_path):
+    out = tmp_path / "exists.yaml"
+    out.write_text("keep me\n")
+    result = invoke(["init", "-o", out])
+    line = assert_one_line_error(result)
+    assert "exists.yaml" in line and "exists" in line
+    assert out.read_text() == "keep me\n"
+
+
+def test_functions():
+    result = invoke(["functions"])
+    assert result.exit_code == 0
+    text = result.stdout
+    assert re.search(r"^\s+gaussian\(x, ", text, re.M)
+    assert "amplitude/(sigma*sqrt(2*pi)) * exp(-(x-center)**2/(2*sigma**2))" \
+        in text
+    assert re.search(r"^\s+sqrt\s+\S", text, re.M)
+    for name in ("lorentzian", "voigt", "pvoigt", "moffat", "pearson7",
+                 "exponential", "powerlaw", "linear", "quadratic",
+                 "polynomial", "step", "rectangle", "sine", "expsine",
+                 "logistic", "damped_oscillator"):
+        assert re.search(rf"^\s+{name}\(", text, re.M), name
+
+
+def test_schema():
+    result = invoke(["schema"])
+    assert result.exit_code == 0
+    doc = json.loads(result.stdout)
+    assert "$schema" in doc
+    assert "parameters" in doc["properties"]
+
+
+def test_version():
+    result = invoke(["--version"])
+    assert result.exit_code == 0
+    assert "fitcli" in result.stdout
+    assert version("fitcli") in result.stdout
+
+
+def test_help_mentions_exit_codes():
+    result = invoke(["--help"])
+    assert result.exit_code == 0
+    text = result.stdout
+    assert "Exit codes" in text
+    for code in ("0", "1", "2", "4", "70", "130", "143"):
+        assert re.search(rf"\b{code}\b", text), code
+    for command in ("run", "check", "init", "functions", "schema"):
+        assert command in text
+
+
+def test_python_dash_m_help():
+    proc = subprocess.run([sys.executable, "-m", "fitcli", "--help"],
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, **ENV})
+    assert proc.returncode == 0, proc.stderr
+    assert "Usage:" in proc.stdout and "Exit codes" in proc.stdout
+    assert proc.stderr == ""
+
+
+# ===================================================================== exit 1
+NOT_CONVERGING = """\
+data:
+  file: peaks.csv
+  x: energy
+  y: counts
+  sigma: counts_err
+model: gaussian(x, amp, cen, wid) + offset
+parameters:
+  amp: {value: 10, min: 0}
+  cen: 4.2
+  wid: {value: 0.5, min: 0.01}
+  offset: 1
+fit: {max_nfev: 3}
+"""
+
+
+@pytest.fixture
+def peaks_dir(tmp_path, monkeypatch):
+    """tmp_path with peaks.csv, as the current directory."""
+    shutil.copy(DATA / "peaks.csv", tmp_path / "peaks.csv")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_not_converged_exit_1(peaks_dir):
+    (peaks_dir / "slowfit.yaml").write_text(NOT_CONVERGING)
+    result = invoke(["run", "slowfit.yaml", "-o", "out"])
+    assert result.exit_code == 1, result.stderr
+    assert "NOT converged" in result.stdout
+    assert OUTPUT_FILES <= files_in(peaks_dir / "out")
+    doc = json.loads((peaks_dir / "out" / "result.json").read_text())
+    assert doc["fit"]["success"] is False
+    assert doc["input"]["exit_code"] == 1
+
+
+# ===================================================================== exit 2
+BASE = """\
+title: bad input
+data:
+  file: peaks.csv
+  x: energy
+  y: counts
+  sigma: counts_err
+model: gaussian(x, amp, cen, wid) + offset
+parameters:
+  amp: {value: 10, min: 0}
+  cen: 4.2
+  wid: {value: 0.5, min: 0.01}
+  offset: 1
+"""
+# line numbers in BASE: 3 data.file, 5 data.y, 6 data.sigma, 7 model,
+# 9 amp, 10 cen, 11 wid, 12 offset; appended text starts at line 13
+
+
+def sub(old, new, text=BASE):
+    assert old in text, old
+    return text.replace(old, new, 1)
+
+
+LINE_SPEC = """\
+data:
+  file: {file}
+  x: x
+  y: y
+{extra}model: a * x + b
+parameters:
+  a: 1
+  b: 0
+"""
+
+BAD_TOML = 'title = "t"\nmodel = "a*x"\n[data\nfile = "peaks.csv"\n'
+TOML_UNKNOWN = """\
+model = "a * x + b"
+[data]
+file = "peaks.csv"
+x = "energy"
+y = "counts"
+[parameters]
+a = 1
+b = { value = 0, mxa = 3 }
+"""
+
+HOSTILE = r"not allowed|only named functions can be called"
+
+# (id, files to write, CLI arguments, file named, line (or "line:col"; a
+#  regex), key path (a regex), phrase (a regex, case-insensitive))
+CASES = [
+    ("yaml_syntax", {"bad.yaml": "title: t\ndata: [1, 2\nmodel: x\n"},
+     ["bad.yaml"], "bad.yaml", 3, None, r"invalid YAML"),
+    ("toml_syntax", {"bad.toml": BAD_TOML}, ["bad.toml"], "bad.toml", "3:6",
+     None, r"invalid TOML"),
+    ("toml_unknown_key", {"bad.toml": TOML_UNKNOWN}, ["bad.toml"],
+     "bad.toml", 8, "parameters.b.mxa", r"unknown key; did you mean 'max'"),
+    ("unknown_top_key", {"bad.yaml": BASE + "extra: 1\n"}, ["bad.yaml"],
+     "bad.yaml", 13, "extra", r"unknown key"),
+    ("unknown_param_key", {"bad.yaml": sub("amp: {value: 10, min: 0}",
+                                           "amp: {value: 10, mn: 0}")},
+     ["bad.yaml"], "bad.yaml", 9, "parameters.amp.mn",
+     r"unknown key; did you mean 'min'\?"),
+    ("duplicate_key", {"bad.yaml": BASE + "model: a * x\n"}, ["bad.yaml"],
+     "bad.yaml", 13, "model", r"duplicate key"),
+    ("yaml_alias", {"bad.yaml": sub("cen: 4.2", "cen: *a", sub(
+        "amp: {value: 10, min: 0}", "amp: &a {value: 10, min: 0}"))},
+     ["bad.yaml"], "bad.yaml", 9, None, r"(anchor|alias)e?s? .*not allowed"),
+    ("yaml_bool_no", {"bad.yaml": sub("cen: 4.2", "cen: {value: no}")},
+     ["bad.yaml"], "bad.yaml", 10, "parameters.cen.value",
+     r"expected a number.*boolean"),
+    ("yaml_1e3_text", {"bad.yaml": sub("cen: 4.2", "cen: {value: 1e3}")},
+     ["bad.yaml"], "bad.yaml", 10, "parameters.cen.value",
+     r"YAML 1\.1 reads 1e3 as text"),
+    ("nan_value", {"bad.yaml": sub("cen: 4.2", "cen: {value: .nan}")},
+     ["bad.yaml"], "bad.yaml", 10, "parameters.cen.value", r"NaN"),
+    ("inf_value", {"bad.yaml": sub("cen: 4.2", "cen: {value: .inf}")},
+     ["bad.yaml"], "bad.yaml", 10, "parameters.cen.value",
+     r"infinity is only allowed"),
+    ("yaml_octal", {"bad.yaml": sub("offset: 1", "offset: 010")},
+     ["bad.yaml"], "bad.yaml", 12, "parameters.offset", r"octal"),
+    ("vary_not_bool", {"bad.yaml": sub("offset: 1",
+                                       "offset: {value: 1, vary: maybe}")},
+     ["bad.yaml"], "bad.yaml", 12, "parameters.offset.vary",
+     r"expected true or false"),
+    ("bad_param_name", {"bad.yaml": sub("offset: 1", "'1bad': 1")},
+     ["bad.yaml"], "bad.yaml", 12, "parameters.1bad",
+     r"invalid parameter name"),
+    ("missing_model", {"bad.yaml": sub(
+        "model: gaussian(x, amp, cen, wid) + offset\n", "")},
+     ["bad.yaml"], "bad.yaml", None, "model", r"required key is missing"),
+    ("missing_data_file", {"bad.yaml": sub("peaks.csv", "nope.csv")},
+     ["bad.yaml"], "bad.yaml", 3, "data.file", r"not found"),
+    ("missing_column", {"bad.yaml": sub("y: counts", "y: cnts")},
+     ["bad.yaml"], "peaks.csv", None, "data.y",
+     r"no column named 'cnts'.*did you mean 'counts'.*available columns: "
+     r"energy, counts, counts_err"),
+    ("text_in_column", {"text.csv": "x,y\n1,2\n2,abc\n3,4\n4,5\n5,6\n",
+                        "bad.yaml": LINE_SPEC.format(file="text.csv",
+                                                     extra="")},
+     ["bad.yaml"], "text.csv", 3, "data.y", r"'abc' is not a number"),
+    ("nan_in_data", {"nan.csv": "x,y\n1,2\n2,3\n3,nan\n4,5\n5,6\n",
+                     "bad.yaml": LINE_SPEC.format(file="nan.csv", extra="")},
+     ["bad.yaml"], "nan.csv", 4, "data.y", r"not finite"),
+    ("sigma_zero", {"sig.csv": "x,y,s\n1,2,1\n2,3,1\n3,4,0\n4,5,1\n5,6,1\n",
+                    "bad.yaml": LINE_SPEC.format(file="sig.csv",
+                                                 extra="  sigma: s\n")},
+     ["bad.yaml"], "sig.csv", 4, "data.sigma", r"sigma must be (> 0|positive)"),
+    ("sigma_negative_inline", {"bad.yaml": """\
+data:
+  x: [1, 2, 3, 4]
+  y: [1, 2, 3, 4]
+  sigma: [1, 1, -1, 1]
+model: a * x
+parameters:
+  a: 1
+"""}, ["bad.yaml"], "bad.yaml", 4, "data.sigma", r"sigma must be (> 0|positive)"),
+    ("inline_lengths", {"bad.yaml": """\
+data:
+  x: [1, 2, 3, 4]
+  y: [1, 2, 3]
+model: a * x
+parameters:
+  a: 1
+"""}, ["bad.yaml"], "bad.yaml", "[23]", r"data\.[xy]",
+     r"4 values.*\b3\b|3 values.*\b4\b"),
+    ("unknown_function", {"bad.yaml": sub("gaussian(", "gausian(")},
+     ["bad.yaml"], "bad.yaml", 7, "model",
+     r"unknown name 'gausian'.*did you mean 'gaussian'"),
+    ("unknown_param_in_model", {"bad.yaml": sub("+ offset", "+ ofset")},
+     ["bad.yaml"], "bad.yaml", 7, "model",
+     r"unknown name 'ofset'.*did you mean 'offset'"),
+    ("hostile_import", {"bad.yaml": sub("+ offset",
+                                        "+ offset + __import__(x)")},
+     ["bad.yaml"], "bad.yaml", 7, "model", r"'__import__' is not allowed"),
+    ("hostile_import_call", {"bad.yaml": sub(
+        "+ offset", "+ offset + __import__('os').getpid()")},
+     ["bad.yaml"], "bad.yaml", 7, "model", HOSTILE),
+    ("hostile_open", {"bad.yaml": sub("+ offset", "+ offset + open(x)")},
+     ["bad.yaml"], "bad.yaml", 7, "model", r"'open' is not available"),
+    ("hostile_eval", {"bad.yaml": sub("+ offset", "+ offset + eval(x)")},
+     ["bad.yaml"], "bad.yaml", 7, "model", r"'eval' is not available"),
+    ("hostile_attribute", {"bad.yaml": sub("+ offset",
+                                           "+ offset + x.__class__")},
+     ["bad.yaml"], "bad.yaml", 7, "model", r"attribute access"),
+    ("hostile_lambda", {"bad.yaml": sub(
+        "model: gaussian(x, amp, cen, wid) + offset",
+        'model: "offset + (lambda: 1)()"')},
+     ["bad.yaml"], "bad.yaml", 7, "model", r"(lambda|not allowed)"),
+    ("hostile_comprehension", {"bad.yaml": sub(
+        "+ offset", "+ offset + sum([i for i in x])")},
+     ["bad.yaml"], "bad.yaml", 7, "model", r"comprehensions are not allowed"),
+    ("hostile_param_expr", {"bad.yaml": sub(
+        "offset: 1", "offset: {expr: \"__import__('os').system('id')\"}")},
+     ["bad.yaml"], "bad.yaml", 12, "parameters.offset.expr", HOSTILE),
+    ("hostile_function_body", {"bad.yaml": BASE + """\
+functions:
+  f: {args: [x], expr: "x.__class__"}
+"""}, ["bad.yaml"], "bad.yaml", 14, "functions.f.expr",
+     r"attribute access"),
+    ("constraint_cycle", {"bad.yaml": sub("cen: 4.2", "cen: {expr: wid}", sub(
+        "wid: {value: 0.5, min: 0.01}", "wid: {expr: cen}"))},
+     ["bad.yaml"], "bad.yaml", r"1[01]", r"parameters\.(cen|wid)\.expr",
+     r"cycle: (cen -> wid -> cen|wid -> cen -> wid)"),
+    ("unknown_name_in_param_expr", {"bad.yaml": sub(
+        "offset: 1", "offset: {expr: amq + 1}")},
+     ["bad.yaml"], "bad.yaml", 12, "parameters.offset.expr",
+     r"unknown name 'amq'.*did you mean 'amp'"),
+    ("bounds_reversed", {"bad.yaml": sub(
+        "cen: 4.2", "cen: {value: 4.2, min: 5, max: 3}")},
+     ["bad.yaml"], "bad.yaml", 10, r"parameters\.cen\.(min|max)",
+     r"greater than max|less than min"),
+    ("value_outside_bounds", {"bad.yaml": sub(
+        "cen: 4.2", "cen: {value: 4.2, min: 5, max: 6}")},
+     ["bad.yaml"], "bad.yaml", 10, "parameters.cen.value",
+     r"outside the bounds"),
+    ("too_few_points", {"bad.yaml": sub(
+        "sigma: counts_err", "sigma: counts_err\n  range: [1, 1.1]")},
+     ["bad.yaml"], "peaks.csv", None, "data",
+     r"only 3 data points.*at least 5"),
+    ("unknown_engine", {"bad.yaml": BASE + "fit: {engine: levmar}\n"},
+     ["bad.yaml"], "bad.yaml", 13, "fit.engine",
+     r"unknown engine 'levmar'(?=.*\bleastsq\b)(?=.*\bleast_squares\b)"),
+    ("unknown_engine_option", {"bad.yaml": BASE +
+                               "fit: {options: {ftoll: 1e-8}}\n"},
+     ["bad.yaml"], "bad.yaml", 13, "fit.options.ftoll",
+     r"unknown option 'ftoll'"),
+    ("callable_engine_option", {"bad.yaml": BASE +
+                                "fit: {options: {Dfun: x}}\n"},
+     ["bad.yaml"], "bad.yaml", 13, "fit.options.Dfun",
+     r"needs a Python function"),
+    ("bad_nan_policy", {"bad.yaml": BASE + "fit: {nan_policy: ignore}\n"},
+     ["bad.yaml"], "bad.yaml", 13, "fit.nan_policy",
+     r"expected one of: raise, omit"),
+    ("sigma_and_weights", {"bad.yaml": sub(
+        "sigma: counts_err", "sigma: counts_err\n  weights: counts_err")},
+     ["bad.yaml"], "bad.yaml", r"[67]", r"data\.(weights|sigma)",
+     r"either sigma or weights"),
+    ("range_reversed", {"bad.yaml": sub(
+        "sigma: counts_err", "sigma: counts_err\n  range: [5, 2]")},
+     ["bad.yaml"], "bad.yaml", 7, "data.range", r"less than"),
+    ("range_no_points", {"bad.yaml": sub(
+        "sigma: counts_err", "sigma: counts_err\n  range: [100, 200]")},
+     ["bad.yaml"], "bad.yaml", 7, "data.range", r"no data points"),
+    ("empty_model", {"bad.yaml": sub(
+        "model: gaussian(x, amp, cen, wid) + offset", "model: ''")},
+     ["bad.yaml"], "bad.yaml", 7, "model", r"empty"),
+    ("model_syntax", {"bad.yaml": sub("+ offset", "+ offset)")},
+     ["bad.yaml"], "bad.yaml", 7, "model", r"invalid syntax"),
+    ("confidence_unknown_param", {"bad.yaml": BASE +
+                                  "confidence: {params: [zzz]}\n"},
+     ["bad.yaml"], "bad.yaml", 13, r"confidence\.params", r"unknown parameter"),
+    ("wrong_suffix", {"spec.json": "{}"}, ["spec.json"], "spec.json", None,
+     None, r"unsupported spec file type '\.json'"),
+    ("nonexistent_spec", {}, ["missing.yaml"], "missing.yaml", None, None,
+     r"cannot read spec.*(no such file|not found)"),
+    ("directory_as_spec", {"adir.yaml/keep": ""}, ["adir.yaml"], "adir.yaml",
+     None, None, r"directory"),
+    ("set_bad_value", {"ok.yaml": BASE}, ["ok.yaml", "--set", "amp=abc"],
+     "ok.yaml", None, "--set", r"expected a number, got 'abc'"),
+    ("set_unknown_param", {"ok.yaml": BASE}, ["ok.yaml", "--set", "amq=1"],
+     "ok.yaml", None, "--set", r"unknown parameter 'amq'.*did you mean 'amp'"),
+    ("set_bad_vary", {"ok.yaml": BASE}, ["ok.yaml", "--set",
+                                         "amp.vary=maybe"],
+     "ok.yaml", None, "--set", r"vary takes true or false"),
+    ("set_unknown_attr", {"ok.yaml": BASE}, ["ok.yaml", "--set", "amp.mn=1"],
+     "ok.yaml", None, "--set", r"unknown attribute 'mn'.*did you mean 'min'"),
+    ("engine_unknown_cli", {"ok.yaml": BASE}, ["ok.yaml", "--engine",
+                                               "levmar"],
+     "ok.yaml", None, "--engine", r"unknown engine 'levmar'.*leastsq"),
+]
+
+
+def _write(root, files):
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def test_enough_distinct_bad_inputs():
+    assert len({c[0] for c in CASES}) == len(CASES) >= 35
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_exit_2(case, peaks_dir):
+    _, files, args, fname, line, key, phrase = case
+    _write(peaks_dir, files)
+    result = invoke(["run", *args, "-o", "out"])
+    msg = assert_one_line_error(result, 2)
+    assert fname in msg, f"file {fname!r} not named: {msg}"
+    if line is not None:
+        assert re.search(rf"{re.escape(fname)}:{line}(:|\b)", msg), \
+            f"line {line} not given: {msg}"
+    if key is not None:
+        assert re.search(rf"(^Error: |: ){key}(\[\d+\])?: ", msg), \
+            f"key {key!r} not given: {msg}"
+    assert re.search(phrase, msg, re.I | re.S), f"{phrase!r} not in: {msg}"
+    assert not os.path.exists(peaks_dir / "out"), "outputs written"
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if not c[2][1:]],
+                         ids=[c[0] for c in CASES if not c[2][1:]])
+def test_bad_input_check_exit_2(case, peaks_dir):
+    """``fitcli check`` reports the same one-line errors."""
+    _, files, args, fname, line, key, phrase = case
+    _write(peaks_dir, files)
+    result = invoke(["check", *args])
+    msg = assert_one_line_error(result, 2)
+    assert fname in msg
+    assert re.search(phrase, msg, re.I | re.S), msg
+
+
+def test_usage_error_unknown_option(tmp_path):
+    result = invoke(["run", INLINE, "--bogus", "-o", tmp_path / "o"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "No such option" in result.stderr and "--bogus" in result.stderr
+    assert "Usage: fitcli run" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_usage_error_missing_spec():
+    result = invoke(["run"])
+    assert result.exit_code == 2
+    assert "Missing argument" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_usage_error_unknown_command():
+    result = invoke(["fit", "x.yaml"])
+    assert result.exit_code == 2
+    assert "No such command" in result.stderr
+
+
+def test_debug_shows_traceback(peaks_dir):
+    (peaks_dir / "bad.yaml").write_text(sub("gaussian(", "gausian("))
+    result = invoke(["run", "bad.yaml", "--debug"])
+    assert result.exit_code == 2
+    assert "Traceback" in result.stderr
+    assert result.stderr.splitlines()[-1].startswith("Error: bad.yaml:7")
+
+
+def test_set_error_names_the_spec_it_fails_for(peaks_dir):
+    """With several specs, a --set that fits one spec but not the other must
+    say which spec it failed for."""
+    (peaks_dir / "first.yaml").write_text(BASE)
+    (peaks_dir / "second.yaml").write_text(LINE_SPEC.format(
+        file="peaks.csv", extra="").replace("x: x", "x: energy").replace(
+        "y: y", "y: counts"))
+    result = invoke(["run", "first.yaml", "second.yaml", "--set", "amp=5",
+                     "-o", "out", "-q"])
+    assert result.exit_code == 2
+    err = result.stderr.splitlines()
+    assert len(err) == 1 and err[0].startswith("Error: "), err
+    assert "second.yaml" in err[0], err[0]
+    assert OUTPUT_FILES <= files_in(peaks_dir / "out" / "first")
+
+
+NONFINITE_START = """\
+data: {file: peaks.csv, x: energy, y: counts}
+model: a * log(x - b)
+parameters:
+  a: 1
+  b: 5
+"""
+
+
+@pytest.mark.parametrize("command", ["run", "check"])
+def test_nonfinite_model_at_start_one_line(command, peaks_dir):
+    """A model that is NaN at the initial values: one Error line, no numpy
+    RuntimeWarning lines (a real process, so warnings print as usual)."""
+    (peaks_dir / "nf.yaml").write_text(NONFINITE_START)
+    proc = subprocess.run([sys.executable, "-m", "fitcli", command, "nf.yaml"],
+                          capture_output=True, text=True, timeout=60,
+                          cwd=peaks_dir, env={**os.environ, **ENV})
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("Error: nf.yaml:2")
+    assert re.search(r"not finite|NaN or inf", lines[0])
+
+
+EXPONENTIAL_CI = """\
+data:
+  x: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+  y: [0.1, 0.3, 0.9, 2.0, 2.9, 3.1, 2.2, 1.0, 0.4, 0.1]
+model: amp * exp(-x / tau) + offset
+parameters:
+  amp: 1
+  tau: {value: 1, min: 0}
+  offset: 0
+confidence:
+  sigmas: [1, 2]
+"""
+
+
+def test_confidence_profile_reaching_nonfinite_model(tmp_path):
+    """The fit converges (exit 0 with --no-confidence); the confidence
+    profile of tau walks to tau = 0 where the model is NaN at x = 0.  That is
+    an unreachable limit (a warning), not an input error without location
+    and without outputs."""
+    spec = tmp_path / "expo.yaml"
+    spec.write_text(EXPONENTIAL_CI)
+    plain = invoke(["run", spec, "-o", tmp_path / "plain", "-q",
+                    "--no-confidence"])
+    assert plain.exit_code == 0, plain.stderr
+    result = invoke(["run", spec, "-o", tmp_path / "out"])
+    assert result.exit_code in (0, 1), result.stderr
+    assert "Error" not in result.stderr
+    assert OUTPUT_FILES <= files_in(tmp_path / "out")
+
+
+# ===================================================================== exit 4
+def test_output_dir_below_a_file_exit_4(tmp_path):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file\n")
+    result = invoke(["run", INLINE, "-o", blocker / "sub"])
+    msg = assert_one_line_error(result, 4)
+    assert "blocker" in msg and "not a directory" in msg
+    assert blocker.read_text() == "a file\n"
+
+
+def test_output_dir_is_a_file_exit_4(tmp_path):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file\n")
+    result = invoke(["run", INLINE, "-o", blocker])
+    assert result.exit_code in (2, 4)     # click may refuse the path itself
+    assert "Traceback" not in result.stderr
+    assert blocker.read_text() == "a file\n"
+
+
+# ===================================================================== exit 70
+def test_internal_error_exit_70(monkeypatch, tmp_path):
+    def broken(*args, **kws):
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(fitcli.run, "run_spec", broken)
+    result = invoke(["run", INLINE, "-o", tmp_path / "o"])
+    assert result.exit_code == 70
+    assert result.stdout == ""
+    err = result.stderr
+    assert "Traceback" in err
+    assert "RuntimeError: simulated bug" in err
+    last = err.splitlines()[-1]
+    assert last.startswith("Error: ")
+    assert "bug" in last and "report" in last
+
+
+# ============================================================ several specs
+def test_worst_code_wins_good_and_bad(peaks_dir):
+    (peaks_dir / "bad.yaml").write_text(sub("gaussian(", "gausian("))
+    result = invoke(["run", INLINE, "bad.yaml", "-o", "out"])
+    assert result.exit_code == 2
+    assert "converged" in result.stdout           # the good one's report
+    err = result.stderr.splitlines()
+    assert len(err) == 1 and err[0].startswith("Error: bad.yaml:7")
+    assert OUTPUT_FILES <= files_in(peaks_dir / "out" / "inline")
+    assert not (peaks_dir / "out" / "bad").exists()
+
+
+def test_worst_code_wins_bad_first(peaks_dir):
+    (peaks_dir / "bad.yaml").write_text(sub("gaussian(", "gausian("))
+    result = invoke(["run", "bad.yaml", INLINE, "-o", "out", "-q"])
+    assert result.exit_code == 2
+    assert OUTPUT_FILES <= files_in(peaks_dir / "out" / "inline")
+
+
+def test_worst_code_wins_not_converged_and_good(peaks_dir):
+    (peaks_dir / "slowfit.yaml").write_text(NOT_CONVERGING)
+    result = invoke(["run", INLINE, "slowfit.yaml", "-o", "out", "-q"])
+    assert result.exit_code == 1
+    result = invoke(["run", "slowfit.yaml", INLINE, "-o", "out", "-q"])
+    assert result.exit_code == 1
+
+
+def test_worst_code_wins_not_converged_and_bad(peaks_dir):
+    (peaks_dir / "slowfit.yaml").write_text(NOT_CONVERGING)
+    (peaks_dir / "bad.yaml").write_text(BASE + "extra: 1\n")
+    result = invoke(["run", "bad.yaml", "slowfit.yaml", "-o", "out", "-q"])
+    assert result.exit_code == 2
+    assert OUTPUT_FILES <= files_in(peaks_dir / "out" / "slowfit")
+
+
+def test_check_several_good_and_bad(peaks_dir):
+    (peaks_dir / "bad.yaml").write_text(BASE + "extra: 1\n")
+    result = invoke(["check", INLINE, "bad.yaml"])
+    assert result.exit_code == 2
+    assert result.stdout.startswith(f"{INLINE}: ok")
+    assert len(result.stderr.splitlines()) == 1
+
+
+# ================================================================ signals
+SLOW_SPEC = """\
+data: {file: slow.csv, x: x, y: y}
+model: amp * sin(omega * x) * exp(-decay * x) + offset
+parameters:
+  amp: {value: 1, min: 0, max: 10}
+  omega: {value: 1, min: 0.1, max: 3}
+  decay: {value: 0.5, min: 0, max: 1}
+  offset: {value: 0, min: -2, max: 2}
+fit:
+  engine: differential_evolution
+  max_nfev: 100000000
+  options: {maxiter: 100000, popsize: 50, tol: 0, seed: 1, polish: false}
+"""
+
+
+@pytest.fixture
+def slow_spec(tmp_path):
+    """A spec whose fit takes far longer than the tests wait (differential
+    evolution, 20000 points, 100000 generations)."""
+    x = np.linspace(0, 10, 20000)
+    y = 3 * np.sin(1.3 * x) * np.exp(-0.1 * x) + 0.5 + 0.01 * np.cos(37 * x)
+    np.savetxt(tmp_path / "slow.csv", np.c_[x, y], delimiter=",",
+               header="x,y", comments="", fmt="%.9g")
+    (tmp_path / "slow.yaml").write_text(SLOW_SPEC)
+    return tmp_path / "slow.yaml"
+
+
+def _handler_installed(pid, sig):
+    """True when process ``pid`` catches ``sig`` (Linux /proc); None when
+    that cannot be told."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("SigCgt:"):
+                    return bool(int(line.split()[1], 16) >> (sig - 1) & 1)
+    except OSError:
+        return None
+    return None
+
+
+def _interrupt(spec, out, sig, wait=0.8):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fitcli", "run", str(spec), "-o", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=spec.parent, env={**os.environ, **ENV})
+    try:
+        # wait until fitcli's SIGTERM handler is in place (so that a loaded
+        # machine does not kill the process while it is still importing),
+        # then let the fit run a little
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and proc.poll() is None:
+            if _handler_installed(proc.pid, signal.SIGTERM) in (True, None):
+                break
+            time.sleep(0.02)
+        time.sleep(wait)
+        assert proc.poll() is None, ("the slow fit ended before the signal",
+                                     proc.communicate())
+        proc.send_signal(sig)
+        stdout, stderr = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    return proc.returncode, stdout, stderr
+
+
+def test_sigterm_exit_143_no_files(slow_spec):
+    out = slow_spec.parent / "out"
+    code, stdout, stderr = _interrupt(slow_spec, out, signal.SIGTERM)
+    assert code == 143, stderr
+    assert "Traceback" not in stderr
+    assert "SIGTERM" in stderr
+    assert files_in(out) == set()
+
+
+def test_sigint_exit_130_previous_files_intact(slow_spec):
+    out = slow_spec.parent / "out"
+    # a previous complete result in the output directory
+    assert invoke(["run", INLINE, "-o", out, "-q"]).exit_code == 0
+    before = {name: (out / name).read_bytes() for name in files_in(out)}
+    assert set(before) == OUTPUT_FILES
+    code, stdout, stderr = _interrupt(slow_spec, out, signal.SIGINT)
+    assert code == 130, stderr
+    assert "Traceback" not in stderr
+    assert "SIGINT" in stderr
+    assert files_in(out) == set(before)           # no *.tmp, nothing new
+    for name, data in before.items():
+        assert (out / name).read_bytes() == data, name
