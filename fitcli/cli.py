@@ -78,7 +78,10 @@ def _print_report(text, title):
     if _use_color():
         from rich.console import Console
         from rich.panel import Panel
-        Console().print(Panel(text.rstrip("\n"), title=title, expand=False))
+        from rich.text import Text
+        # Text(): brackets in titles or reports are not colour markup
+        Console().print(Panel(Text(text.rstrip("\n")), title=Text(str(title)),
+                              expand=False))
     else:
         click.echo(text, nl=not text.endswith("\n"))
 
@@ -151,15 +154,16 @@ def run(specs, out_dir, engine, sets, no_confidence, quiet, as_json, debug):
 
     \b
     Example:
-      fitcli run specs/quickstart.yaml --set amp.min=0 -o results/
+      fitcli run specs/quickstart.yaml --set amp1.min=0 -o results/
     """
     def body():
         from .outputs import json_bytes
         codes, docs = [], []
+        folders = _subfolders(specs)
         for path in specs:
             try:
                 outcome = _run_one(path, out_dir, engine, sets, no_confidence,
-                                   len(specs) > 1)
+                                   folders[path] if len(specs) > 1 else None)
             except Exception as exc:  # noqa: BLE001 - mapped to exit codes
                 codes.append(_say_error(exc, debug))
                 continue
@@ -180,7 +184,15 @@ def run(specs, out_dir, engine, sets, no_confidence, quiet, as_json, debug):
     _guarded(body)
 
 
-def _run_one(path, out_dir, engine, sets, no_confidence, several):
+def _subfolders(specs):
+    """Output subfolder per spec for ``-o DIR`` with several specs: the file
+    stem, or the whole file name when two specs share a stem."""
+    stems = [os.path.splitext(os.path.basename(p))[0] for p in specs]
+    return {p: (s if stems.count(s) == 1 else os.path.basename(p).replace(".", "_"))
+            for p, s in zip(specs, stems)}
+
+
+def _run_one(path, out_dir, engine, sets, no_confidence, subfolder):
     from .run import run_spec
     from .spec import apply_overrides, load_spec
 
@@ -196,8 +208,7 @@ def _run_one(path, out_dir, engine, sets, no_confidence, several):
             raise
     target = None
     if out_dir is not None:
-        target = os.path.join(out_dir, os.path.splitext(os.path.basename(path))[0]) \
-            if several else out_dir
+        target = os.path.join(out_dir, subfolder) if subfolder else out_dir
     return run_spec(spec, out_dir=target, engine=engine,
                     confidence=not no_confidence)
 

@@ -4,7 +4,7 @@ Every error a user can cause is a :class:`FitcliError`.  It carries where the
 problem is (source file, line, column, key path) so that the command line can
 print it as one line::
 
-    peaks.yaml:14: parameters.amp.min: expected a number, got 'abc'
+    peaks.yaml:14:22: parameters.amp.min: expected a number, got text 'abc'
 
 Library code raises these; only :mod:`fitcli.cli` prints them.
 """

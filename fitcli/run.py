@@ -31,6 +31,10 @@ __all__ = ["FitOutcome", "run_spec", "check_spec", "build_dataset",
 
 EXIT_OK = 0
 EXIT_NOT_CONVERGED = 1
+#: Seed given to the stochastic engines when a spec does not set one, so that
+#: the same spec and data always give the same results.
+DEFAULT_SEED = 0
+_SEEDED = ("differential_evolution", "dual_annealing", "basinhopping")
 
 
 @dataclass
@@ -237,6 +241,8 @@ def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True):
                             key="--engine") from None
         if method != spec.fit.engine:
             options = {}
+    if method in _SEEDED and "seed" not in options and "rng" not in options:
+        options["seed"] = DEFAULT_SEED     # same spec, same bytes
     try:
         check_options(get_engine(method), options)
     except EngineError as exc:
@@ -295,6 +301,10 @@ def _confidence(mini, result, conf, outcome):
     if varied and result.nvarys >= 2:
         outcome.ci = conf_interval(mini, result, p_names=varied,
                                    sigmas=list(conf.sigmas))
+    elif varied:
+        warnings.warn(ConfidenceWarning(
+            "confidence intervals need at least 2 varied parameters (F-test); "
+            "skipped"), stacklevel=2)
     for m in conf.maps:
         x, y, grid = conf_interval2d(mini, result, m.x, m.y, nx=m.nx, ny=m.ny)
         outcome.maps.append((x, y, grid, m.x, m.y))
