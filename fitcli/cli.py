@@ -116,7 +116,29 @@ def _guarded(body):
     sys.exit(code)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]},
+class _Group(click.Group):
+    """click's group with usage errors as one line (``Error: ... (see
+    'fitcli CMD --help')``) and exit code 2, like every other input error."""
+
+    def main(self, args=None, prog_name=None, complete_var=None,
+             standalone_mode=True, **extra):
+        try:
+            rv = super().main(args, prog_name, complete_var,
+                              standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx is not None else "fitcli"
+            text = " ".join(exc.format_message().split())
+            click.echo(f"Error: {text} (see '{where} --help')", err=True)
+            sys.exit(EXIT_INPUT)
+        except click.exceptions.Abort:
+            click.echo("Interrupted (SIGINT).", err=True)
+            sys.exit(130)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]},
              epilog=EXIT_CODES)
 @click.version_option(None, "--version", package_name="fitcli",
                       prog_name="fitcli")

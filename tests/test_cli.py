@@ -620,7 +620,10 @@ def test_usage_error_unknown_option(tmp_path):
     assert result.exit_code == 2
     assert result.stdout == ""
     assert "No such option" in result.stderr and "--bogus" in result.stderr
-    assert "Usage: fitcli run" in result.stderr
+    # one line, like every other input error, pointing at the help
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("Error: ")
+    assert "'fitcli run --help'" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "o").exists()
 
