@@ -16,14 +16,14 @@ Exit codes:
   0        fit converged
   1        fit ran but did not converge or is unreliable (results written)
   2        input error: usage, spec, data or expression
+  3        a regression check missed (expect:, --baseline, compare, verify)
   4        outputs could not be written
   70       internal error (traceback printed)
   130/143  interrupted by SIGINT/SIGTERM (no partial files left)"""
 
-EXIT_OK, EXIT_FIT, EXIT_INPUT, EXIT_OUTPUT, EXIT_INTERNAL = 0, 1, 2, 4, 70
-# which exit code wins when several specs end differently
-_SEVERITY = {EXIT_OK: 0, EXIT_FIT: 1, EXIT_OUTPUT: 2, EXIT_INPUT: 3,
-             EXIT_INTERNAL: 4}
+from .codes import (EXIT_CHECK, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK,
+                    EXIT_OUTPUT)
+from .codes import worst as _worst
 
 
 class Interrupted(BaseException):
@@ -36,10 +36,6 @@ class Interrupted(BaseException):
 
 def _on_signal(signum, frame):
     raise Interrupted(128 + signum)
-
-
-def _worst(codes):
-    return max(codes, key=lambda c: _SEVERITY.get(c, 5)) if codes else EXIT_OK
 
 
 def _error_code(exc):
@@ -159,6 +155,16 @@ def main():
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False),
               help="Output directory (default: the spec's output.dir; "
                    "with several specs, one subfolder per spec).")
+@click.option("--data", "data_files", multiple=True, metavar="FILE|GLOB",
+              help="Data file(s) overriding the spec's data.file; a glob "
+                   "(quoted) or repeated option makes a batch (repeatable).")
+@click.option("-j", "--jobs", type=click.IntRange(min=0), default=1,
+              show_default=True,
+              help="Worker processes for batches (0: all cores); results do "
+                   "not depend on it.")
+@click.option("--warm-start", is_flag=True,
+              help="Batch: start each dataset from the previous best fit "
+                   "(runs in one process).")
 @click.option("--engine", help="Engine overriding the spec's (its options "
               "are dropped).")
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
@@ -166,44 +172,73 @@ def main():
                    "NAME.max=..., NAME.vary=false, NAME.expr=... (repeatable).")
 @click.option("--no-confidence", is_flag=True,
               help="Skip the confidence section of the spec.")
+@click.option("--baseline", type=click.Path(),
+              help="Compare the results with this saved result.json / "
+                   "summary.json (or a directory holding it); exit 3 on "
+                   "drift.")
+@click.option("--update-baseline", is_flag=True,
+              help="Write the results to --baseline instead of comparing.")
+@click.option("--rtol", type=click.FloatRange(min=0), default=1e-6,
+              show_default=True, help="Relative tolerance for --baseline.")
+@click.option("--atol", type=click.FloatRange(min=0), default=0.0,
+              show_default=True, help="Absolute tolerance for --baseline.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the result documents as JSON instead of reports.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
-def run(specs, out_dir, engine, sets, no_confidence, quiet, as_json, debug):
+def run(specs, out_dir, data_files, jobs, warm_start, engine, sets,
+        no_confidence, baseline, update_baseline, rtol, atol, quiet, as_json,
+        debug):
     """Fit each SPEC and write report.txt, result.json, params.csv, fit.csv
     (and ci.csv, ci2d_X_Y.csv when asked) into its output directory.
 
+    A batch (data.file a glob or a list, or --data) writes each dataset
+    into OUT/<data file stem>/ and one row per dataset into
+    OUT/summary.csv and OUT/summary.json.
+
     \b
-    Example:
+    Examples:
       fitcli run specs/quickstart.yaml --set amp1.min=0 -o results/
+      fitcli run peaks.yaml --data 'runs/*.csv' --jobs 0 -o results/runs
+      fitcli run peaks.yaml --baseline baselines/peaks --update-baseline
     """
+    if update_baseline and not baseline:
+        raise click.UsageError("--update-baseline needs --baseline PATH")
+
     def body():
         from .outputs import json_bytes
         codes, docs = [], []
         folders = _subfolders(specs)
+        opts = _RunOptions(out_dir, data_files, jobs, warm_start, engine,
+                           sets, not no_confidence, quiet, as_json)
         for path in specs:
+            sub = folders[path] if len(specs) > 1 else None
             try:
-                outcome = _run_one(path, out_dir, engine, sets, no_confidence,
-                                   folders[path] if len(specs) > 1 else None)
+                code, doc = _run_one(path, opts, sub)
+                if baseline:
+                    code = _worst([code, _baseline(doc, baseline, sub,
+                                                   update_baseline, rtol,
+                                                   atol, quiet)])
             except Exception as exc:  # noqa: BLE001 - mapped to exit codes
                 codes.append(_say_error(exc, debug))
                 continue
-            codes.append(outcome.exit_code)
+            codes.append(code)
             if as_json:
-                import json
-                docs.append(json.loads(outcome.files.get("result.json", b"{}")))
-            elif not quiet:
-                _print_report(outcome.report, outcome.spec.title or path)
-                status = ("converged" if outcome.exit_code == 0 else
-                          f"NOT converged ({outcome.result.status})")
-                click.echo(f"{path}: {status}; results in {outcome.out_dir}")
+                docs.append(doc)
         if as_json and not quiet:
             payload = docs[0] if len(specs) == 1 and docs else docs
             click.echo(json_bytes(payload).decode(), nl=False)
         return _worst(codes)
 
     _guarded(body)
+
+
+class _RunOptions:
+    def __init__(self, out_dir, data_files, jobs, warm_start, engine, sets,
+                 confidence, quiet, as_json):
+        self.out_dir, self.data_files, self.jobs = out_dir, data_files, jobs
+        self.warm_start, self.engine, self.sets = warm_start, engine, sets
+        self.confidence, self.quiet, self.as_json = confidence, quiet, as_json
 
 
 def _subfolders(specs):
@@ -214,11 +249,10 @@ def _subfolders(specs):
             for p, s in zip(specs, stems)}
 
 
-def _run_one(path, out_dir, engine, sets, no_confidence, subfolder):
-    from .run import run_spec
+def _load(path, sets):
+    from .errors import FitcliError, SpecError
     from .spec import apply_overrides, load_spec
 
-    from .errors import FitcliError, SpecError
     spec = load_spec(path)
     if sets:
         try:
@@ -228,11 +262,357 @@ def _run_one(path, out_dir, engine, sets, no_confidence, subfolder):
                 raise SpecError(exc.message, file=spec.source,
                                 key=exc.key) from None
             raise
+    return spec
+
+
+def _batch_files(spec, data_files):
+    """(files of a batch, None) or (None, the single data file given with
+    --data, or None)."""
+    if data_files:
+        from .spec import expand_data_files
+        found = expand_data_files(list(data_files), os.getcwd(),
+                                  source=None, key="--data")
+        if len(data_files) == 1 and len(found) == 1 and \
+                not any(c in data_files[0] for c in "*?["):
+            return None, found[0]
+        return list(found), None
+    if getattr(spec.data, "pattern", None) is not None:
+        return list(spec.data.files), None
+    return None, None
+
+
+def _run_one(path, opts, subfolder):
+    """Run one spec (a single fit or a batch); returns (exit code, result
+    or summary document)."""
+    from .run import run_spec
+
+    spec = _load(path, opts.sets)
+    files, single = _batch_files(spec, opts.data_files)
+    if single is not None:
+        spec = spec.with_data_file(single)
     target = None
-    if out_dir is not None:
-        target = os.path.join(out_dir, subfolder) if subfolder else out_dir
-    return run_spec(spec, out_dir=target, engine=engine,
-                    confidence=not no_confidence)
+    if opts.out_dir is not None:
+        target = os.path.join(opts.out_dir, subfolder) if subfolder else opts.out_dir
+    if files is not None:
+        return _run_batch(path, spec, files, target, opts)
+    outcome = run_spec(spec, out_dir=target, engine=opts.engine,
+                       confidence=opts.confidence)
+    if outcome.failed_checks:
+        click.echo(f"{path}: expectations missed:\n{outcome.failed_checks}",
+                   err=True)
+    if not opts.quiet and not opts.as_json:
+        _print_report(outcome.report, outcome.spec.title or path)
+        click.echo(f"{path}: {_status_text(outcome.exit_code, outcome.result)}"
+                   f"; results in {outcome.out_dir}")
+    return outcome.exit_code, _result_doc(outcome)
+
+
+def _result_doc(outcome):
+    """The result document of a run (as written to result.json, also when
+    the spec does not write it)."""
+    import json
+
+    from .outputs import json_bytes, result_document
+    data = outcome.files.get("result.json")
+    if data is None:
+        data = json_bytes(result_document(outcome.result))
+    return json.loads(data)
+
+
+def _status_text(code, result):
+    if code == EXIT_OK:
+        return "converged"
+    if code == EXIT_CHECK:
+        return "expectations missed"
+    return f"NOT converged ({result.status})"
+
+
+def _run_batch(path, spec, files, target, opts):
+    import json
+
+    from .batch import effective_jobs, run_batch
+    from .run import _shown_path
+
+    out = target if target is not None else str(spec.output.dir)
+    shown = [_shown_path(os.path.abspath(f)) for f in files]
+    total = len(files)
+    progress = _Progress(total, path, quiet=opts.quiet or opts.as_json)
+    if opts.warm_start and opts.jobs != 1 and not opts.quiet:
+        click.echo("note: --warm-start fits the datasets in order in one "
+                   "process (--jobs ignored)", err=True)
+    jobs = effective_jobs(opts.jobs, total)
+    try:
+        batch = run_batch(spec, files, out, engine=opts.engine,
+                          confidence=opts.confidence, jobs=jobs,
+                          warm_start=opts.warm_start, shown=shown,
+                          on_result=progress.update,
+                          before_start=progress.start)
+    finally:
+        progress.stop()
+    failures = batch.failures
+    for r in failures:
+        what = r.error or _status_text(r.exit_code, _RowStatus(r.row))
+        click.echo(f"{r.data}: exit {r.exit_code}: {what}", err=True)
+        if r.failed_checks:
+            click.echo(r.failed_checks, err=True)
+    if not opts.quiet and not opts.as_json:
+        click.echo(f"{path}: {total} datasets, {total - len(failures)} ok, "
+                   f"{len(failures)} failed; summary in "
+                   f"{os.path.join(out, 'summary.csv')}")
+    with open(os.path.join(out, "summary.json"), "rb") as fh:
+        doc = json.loads(fh.read())
+    return batch.exit_code, doc
+
+
+class _RowStatus:
+    def __init__(self, row):
+        self.status = row.get("status")
+
+
+class _Progress:
+    """Batch progress: a rich bar on a terminal, one plain line per
+    dataset otherwise, nothing when quiet."""
+
+    def __init__(self, total, label, quiet):
+        self.total, self.label, self.quiet = total, label, quiet
+        self.done = self.failed = 0
+        self.bar = self.task = None
+        self.tty = sys.stderr.isatty() and not os.environ.get("NO_COLOR") \
+            and os.environ.get("TERM") != "dumb"
+
+    def start(self):
+        """Called once the worker processes exist (the bar's refresh thread
+        must not be running when they are forked)."""
+        if self.quiet or not self.tty:
+            return
+        from rich.console import Console
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress,
+                                   TextColumn, TimeElapsedColumn,
+                                   TimeRemainingColumn)
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(),
+                            MofNCompleteColumn(),
+                            TextColumn("failed: {task.fields[failed]}"),
+                            TimeElapsedColumn(), TextColumn("ETA"),
+                            TimeRemainingColumn(),
+                            console=Console(stderr=True), transient=False)
+        self.bar.start()
+        self.task = self.bar.add_task(str(self.label), total=self.total,
+                                      failed=0)
+
+    def update(self, r):
+        self.done += 1
+        if r.exit_code != 0:
+            self.failed += 1
+        if self.quiet:
+            return
+        if self.bar is not None:
+            self.bar.update(self.task, advance=1, failed=self.failed)
+            return
+        row = r.row
+        if r.exit_code == 0:
+            what = f"converged, chisqr={row['chisqr']:.6g}, nfev={row['nfev']}"
+        else:
+            what = f"exit {r.exit_code}: {row['status']}"
+        click.echo(f"[{self.done}/{self.total}] {r.data}: {what}")
+
+    def stop(self):
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+
+
+def _baseline_path(baseline, subfolder, doc):
+    name = "summary.json" if isinstance(doc, dict) and \
+        doc.get("format") == "fitcli.summary" else "result.json"
+    if subfolder is not None:
+        return os.path.join(baseline, subfolder, name)
+    if os.path.isdir(baseline) or baseline.endswith(os.sep) or \
+            not baseline.endswith(".json"):
+        return os.path.join(baseline, name)
+    return baseline
+
+
+def _baseline(doc, baseline, subfolder, update, rtol, atol, quiet):
+    """Compare ``doc`` with the baseline (exit 0 or 3), or write it."""
+    from .errors import SpecError
+    from .outputs import atomic_write, json_bytes
+    from .regress import compare_documents, format_checks, load_document
+
+    path = _baseline_path(baseline, subfolder, doc)
+    if update:
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        atomic_write(path, json_bytes(doc))
+        if not quiet:
+            click.echo(f"baseline written: {path}", err=True)
+        return EXIT_OK
+    if not os.path.exists(path):
+        raise SpecError(f"baseline {path} does not exist; create it with "
+                        "--update-baseline", key="--baseline")
+    checks = compare_documents(doc, load_document(path), rtol=rtol, atol=atol)
+    failed = [c for c in checks if not c.ok]
+    if failed:
+        click.echo(f"baseline {path}: {len(failed)} difference(s) beyond "
+                   f"rtol={rtol:g}, atol={atol:g}:\n{format_checks(failed)}",
+                   err=True)
+        return EXIT_CHECK
+    if not quiet:
+        click.echo(f"baseline {path}: matches ({len(checks)} checks)",
+                   err=True)
+    return EXIT_OK
+
+
+def _param_tolerances(items):
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            tol = float(value)
+        except ValueError:
+            tol = -1.0
+        if not sep or not name.strip() or not tol >= 0:
+            raise click.UsageError(f"--param expects NAME=RTOL with RTOL a "
+                                   f"number >= 0, got {item!r}")
+        out[name.strip()] = tol
+    return out
+
+
+@main.command()
+@click.argument("result", type=click.Path())
+@click.argument("baseline", type=click.Path())
+@click.option("--rtol", type=click.FloatRange(min=0), default=1e-6,
+              show_default=True, help="Relative tolerance.")
+@click.option("--atol", type=click.FloatRange(min=0), default=0.0,
+              show_default=True, help="Absolute tolerance.")
+@click.option("--param", "params", multiple=True, metavar="NAME=RTOL",
+              help="Relative tolerance for one parameter (repeatable).")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but "
+              "the differences.")
+@click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
+def compare(result, baseline, rtol, atol, params, quiet, debug):
+    """Compare RESULT with BASELINE (two result.json or two summary.json
+    files, row by row); exit 0 when they agree within the tolerances, 3
+    when they do not.
+
+    \b
+    Example:
+      fitcli compare results/peaks/result.json baselines/peaks/result.json --param amp1=1e-3
+    """
+    param_tol = _param_tolerances(params)
+
+    def body():
+        from .regress import compare_documents, format_checks, load_document
+        try:
+            checks = compare_documents(load_document(result),
+                                       load_document(baseline), rtol=rtol,
+                                       atol=atol, param_tol=param_tol)
+        except Exception as exc:  # noqa: BLE001
+            return _say_error(exc, debug)
+        failed = [c for c in checks if not c.ok]
+        if failed:
+            click.echo(f"{result} differs from {baseline} "
+                       f"({len(failed)} of {len(checks)} checks):")
+            click.echo(format_checks(failed))
+            return EXIT_CHECK
+        if not quiet:
+            click.echo(f"{result} matches {baseline} ({len(checks)} checks, "
+                       f"rtol={rtol:g}, atol={atol:g})")
+        return EXIT_OK
+
+    _guarded(body)
+
+
+@main.command()
+@click.argument("result", type=click.Path())
+@click.option("--spec", "spec_path", type=click.Path(),
+              help="The spec (default: the path recorded in RESULT).")
+@click.option("--rtol", type=click.FloatRange(min=0), default=1e-9,
+              show_default=True, help="Relative tolerance.")
+@click.option("--atol", type=click.FloatRange(min=0), default=0.0,
+              show_default=True, help="Absolute tolerance.")
+@click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
+def verify(result, spec_path, rtol, atol, debug):
+    """Re-run the fit recorded in RESULT (a result.json) and compare.
+
+    The spec and data hashes are checked first: a changed input is
+    reported as such (exit 3).  Exit 0 when the new fit matches.
+
+    \b
+    Example:
+      fitcli verify results/peaks/result.json
+    """
+    def body():
+        try:
+            return _verify(result, spec_path, rtol, atol)
+        except Exception as exc:  # noqa: BLE001
+            return _say_error(exc, debug)
+
+    _guarded(body)
+
+
+def _verify(result, spec_path, rtol, atol):
+    import hashlib
+
+    from .errors import SpecError
+    from .regress import compare_documents, format_checks, load_document
+    from .run import build_dataset, run_spec
+    from .spec import apply_overrides, load_spec
+
+    doc = load_document(result)
+    if doc.get("format") != "fitcli.result":
+        raise SpecError("verify needs a result.json (for a batch, verify a "
+                        "dataset's result.json)", file=result)
+    info = doc.get("input") or {}
+    spec_path = spec_path or info.get("spec")
+    if not spec_path or not os.path.exists(spec_path):
+        raise SpecError(f"the spec recorded in the result ({spec_path!r}) is "
+                        "not found from here; give it with --spec",
+                        file=result, key="input.spec")
+    with open(spec_path, "rb") as fh:
+        sha = hashlib.sha256(fh.read()).hexdigest()
+    if info.get("spec_sha256") and sha != info["spec_sha256"]:
+        click.echo(f"{result}: the spec {spec_path} changed since the result "
+                   "was written (sha256 differs); not re-running")
+        return EXIT_CHECK
+    spec = load_spec(spec_path)
+    if info.get("overrides"):
+        spec = apply_overrides(spec, list(info["overrides"]))
+    data_file = _recorded_data(spec, info)
+    if data_file is not None:
+        spec = spec.with_data_file(data_file)
+    dataset = build_dataset(spec)
+    if info.get("data_sha256") and dataset.sha256 != info["data_sha256"]:
+        click.echo(f"{result}: the data {dataset.path or 'inline data'} "
+                   "changed since the result was written (sha256 differs); "
+                   "not re-running")
+        return EXIT_CHECK
+    engine = (doc.get("engine") or {}).get("name")
+    confidence = bool(((doc.get("confidence") or {}).get("intervals")))
+    outcome = run_spec(spec, engine=engine if engine != spec.fit.engine
+                       else None, confidence=confidence, write=False)
+    checks = compare_documents(_result_doc(outcome), doc, rtol=rtol, atol=atol)
+    failed = [c for c in checks if not c.ok]
+    if failed:
+        click.echo(f"{result}: the re-run differs ({len(failed)} of "
+                   f"{len(checks)} checks):")
+        click.echo(format_checks(failed))
+        return EXIT_CHECK
+    click.echo(f"{result}: verified (spec and data unchanged, re-run matches "
+               f"in {len(checks)} checks, rtol={rtol:g})")
+    return EXIT_OK
+
+
+def _recorded_data(spec, info):
+    """The data file a result was fitted to: its recorded path when it
+    exists, else the spec's file of the same name."""
+    if spec.data.inline or not info.get("data"):
+        return None
+    recorded = info.get("data_path")
+    if recorded and os.path.exists(recorded):
+        return os.path.abspath(recorded)
+    for f in getattr(spec.data, "files", ()) or (spec.data.file,):
+        if os.path.basename(str(f)) == info["data"]:
+            return f
+    return None
 
 
 @main.command()
@@ -252,12 +632,19 @@ def check(specs, debug):
         codes = []
         for path in specs:
             try:
-                outcome = check_spec(load_spec(path))
+                spec = load_spec(path)
+                files = (spec.data.files if getattr(spec.data, "pattern", None)
+                         is not None else [None])
+                npts = []
+                for f in files:
+                    one = spec if f is None else spec.with_data_file(f)
+                    npts.append(len(check_spec(one).dataset.y))
             except Exception as exc:  # noqa: BLE001
                 codes.append(_say_error(exc, debug))
                 continue
-            n = len(outcome.dataset.y)
-            click.echo(f"{path}: ok ({n} points, {len(outcome.spec.parameters)} "
+            what = (f"{npts[0]} points" if len(npts) == 1 else
+                    f"{len(npts)} datasets, {min(npts)} to {max(npts)} points")
+            click.echo(f"{path}: ok ({what}, {len(spec.parameters)} "
                        "parameters, model finite at the initial values)")
             codes.append(EXIT_OK)
         return _worst(codes)

@@ -229,7 +229,8 @@ class _FileTable(_Table):
     def column(self, j, err, sub):
         strings = [row[j] for row in self.rows]
         try:
-            return np.array([float(s) for s in strings], dtype=float)
+            return np.fromiter(map(float, strings), dtype=float,
+                               count=len(strings))
         except ValueError:
             pass
         out = np.empty(len(strings))
@@ -354,12 +355,20 @@ def _parse_text(text, delim, err):
                 continue
             rows.append(s.split())
             lines.append(lineno)
-    else:
+    elif '"' in text:
         for lineno, line in enumerate(text.split("\n"), 1):
             s = line.strip()
             if not s or s[0] == "#":
                 continue
             rows.append(_split_csv(line.rstrip("\r"), delim))
+            lines.append(lineno)
+    else:
+        # no quotes anywhere: _split_csv would split every line plainly
+        for lineno, line in enumerate(text.split("\n"), 1):
+            s = line.strip()
+            if not s or s[0] == "#":
+                continue
+            rows.append(line.rstrip("\r").split(delim))
             lines.append(lineno)
     if not rows:
         raise err.data_error("no data rows (the file is empty or has only "

@@ -525,13 +525,44 @@ def _scalar_runner(name):
                        options=opts, **kws)
         status = int(getattr(res, "status", 0) or 0)
         nfev = int(getattr(res, "nfev", 0) or 0)
-        return EngineOutput(x=np.atleast_1d(np.asarray(res.x, dtype=float)),
-                            converged=bool(res.success), message=str(res.message),
+        x = np.atleast_1d(np.asarray(res.x, dtype=float))
+        converged = bool(res.success)
+        message = str(res.message)
+        if not converged and name in ("cg", "bfgs") and status == 2 and \
+                nfev < limit and _stationary(problem.scalar, x, res.fun):
+            # "precision loss": the line search could not decrease the
+            # objective any more.  At a stationary point that is the
+            # optimum reached to machine precision, not a failure.
+            converged = True
+            message += (" (accepted: the objective is stationary at the "
+                        "solution to relative precision 1e-5)")
+        return EngineOutput(x=x, converged=converged, message=message,
                             ier=status, nit=getattr(res, "nit", None),
-                            hit_limit=not res.success and nfev >= limit)
+                            hit_limit=not converged and nfev >= limit)
 
     run.__doc__ = f"scipy.optimize.minimize(method='{scipy_name}')"
     return run
+
+
+def _stationary(fun, x, fx, rtol=1e-5):
+    """Whether ``fun`` is stationary at ``x``: for every variable, the
+    first-order change of ``fun`` for a relative step of the variable
+    (central difference gradient times the variable's scale) is at most
+    ``rtol * |fun(x)|``."""
+    fx = float(fx)
+    if not np.isfinite(fx):
+        return False
+    scale = max(abs(fx), np.finfo(float).tiny)
+    for i in range(len(x)):
+        xi = x[i]
+        h = 1e-6 * max(abs(xi), 1e-3)
+        up, down = x.copy(), x.copy()
+        up[i] = xi + h
+        down[i] = xi - h
+        g = (float(fun(up)) - float(fun(down))) / (2 * h)
+        if not np.isfinite(g) or abs(g) * max(abs(xi), 1e-3) > rtol * scale:
+            return False
+    return True
 
 
 # ---------------------------------------------------------------- global engines

@@ -42,6 +42,7 @@ __all__ = [
     "FUNCTIONS", "CONSTANTS", "Expression", "compile_expression",
     "check_names", "make_interpreter", "evaluate", "time_limit",
     "close_matches", "MAX_LENGTH", "MAX_NODES", "MAX_DEPTH",
+    "FastExpression", "compile_fast",
 ]
 
 #: Longest accepted expression, in characters.
@@ -260,7 +261,33 @@ def _fail(text, msg, node=None, key=None, exc=ExprError):
               column=None if col is None else col + 1)
 
 
+#: Checked expressions by text (a batch compiles the same model and
+#: constraints for every dataset).  An Expression is immutable in use: its
+#: tree is only read after the check, by asteval and by compile_fast.
+_COMPILED = {}
+_COMPILED_MAX = 512
+
+
 def compile_expression(text, *, key=None) -> Expression:
+    """Parse and check an untrusted expression (see :func:`_compile`).
+
+    The result for a given text is remembered (up to 512 texts), so checking
+    the same text again costs a dictionary lookup; refusals are not
+    remembered (each raises with its own ``key``).
+    """
+    if type(text) is str:
+        hit = _COMPILED.get(text)
+        if hit is not None:
+            return hit
+    out = _compile(text, key=key)
+    if type(text) is str:
+        if len(_COMPILED) >= _COMPILED_MAX:
+            _COMPILED.clear()
+        _COMPILED[text] = out
+    return out
+
+
+def _compile(text, *, key=None) -> Expression:
     """Parse and check an untrusted expression.
 
     Parameters
@@ -402,9 +429,11 @@ def make_interpreter(user_symbols=None):
     table = base_symbols()
     if user_symbols:
         table.update(user_symbols)
-    interp = Interpreter(symtable=table, use_numpy=False)
-    # asteval always installs its printer; expressions have no use for it
-    table.pop("print", None)
+    # built on an empty table, then given the real one: the constructor
+    # scans its table (repr of every value's type) for a list that is
+    # emptied below anyway, and installs a printer that is not wanted
+    interp = Interpreter(symtable={}, use_numpy=False)
+    interp.symtable = table
     interp.no_deepcopy = []
     interp.node_handlers["binop"] = _binop_handler(interp)
     return interp
@@ -512,3 +541,363 @@ def is_valid_name(name) -> bool:
     """True for an identifier ``[A-Za-z_][A-Za-z0-9_]*`` that is not a keyword."""
     return (isinstance(name, str) and name.isascii() and name.isidentifier()
             and not keyword.iskeyword(name))
+
+
+# --------------------------------------------------------------------------
+# the fast path: a checked tree compiled once into Python closures
+#
+# asteval walks the tree at every evaluation (a dictionary lookup, a method
+# call and several checks per node).  A model is evaluated a few dozen times
+# per fit with the same tree, so :func:`compile_fast` turns the *checked*
+# tree of an :class:`Expression` into a tree of small closures, one per node,
+# each calling the very operator or function object asteval (with the handler
+# of :func:`_binop_handler`) would call, with the same operands in the same
+# order.  Results are therefore bit-identical; nothing is ever passed to
+# Python's ``eval``/``exec``/``compile``: the closures are fixed code of this
+# module, the user's text only chooses which of them are linked together.
+#
+# Safety is that of the asteval path, property by property:
+#
+# * only trees accepted by :func:`compile_expression` are compiled (the
+#   allow-list, the size and depth limits, integer literals made floats);
+#   any other node type is refused by the compiler itself;
+# * names are read, at each evaluation, from the interpreter's symbol table
+#   only (the same dict asteval reads, so symbols added later are seen);
+# * arithmetic goes through :func:`_operand` (ints and booleans become
+#   floats, text and sequences are refused); ``& | ^`` refuse the same
+#   operands as :func:`_binop_handler`; unary operators, comparisons,
+#   ``and``/``or`` and ``a if c else b`` follow asteval's handlers;
+# * a call checks that the name holds a callable, as asteval does;
+# * errors: when the closures raise, the expression is evaluated once more
+#   by the asteval path (:func:`evaluate`), whose ExprError is raised -- so
+#   the message of every refusal is, by construction, the asteval message.
+#   That re-evaluation runs in "reference mode", in which user functions
+#   also take the asteval path, so a failure costs at most two evaluations.
+#
+# Time bound.  The per-evaluation SIGALRM of :func:`time_limit` costs a few
+# microseconds to arm and disarm, more than a whole fast evaluation, so the
+# fast path arms nothing per call.  Its wall time is still bounded: the tree
+# has no loops (no comprehension, lambda, def or statement is accepted), at
+# most MAX_NODES nodes, and user functions cannot call each other in a cycle,
+# so each node runs once per evaluation; no operation can build a big
+# integer (literals are floats, binary operators turn ints and booleans into
+# floats, only ``- + ~ not`` of a bounded depth touch Python ints); and no
+# function of the namespace allocates more than its arguments' size (the
+# allocation functions are not in the table).  An evaluation therefore costs
+# O(nodes x size of the data).  Callers that evaluate outside a fit still
+# wrap the call in :func:`time_limit` (armed once around the whole batch of
+# evaluations); an alarm raised inside a fast evaluation is reported with the
+# same "took longer" message as on the asteval path.
+
+_REFERENCE = [0]      # > 0 while an error is being re-evaluated by asteval
+_enumerate = enumerate
+
+
+def _compile_node(node, table, on_print):
+    """One closure ``f() -> value`` for a checked AST node."""
+    kind = type(node)
+    if kind is ast.Constant:
+        value = node.value
+
+        def constant():
+            return value
+        constant.constant = value
+        return constant
+
+    if kind is ast.Name:
+        name = node.id
+
+        def lookup():
+            try:
+                val = table[name]
+            except KeyError:
+                raise NameError(f"name '{name}' is not defined") from None
+            if type(val) is _enumerate:
+                return list(val)
+            return val
+        return lookup
+
+    if kind is ast.BinOp:
+        return _compile_binop(node, table, on_print)
+
+    if kind is ast.UnaryOp:
+        operand = _compile_node(node.operand, table, on_print)
+        op = type(node.op)
+        if op is ast.USub:
+            if hasattr(operand, "constant") and type(operand.constant) is float:
+                return _compile_node(ast.Constant(value=-operand.constant),
+                                     table, on_print)
+
+            def neg():
+                return -operand()
+            return neg
+        if op is ast.UAdd:
+            def pos():
+                return +operand()
+            return pos
+        if op is ast.Not:
+            def not_():
+                return not operand()
+            return not_
+        if op is ast.Invert:
+            def invert():
+                return ~operand()
+            return invert
+        raise ExprError(f"'{op.__name__}' is not allowed")
+
+    if kind is ast.BoolOp:
+        first = _compile_node(node.values[0], table, on_print)
+        rest = tuple(_compile_node(v, table, on_print) for v in node.values[1:])
+        if type(node.op) is ast.And:
+            def and_():
+                val = first()
+                for item in rest:
+                    if not val:
+                        return val
+                    val = item()
+                return val
+            return and_
+
+        def or_():
+            val = first()
+            for item in rest:
+                if val:
+                    return val
+                val = item()
+            return val
+        return or_
+
+    if kind is ast.Compare:
+        left = _compile_node(node.left, table, on_print)
+        ops = tuple(_COMPARE[type(op)] for op in node.ops)
+        rights = tuple(_compile_node(c, table, on_print)
+                       for c in node.comparators)
+        if len(ops) == 1:
+            op, right = ops[0], rights[0]
+
+            def compare():
+                return op(left(), right())
+            return compare
+        pairs = tuple(zip(ops, rights))
+
+        def chain():
+            # asteval: every partial result kept, all() of them checked
+            lval = left()
+            results = []
+            for op, right in pairs:
+                rval = right()
+                results.append(op(lval, rval))
+                if not all(results):
+                    return False
+                lval = rval
+            return all(results)
+        return chain
+
+    if kind is ast.IfExp:
+        test = _compile_node(node.test, table, on_print)
+        body = _compile_node(node.body, table, on_print)
+        orelse = _compile_node(node.orelse, table, on_print)
+
+        def ifexp():
+            return body() if test() else orelse()
+        return ifexp
+
+    if kind is ast.Call:
+        return _compile_call(node, table, on_print)
+
+    if kind is ast.List or kind is ast.Tuple:
+        items = tuple(_compile_node(e, table, on_print) for e in node.elts)
+        if kind is ast.List:
+            def make_list():
+                return [f() for f in items]
+            return make_list
+
+        def make_tuple():
+            return tuple([f() for f in items])
+        return make_tuple
+
+    raise ExprError(f"'{kind.__name__}' is not allowed")
+
+
+_COMPARE = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt,
+            ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
+            ast.Is: operator.is_, ast.IsNot: operator.is_not,
+            ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b}
+
+
+def _compile_binop(node, table, on_print):
+    left = _compile_node(node.left, table, on_print)
+    right = _compile_node(node.right, table, on_print)
+    kind = type(node.op)
+    logic = _LOGIC.get(kind)
+    _type, _float = type, float
+    if logic is not None:
+        refused = (tuple, list, str, bytes)
+
+        def logical():
+            a = left()
+            b = right()
+            for val in (a, b):
+                if isinstance(val, refused) or _type(val) is int:
+                    raise TypeError("'&', '|' and '^' combine booleans or "
+                                    "boolean arrays only")
+            return logic(a, b)
+        return logical
+    op = _ARITH[kind]
+    if hasattr(left, "constant") and hasattr(right, "constant"):
+        # two float constants: fold when the operation succeeds (an error is
+        # left to evaluation time, where it is reported as usual)
+        a, b = left.constant, right.constant
+        if _type(a) is _float and _type(b) is _float:
+            try:
+                value = op(a, b)
+            except Exception:
+                pass
+            else:
+                return _compile_node(ast.Constant(value=value), table, on_print)
+
+    _ndarray = np.ndarray
+
+    def arith():
+        # _operand, inlined for the two commonest operands (floats and
+        # numeric arrays pass unchanged; anything else goes through it)
+        a = left()
+        b = right()
+        kind = _type(a)
+        if kind is not _float and (kind is not _ndarray
+                                   or a.dtype.kind not in "biuf"):
+            a = _operand(a)
+        kind = _type(b)
+        if kind is not _float and (kind is not _ndarray
+                                   or b.dtype.kind not in "biuf"):
+            b = _operand(b)
+        return op(a, b)
+    return arith
+
+
+def _compile_call(node, table, on_print):
+    name = node.func.id
+    args = tuple(_compile_node(a, table, on_print) for a in node.args)
+    _callable = callable
+
+    def function():
+        # asteval: the name is read, then checked, then the arguments run
+        try:
+            func = table[name]
+        except KeyError:
+            raise NameError(f"name '{name}' is not defined") from None
+        if type(func) is _enumerate:
+            func = list(func)
+        if not _callable(func):
+            raise TypeError(f"'{func}' is not callable!!")
+        return func
+
+    def call():
+        func = function()
+        values = [f() for f in args]
+        out = on_print(func, *values) if func is print else func(*values)
+        return list(out) if type(out) is _enumerate else out
+
+    if len(args) > 4:
+        return call
+    a0, a1, a2, a3 = args + (None,) * (4 - len(args))
+
+    def call0():
+        func = function()
+        out = on_print(func) if func is print else func()
+        return list(out) if type(out) is _enumerate else out
+
+    def call1():
+        func = function()
+        v0 = a0()
+        out = on_print(func, v0) if func is print else func(v0)
+        return list(out) if type(out) is _enumerate else out
+
+    def call2():
+        func = function()
+        v0 = a0()
+        v1 = a1()
+        out = on_print(func, v0, v1) if func is print else func(v0, v1)
+        return list(out) if type(out) is _enumerate else out
+
+    def call3():
+        func = function()
+        v0 = a0()
+        v1 = a1()
+        v2 = a2()
+        out = on_print(func, v0, v1, v2) if func is print else \
+            func(v0, v1, v2)
+        return list(out) if type(out) is _enumerate else out
+
+    def call4():
+        func = function()
+        v0 = a0()
+        v1 = a1()
+        v2 = a2()
+        v3 = a3()
+        out = on_print(func, v0, v1, v2, v3) if func is print else \
+            func(v0, v1, v2, v3)
+        return list(out) if type(out) is _enumerate else out
+
+    return (call0, call1, call2, call3, call4)[len(args)]
+
+
+class FastExpression:
+    """A checked :class:`Expression` compiled for repeated evaluation.
+
+    Built by :func:`compile_fast`; calling it returns what
+    ``evaluate(interp, expr, key=key)`` returns, bit for bit, reading names
+    from ``interp.symtable`` at each call.  On any error the expression is
+    re-evaluated by the asteval path so that the ExprError (type, message,
+    key) is exactly the asteval one; see the notes above
+    :func:`compile_fast` for the safety and time-bound argument.
+    """
+
+    __slots__ = ("interp", "table", "expr", "key", "_run")
+
+    def __init__(self, interp, expr: Expression, key=None):
+        if not isinstance(expr, Expression):
+            raise TypeError("compile_fast() needs a checked Expression")
+        self.interp, self.expr, self.key = interp, expr, key
+        self.table = interp.symtable
+        writer_of = interp
+
+        def on_print(func, *values):
+            return func(*values, file=writer_of.writer)
+
+        body = expr.node.body
+        if len(body) != 1 or type(body[0]) is not ast.Expr:
+            raise ExprError("only a single checked expression can be compiled")
+        self._run = _compile_node(body[0].value, self.table, on_print)
+
+    def __call__(self):
+        if _REFERENCE[0]:
+            return evaluate(self.interp, self.expr, key=self.key)
+        try:
+            return self._run()
+        except _EvalTimeout:
+            raise ExprError(f"evaluation of {self.expr.text[:80]!r} took "
+                            f"longer than {MAX_EVAL_SECONDS:g} s",
+                            key=self.key) from None
+        except Exception:
+            pass
+        return self.reference()
+
+    def reference(self):
+        """Evaluate with the asteval path (in reference mode: user functions
+        called from it take the asteval path too)."""
+        _REFERENCE[0] += 1
+        try:
+            return evaluate(self.interp, self.expr, key=self.key)
+        finally:
+            _REFERENCE[0] -= 1
+
+    def __repr__(self):
+        return f"<FastExpression {self.expr.text!r}>"
+
+
+def compile_fast(interp, expr: Expression, *, key=None) -> FastExpression:
+    """Compile a checked expression for repeated evaluation with ``interp``
+    (an interpreter of :func:`make_interpreter`); see :class:`FastExpression`.
+    """
+    return FastExpression(interp, expr, key=key)

@@ -5,7 +5,9 @@ the parameters, the functions of the expression namespace
 (:data:`fitcli.expr.FUNCTIONS`), the lineshapes of :mod:`fitcli.lineshapes`
 and the spec's own expression-bodied ``functions``.  It is checked by the
 sandbox of :mod:`fitcli.expr` when the model is built (every free name must be
-known; the error lists close matches), and evaluated by asteval.
+known; the error lists close matches), and compiled once by
+:func:`fitcli.expr.compile_fast` into closures that evaluate it exactly as the
+asteval path would (errors are reported by the asteval path itself).
 
 The residual is ``(y - model) / sigma``, or ``weights * (y - model)``, or
 ``y - model``.
@@ -50,6 +52,7 @@ class UserFunction:
         self.name, self.args, self.key = name, args, key
         self.expr = _expr.compile_expression(text, key=key)
         self._interp = None
+        self._fast = None
 
     def bind(self, namespace):
         """Check the body's names against ``namespace`` + the arguments and
@@ -60,6 +63,7 @@ class UserFunction:
         _expr.check_names(self.expr, known, key=self.key,
                           what=f"the body of function {self.name!r}:")
         self._interp = _expr.make_interpreter(namespace)
+        self._fast = _expr.compile_fast(self._interp, self.expr, key=self.key)
 
     def __call__(self, *values):
         if len(values) != len(self.args):
@@ -68,7 +72,7 @@ class UserFunction:
         table = self._interp.symtable
         for arg, val in zip(self.args, values):
             table[arg] = val
-        return _expr.evaluate(self._interp, self.expr, key=self.key)
+        return self._fast()
 
     def __repr__(self):
         return f"<function {self.name}({', '.join(self.args)}) = {self.expr.text}>"
@@ -170,6 +174,7 @@ class ExpressionModel:
         self._interp = _expr.make_interpreter(
             {k: v for k, v in namespace.items()
              if k not in _expr.FUNCTIONS and k not in _expr.CONSTANTS})
+        self._fast = _expr.compile_fast(self._interp, self.expr, key=key)
 
     def eval(self, values, data):
         """Model values for parameter ``values`` ({name: float}) and
@@ -178,7 +183,7 @@ class ExpressionModel:
         table.update(data)
         table.update(values)
         with np.errstate(all="ignore"):
-            out = _expr.evaluate(self._interp, self.expr, key=self.key)
+            out = self._fast()
         return out
 
     def residual_function(self, x, y, scale=None):
@@ -192,14 +197,16 @@ class ExpressionModel:
         data = {k: np.asarray(v, dtype=float) for k, v in x.items()}
         table = self._interp.symtable
         table.update(data)
-        interp, expr, key = self._interp, self.expr, self.key
+        fast, key = self._fast, self.key
         shape = y.shape
+        ndarray, float64 = np.ndarray, np.dtype(float)
 
         def residual(params):
             for name in names:
                 table[name] = params[name]._val
-            model = _expr.evaluate(interp, expr, key=key)
-            model = np.asarray(model, dtype=float)
+            model = fast()
+            if type(model) is not ndarray or model.dtype != float64:
+                model = np.asarray(model, dtype=float)
             if model.shape != shape:
                 try:
                     model = np.broadcast_to(model, shape)

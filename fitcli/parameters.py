@@ -354,6 +354,7 @@ class Parameters(dict):
         self._interp = None
         self._stale = True
         self._order = None     # names of constrained parameters, in order
+        self._fast = {}        # name -> FastExpression of its constraint
 
     # ---------------------------------------------------------- evaluator
     @property
@@ -539,10 +540,16 @@ class Parameters(dict):
         for name, par in self.items():
             table[name] = par._val
         interp = self._interp
+        fast = self._fast
         for name in self._order:
             par = dict.__getitem__(self, name)
+            run = fast.get(name)
+            if run is None or run.expr is not par._expr_obj or \
+                    run.interp is not interp or run.table is not table:
+                run = fast[name] = _expr.compile_fast(interp, par._expr_obj,
+                                                      key=name)
             with np.errstate(all="ignore"):
-                val = _expr.evaluate(interp, par._expr_obj, key=name)
+                val = run()
             if checked:
                 val = _expr_value(val, name, par._expr)
             par._val = val

@@ -29,8 +29,8 @@ from .errors import (ConfidenceWarning, DataError, EngineError, ExprError,
 __all__ = ["FitOutcome", "run_spec", "check_spec", "build_dataset",
            "build_parameters", "build_model", "EXIT_OK", "EXIT_NOT_CONVERGED"]
 
-EXIT_OK = 0
-EXIT_NOT_CONVERGED = 1
+from .codes import EXIT_CHECK, EXIT_OK
+from .codes import EXIT_FIT as EXIT_NOT_CONVERGED
 #: Seed given to the stochastic engines when a spec does not set one, so that
 #: the same spec and data always give the same results.
 DEFAULT_SEED = 0
@@ -61,7 +61,13 @@ class FitOutcome:
         Warnings raised during the run (parameters at bounds, unreachable
         confidence limits...).
     exit_code : int
-        0 converged, 1 not converged or unreliable.
+        0 converged, 1 not converged or unreliable, 3 an expectation of the
+        spec's ``expect:`` section was missed.
+    checks : list
+        :class:`fitcli.regress.Check` of every expectation (empty without
+        ``expect:``).
+    failed_checks : str
+        Table of the missed expectations ('' when none).
     out_dir : str or None
     report : str
         The text report (fit report + confidence table).
@@ -79,6 +85,8 @@ class FitOutcome:
     exit_code: int = EXIT_OK
     out_dir: str | None = None
     report: str = ""
+    checks: list = field(default_factory=list)
+    failed_checks: str = ""
 
 
 def _relocate(exc, spec, key):
@@ -207,7 +215,8 @@ def check_spec(spec):
                       model_values=np.broadcast_to(values, dataset.y.shape))
 
 
-def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True):
+def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True,
+             initial=None):
     """Fit a spec and (with ``write``) write its outputs.
 
     Parameters
@@ -221,6 +230,10 @@ def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True):
         Compute the confidence section when the spec has one.
     write : bool, default True
         Write the output files.
+    initial : dict, optional
+        Starting values replacing the spec's for the named varied
+        parameters (a warm start from a previous fit), clipped to the
+        bounds.
 
     Returns
     -------
@@ -230,6 +243,8 @@ def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True):
     from .minimizer import Minimizer
 
     params, dataset, model, data = _prepare(spec)
+    if initial:
+        _warm_start(params, initial)
     fcn = model.residual_function(data, dataset.y, _residual_scale(dataset))
     options = dict(spec.fit.options)
     method = spec.fit.engine
@@ -284,6 +299,14 @@ def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True):
                                        w.lineno)
     outcome.warnings = caught
     outcome.exit_code = EXIT_OK if result.success else EXIT_NOT_CONVERGED
+    expect = getattr(spec, "expect", None)
+    if expect is not None:
+        from .regress import check_expect, format_checks
+        outcome.checks = check_expect(expect, result)
+        failed = [c for c in outcome.checks if not c.ok]
+        if failed:
+            outcome.exit_code = EXIT_CHECK
+            outcome.failed_checks = format_checks(failed)
     outcome.report = _report(spec, dataset, result, outcome)
     outcome.files = _files(spec, dataset, result, outcome, method, options)
     outcome.out_dir = str(out_dir if out_dir is not None else spec.output.dir)
@@ -291,6 +314,17 @@ def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True):
         from .outputs import write_outputs
         outcome.written = write_outputs(outcome.out_dir, outcome.files)
     return outcome
+
+
+def _warm_start(params, initial):
+    for name, value in initial.items():
+        p = params.get(name)
+        if p is None or not p.vary or p.expr is not None:
+            continue
+        value = float(value)
+        if math.isfinite(value):
+            p.value = min(max(value, p.min), p.max)
+    params.update_constraints()
 
 
 def _confidence(mini, result, conf, outcome):
@@ -328,6 +362,13 @@ def _report(spec, dataset, result, outcome):
         parts.append("[[Confidence intervals]]\n" + ci_report(outcome.ci))
     if outcome.warnings:
         parts.append("[[Warnings]]\n" + "\n".join(f"    {w}" for w in outcome.warnings))
+    if outcome.checks:
+        from .regress import format_checks
+        nfail = sum(1 for c in outcome.checks if not c.ok)
+        head = (f"[[Expectations]] {nfail} of {len(outcome.checks)} missed"
+                if nfail else f"[[Expectations]] all {len(outcome.checks)} met")
+        parts.append(head + "\n" + format_checks(outcome.checks,
+                                                  only_failed=False))
     return "\n".join(parts) + "\n"
 
 
@@ -351,6 +392,7 @@ def _files(spec, dataset, result, outcome, method, options):
         "title": spec.title,
         "model": spec.model,
         "data": os.path.basename(dataset.path) if dataset.path else None,
+        "data_path": _shown_path(dataset.path) if dataset.path else None,
         "data_sha256": dataset.sha256,
         "ndata_omitted": dataset.n_omitted,
         "n_outside_range": dataset.n_outside_range,
@@ -376,6 +418,9 @@ def _files(spec, dataset, result, outcome, method, options):
         doc = result_document(result, spec_info=spec_info, ci=outcome.ci,
                               ci2d=outcome.maps or None,
                               engine_options=options)
+        if outcome.checks:
+            from .regress import expect_document
+            doc["expect"] = expect_document(outcome.checks)
         files["result.json"] = json_bytes(doc)
     return files
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import difflib
+import glob
 import hashlib
 import json
 import math
@@ -48,9 +49,10 @@ from .errors import SpecError
 
 __all__ = [
     "FitSpec", "DataSection", "ParamSpec", "FunctionSpec", "FitSection",
-    "MapSpec", "ConfidenceSection", "OutputSection",
-    "load_spec", "load_spec_text", "apply_overrides", "spec_schema",
-    "MAX_SPEC_BYTES", "SUFFIXES",
+    "MapSpec", "ConfidenceSection", "OutputSection", "ExpectSection",
+    "ExpectWindow", "ExpectParam",
+    "load_spec", "load_spec_text", "apply_overrides", "expand_data_files",
+    "spec_schema", "MAX_SPEC_BYTES", "SUFFIXES",
 ]
 
 #: Largest accepted spec file, in bytes.
@@ -63,7 +65,7 @@ SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".toml": "toml"}
 # ----------------------------------------------------------------- the schema
 # (spec_schema() and the validator below are both built from these tables)
 TOP_KEYS = ("title", "data", "model", "functions", "parameters", "fit",
-            "confidence", "output")
+            "confidence", "output", "expect")
 TOP_REQUIRED = ("data", "model", "parameters")
 DATA_KEYS = ("file", "x", "y", "sigma", "weights", "range", "delimiter")
 DATA_FILE_ONLY = ("delimiter",)
@@ -73,6 +75,11 @@ FIT_KEYS = ("engine", "options", "nan_policy", "scale_covar", "max_nfev")
 CONFIDENCE_KEYS = ("params", "sigmas", "maps")
 MAP_KEYS = ("x", "y", "nx", "ny")
 OUTPUT_KEYS = ("dir", "report", "json", "csv")
+EXPECT_KEYS = ("converged", "errorbars", "chisqr", "redchi", "params")
+WINDOW_KEYS = ("min", "max")
+EXPECT_PARAM_KEYS = ("value", "rtol", "atol", "min", "max", "stderr_max")
+#: Relative tolerance of an expected parameter value given without rtol/atol.
+DEFAULT_EXPECT_RTOL = 1e-6
 
 NAN_POLICIES = ("raise", "omit")
 DEFAULT_ENGINE = "leastsq"
@@ -139,6 +146,15 @@ class DataSection:
     variable names (``('x',)`` for a plain list), ``y`` is ``'y'`` and the
     numbers are in ``x_values`` (one tuple per variable), ``y_values``,
     ``sigma_values``, ``weights_values``.
+
+    Several data files (a batch): ``data.file`` may be a glob pattern
+    (``runs/*.csv``) or a list of paths and patterns.  ``files`` then holds
+    every matching file (absolute paths, sorted by path text, no
+    duplicates), ``file`` is ``files[0]``, and ``pattern`` is the text as
+    written (list items joined by ``', '``).  For a plain path ``files`` is
+    ``(file,)`` and ``pattern`` is None; inline data have ``files == ()``.
+    When only ``file`` is given, ``files`` defaults to ``(file,)``; use
+    :meth:`FitSpec.with_data_file` to pick one file of a batch.
     """
 
     file: Path | None
@@ -152,6 +168,21 @@ class DataSection:
     y_values: tuple | None = None
     sigma_values: tuple | None = None
     weights_values: tuple | None = None
+    files: tuple = ()
+    pattern: str | None = None
+
+    def __post_init__(self):
+        files = tuple(self.files or ())
+        if not files and self.file is not None:
+            files = (self.file,)
+        object.__setattr__(self, "files", files)
+        if self.file is None and files:
+            object.__setattr__(self, "file", files[0])
+
+    @property
+    def batch(self) -> bool:
+        """True when ``data.file`` names more than one file."""
+        return len(self.files) > 1
 
     @property
     def inline(self) -> bool:
@@ -213,6 +244,84 @@ class OutputSection:
 
 
 @dataclass(frozen=True)
+class ExpectWindow:
+    """An interval ``min <= v <= max`` (either bound may be None)."""
+
+    min: float | None = None
+    max: float | None = None
+
+    def contains(self, v) -> bool:
+        """True if ``v`` is a number inside the window (NaN never is)."""
+        if v is None or isinstance(v, bool) or v != v:
+            return False
+        return (self.min is None or v >= self.min) and \
+            (self.max is None or v <= self.max)
+
+    def describe(self) -> str:
+        """``'[0.4, 0.5]'``, ``'>= 0.4'`` or ``'<= 0.5'``."""
+        if self.min is not None and self.max is not None:
+            return f"[{self.min!r}, {self.max!r}]"
+        if self.min is not None:
+            return f">= {self.min!r}"
+        return f"<= {self.max!r}"
+
+
+@dataclass(frozen=True)
+class ExpectParam:
+    """What a parameter must come out as after the fit.
+
+    Either ``value`` with a tolerance (``|got - value| <= atol + rtol *
+    |value|``; ``rtol`` and ``atol`` are always set when ``value`` is: by
+    default rtol 1e-6 and atol 0, and a tolerance not given is 0 when the
+    other is), or an interval ``min`` / ``max`` (either may be None), or
+    neither; ``stderr_max`` optionally bounds the standard error.
+    """
+
+    value: float | None = None
+    rtol: float | None = None
+    atol: float | None = None
+    min: float | None = None
+    max: float | None = None
+    stderr_max: float | None = None
+
+    @property
+    def window(self) -> ExpectWindow | None:
+        """The interval, or None when no min / max is given."""
+        if self.min is None and self.max is None:
+            return None
+        return ExpectWindow(self.min, self.max)
+
+    @property
+    def tolerance(self) -> float | None:
+        """``atol + rtol * |value|``, or None without a value."""
+        if self.value is None:
+            return None
+        return self.atol + self.rtol * abs(self.value)
+
+
+@dataclass(frozen=True)
+class ExpectSection:
+    """A regression check evaluated after the fit (``expect:``).
+
+    Attributes
+    ----------
+    converged : bool or None
+        Required ``result.success`` (None: not checked).
+    errorbars : bool or None
+        Required ``result.errorbars`` (None: not checked).
+    chisqr, redchi : ExpectWindow or None
+    params : dict
+        parameter name -> :class:`ExpectParam`, in spec order.
+    """
+
+    converged: bool | None = None
+    errorbars: bool | None = None
+    chisqr: ExpectWindow | None = None
+    redchi: ExpectWindow | None = None
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class FitSpec:
     """A validated fit spec.
 
@@ -237,6 +346,9 @@ class FitSpec:
     fit : FitSection
     confidence : ConfidenceSection or None
     output : OutputSection
+    expect : ExpectSection or None
+        Regression checks (``expect:``), evaluated by
+        :func:`fitcli.regress.check_expect` after the fit.
     positions : dict
         key path (``'parameters.amp1.min'``, ``'confidence.maps[0].x'``) ->
         ``(line, column)`` of the key (of the item, for list items); ``''``
@@ -261,6 +373,7 @@ class FitSpec:
     fit: FitSection = field(default_factory=FitSection)
     confidence: ConfidenceSection | None = None
     output: OutputSection | None = None
+    expect: ExpectSection | None = None
     positions: dict = field(default_factory=dict, compare=False, repr=False)
     value_positions: dict = field(default_factory=dict, compare=False,
                                   repr=False)
@@ -279,6 +392,23 @@ class FitSpec:
         line, col = self.where(key_path, value=value)
         return {"file": self.source, "line": line, "column": col,
                 "key": key_path}
+
+    def with_data_file(self, path) -> "FitSpec":
+        """This spec with its data read from the single file ``path`` (one
+        dataset of a batch): ``data.file = path``, ``data.files = (path,)``;
+        ``data.pattern`` is kept.  A relative ``path`` is taken relative to
+        the spec file's directory (the current directory for text specs).
+
+        Raises SpecError (at ``data``) when the spec has inline data."""
+        if self.data.inline:
+            raise SpecError("the spec has inline data (no data.file); a data "
+                            "file cannot be substituted",
+                            **self.locate("data"))
+        base = self.path.parent if self.path is not None else Path.cwd()
+        given = os.path.expanduser(os.fspath(path))
+        full = Path(os.path.abspath(base / given))
+        data = dataclasses.replace(self.data, file=full, files=(full,))
+        return dataclasses.replace(self, data=data)
 
 
 def _parent(path):
@@ -838,6 +968,79 @@ def _suggestion(word, allowed):
     return f"; expected one of: {', '.join(allowed)}"
 
 
+_GLOB_MAGIC = re.compile(r"[*?[]")
+_EXPECT_INF = ("expect takes finite numbers only (leave a bound out for no "
+               "limit)")
+
+
+def _expand_one(text, base_dir, fail, *, check_plain):
+    """Paths named by one ``data.file`` text: a plain path or a glob.
+
+    Returns ``(paths, is_glob)``.  ``fail(message)`` raises.  A plain path
+    is only checked for existence with ``check_plain`` (a single plain
+    ``data.file`` is checked when the data are read, as before).  A glob
+    matches files only (not directories), ``**`` included; when it matches
+    nothing but names an existing file literally (``data[1].csv``), that
+    file is used.
+    """
+    base = os.fspath(base_dir)
+    expanded = os.path.expanduser(text)
+    literal = os.path.abspath(os.path.join(base, expanded))
+    where = "" if os.path.isabs(expanded) else \
+        f" (relative to {os.path.abspath(base)})"
+    if not _GLOB_MAGIC.search(expanded):
+        if check_plain:
+            if not os.path.exists(literal):
+                fail(f"data file not found: {literal}")
+            if os.path.isdir(literal):
+                fail(f"data file {literal} is a directory, not a file")
+        return [Path(literal)], False
+    found, dirs = set(), 0
+    for match in glob.glob(expanded, root_dir=base, recursive=True):
+        full = os.path.abspath(os.path.join(base, match))
+        if os.path.isdir(full):
+            dirs += 1
+        else:
+            found.add(full)
+    if not found:
+        if os.path.isfile(literal):
+            return [Path(literal)], False
+        extra = f"; only {dirs} director{'y' if dirs == 1 else 'ies'} " \
+            "match" if dirs else ""
+        fail(f"no file matches {text!r}{where}{extra}")
+    return [Path(p) for p in sorted(found)], True
+
+
+def _expand_files(value, base_dir, fail, what):
+    """``(files, pattern)`` for a ``data.file`` value (text or a list of
+    texts).  ``fail(index, message)`` raises (index None for the value as a
+    whole); ``what`` describes the value for type errors."""
+    if isinstance(value, str):
+        if not value.strip():
+            fail(None, f"expected {what}, got an empty string")
+        paths, is_glob = _expand_one(value, base_dir,
+                                     lambda m: fail(None, m),
+                                     check_plain=False)
+        return tuple(paths), (value if is_glob else None)
+    if not isinstance(value, list):
+        fail(None, f"expected {what} or a list of them, got {_kind(value)}")
+    if not value:
+        fail(None, f"expected {what} or a non-empty list of them, got an "
+             "empty list")
+    found = {}
+    for i, item in enumerate(value):
+        if not isinstance(item, str):
+            fail(i, f"expected {what}, got {_kind(item)}")
+        if not item.strip():
+            fail(i, f"expected {what}, got an empty string")
+        paths, _ = _expand_one(item, base_dir,
+                               lambda m, _i=i: fail(_i, m), check_plain=True)
+        for p in paths:
+            found.setdefault(str(p), p)
+    files = tuple(found[k] for k in sorted(found))
+    return files, ", ".join(value)
+
+
 # ----------------------------------------------------------------- validation
 class _Checker:
     """Validates the parsed data and builds the FitSpec."""
@@ -877,7 +1080,8 @@ class _Checker:
                 self.missing(path, key)
         return value
 
-    def number(self, value, path, *, allow_inf=False, what="a number"):
+    def number(self, value, path, *, allow_inf=False, what="a number",
+               inf_hint="infinity is only allowed for min and max"):
         if isinstance(value, bool):
             hint = ""
             if self.fmt == "yaml":
@@ -891,24 +1095,25 @@ class _Checker:
         elif isinstance(value, float):
             out = value
         elif isinstance(value, str):
-            self.fail_value(path, self._text_as_number(value, what, allow_inf))
+            self.fail_value(path, self._text_as_number(value, what, allow_inf,
+                                                       inf_hint))
         else:
             self.fail_value(path, f"expected {what}, got {_kind(value)}")
         if math.isnan(out):
             self.fail_value(path, "NaN is not allowed in a spec")
         if math.isinf(out) and not allow_inf:
             self.fail_value(path, f"expected a finite number, got {out!r}; "
-                            "infinity is only allowed for min and max")
+                            f"{inf_hint}")
         return out
 
-    def _text_as_number(self, value, what, allow_inf):
+    def _text_as_number(self, value, what, allow_inf,
+                        inf_hint="infinity is only allowed for min and max"):
         t = value.strip().lower().lstrip("+-")
         if t == "nan" or t == ".nan":
             return "NaN is not allowed in a spec"
         if t in ("inf", "infinity", ".inf"):
             if not allow_inf:
-                return ("infinity is only allowed for min and max, got "
-                        f"{value!r}")
+                return f"{inf_hint}, got {value!r}"
             spelled = ".inf / -.inf" if self.fmt == "yaml" else "inf / -inf"
             return f"expected {what}, got text {value!r}; write {spelled}"
         if _numeric_text(value):
@@ -1004,6 +1209,9 @@ class _Checker:
         if confidence is not None:
             _check_confidence(confidence, params, self.fail_value,
                               "confidence")
+        expect = parts.get("expect")
+        if expect is not None:
+            _check_expect(expect, params, self.fail, "expect")
         output = parts.get("output") or self.section_output({}, "output",
                                                             stem=stem)
         if output.dir is None:
@@ -1015,7 +1223,7 @@ class _Checker:
             title=parts.get("title"), data=section, model=model_text,
             model_expr=model_expr, functions=functions, parameters=params,
             fit=parts.get("fit") or FitSection(), confidence=confidence,
-            output=output, positions=dict(self.keys),
+            output=output, expect=expect, positions=dict(self.keys),
             value_positions=dict(self.values), source=self.source)
 
     def cross_check(self, params, functions, section):
@@ -1197,8 +1405,15 @@ class _Checker:
             self.fail_value(path, "column name is empty")
         return value
 
+    def data_files(self, value, path):
+        def fail(index, msg):
+            self.fail_value(path if index is None else f"{path}[{index}]",
+                            msg)
+        return _expand_files(value, self.base_dir, fail,
+                             "a path or glob pattern (text)")
+
     def data_file(self, value, path):
-        file = self.path_value(value["file"], f"{path}.file")
+        files, pattern = self.data_files(value["file"], f"{path}.file")
         for key in ("x", "y"):
             if key not in value:
                 what = "independent" if key == "x" else "dependent"
@@ -1241,9 +1456,10 @@ class _Checker:
                     delim in "\r\n#\"'":
                 self.fail_value(dpath, "expected a single character such as "
                                 f"',' or '\\t', got {_kind(delim)}")
-        return DataSection(file=file, x=tuple(xs), y=refs["y"],
+        return DataSection(file=files[0], x=tuple(xs), y=refs["y"],
                            sigma=refs.get("sigma"),
-                           weights=refs.get("weights"), delimiter=delim)
+                           weights=refs.get("weights"), delimiter=delim,
+                           files=files, pattern=pattern)
 
     def numbers(self, value, path, what):
         items = self.listof(value, path, what)
@@ -1437,6 +1653,101 @@ class _Checker:
             directory = self.path_value(value["dir"], f"{path}.dir")
         return OutputSection(dir=directory, **out)
 
+    def section_expect(self, value, path):
+        self.mapping(value, path, EXPECT_KEYS,
+                     what="a mapping (converged, errorbars, chisqr, redchi, "
+                     "params)")
+        if not value:
+            self.fail_value(path, "nothing to check; give at least one of: "
+                            + ", ".join(EXPECT_KEYS))
+        out = {}
+        for key in ("converged", "errorbars"):
+            if key in value:
+                out[key] = self.boolean(value[key], f"{path}.{key}")
+        for key in ("chisqr", "redchi"):
+            if key in value:
+                out[key] = self.window(value[key], f"{path}.{key}")
+        if "params" in value:
+            ppath = f"{path}.params"
+            entries = value["params"]
+            if not isinstance(entries, dict):
+                self.fail_value(ppath, "expected a mapping of parameter names "
+                                "to expected values, got " + _kind(entries))
+            if not entries:
+                self.fail_value(ppath, "no parameters given")
+            out["params"] = {name: self.expect_param(entry, f"{ppath}.{name}")
+                             for name, entry in entries.items()}
+        return ExpectSection(**out)
+
+    def window(self, value, path):
+        """``{min, max}`` (either optional) or a list ``[min, max]``."""
+        if isinstance(value, list):
+            if len(value) != 2:
+                self.fail_value(path, "expected a list [min, max] of two "
+                                f"numbers, got {len(value)} items")
+            lo = self.number(value[0], f"{path}[0]", inf_hint=_EXPECT_INF)
+            hi = self.number(value[1], f"{path}[1]", inf_hint=_EXPECT_INF)
+        else:
+            self.mapping(value, path, WINDOW_KEYS,
+                         what="a mapping {min, max} or a list [min, max]")
+            if not value:
+                self.fail_value(path, "expected min, max or both, got an "
+                                "empty mapping")
+            lo = hi = None
+            if "min" in value:
+                lo = self.number(value["min"], f"{path}.min",
+                                 inf_hint=_EXPECT_INF)
+            if "max" in value:
+                hi = self.number(value["max"], f"{path}.max",
+                                 inf_hint=_EXPECT_INF)
+        if lo is not None and hi is not None and lo > hi:
+            self.fail_value(path, f"min ({lo!r}) is greater than max "
+                            f"({hi!r})")
+        return ExpectWindow(min=lo, max=hi)
+
+    def expect_param(self, entry, path):
+        if not isinstance(entry, dict):
+            if isinstance(entry, list):
+                self.fail_value(path, "expected a number (the expected value)"
+                                " or a mapping {value, rtol, atol, min, max, "
+                                "stderr_max}, got a list; for an interval "
+                                "write {min: ..., max: ...}")
+            value = self.number(entry, path, what="a number (the expected "
+                                "value) or a mapping {value, rtol, atol, min,"
+                                " max, stderr_max}", inf_hint=_EXPECT_INF)
+            return ExpectParam(value=value, rtol=DEFAULT_EXPECT_RTOL,
+                               atol=0.0)
+        self.mapping(entry, path, EXPECT_PARAM_KEYS)
+        if not entry:
+            self.fail_value(path, "nothing to check; give value (with rtol "
+                            "or atol), min / max, or stderr_max")
+        got = {key: self.number(val, f"{path}.{key}", inf_hint=_EXPECT_INF)
+               for key, val in entry.items()}
+        for key in ("rtol", "atol"):
+            if key in got and got[key] < 0:
+                self.fail_value(f"{path}.{key}", f"{key} must be 0 or more, "
+                                f"got {got[key]!r}")
+            if key in got and "value" not in got:
+                self.fail(f"{path}.{key}", f"{key} is a tolerance on value; "
+                          "give value too (or use min / max)")
+        if "stderr_max" in got and not got["stderr_max"] > 0:
+            self.fail_value(f"{path}.stderr_max", "stderr_max must be "
+                            f"positive, got {got['stderr_max']!r}")
+        if "value" in got:
+            for key in ("min", "max"):
+                if key in got:
+                    self.fail(f"{path}.{key}", "give either value (with rtol "
+                              "/ atol) or min / max, not both")
+            if "rtol" not in got and "atol" not in got:
+                got["rtol"], got["atol"] = DEFAULT_EXPECT_RTOL, 0.0
+            got.setdefault("rtol", 0.0)
+            got.setdefault("atol", 0.0)
+        lo, hi = got.get("min"), got.get("max")
+        if lo is not None and hi is not None and lo > hi:
+            self.fail_value(f"{path}.min", f"min ({lo!r}) is greater than max"
+                            f" ({hi!r})")
+        return ExpectParam(**got)
+
 
 def _valid(name):
     from .expr import is_valid_name
@@ -1505,6 +1816,53 @@ def _check_confidence(conf, params, fail, path):
         if m.x == m.y:
             fail(f"{sub}.y", f"a map needs two different parameters, got "
                  f"{m.x!r} twice")
+
+
+def _check_expect(expect, params, fail, path):
+    """Names in the expect section must be parameters of the spec, and
+    ``stderr_max`` needs a parameter that can have a standard error.
+    ``fail(key_path, message)`` raises."""
+    names = ", ".join(params)
+    for name, want in expect.params.items():
+        sub = f"{path}.params.{name}"
+        if name not in params:
+            near = difflib.get_close_matches(name, list(params), n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            fail(sub, f"unknown parameter {name!r}{hint} (parameters: "
+                 f"{names})")
+        p = params[name]
+        if want.stderr_max is not None and not p.vary and p.expr is None:
+            fail(f"{sub}.stderr_max", f"parameter {name!r} is fixed (vary: "
+                 "false) and has no standard error; remove stderr_max")
+
+
+# ----------------------------------------------------------------- data files
+def expand_data_files(value, base_dir, *, source=None, key="--data"):
+    """The data files named by ``value``, as for ``data.file`` in a spec.
+
+    ``value`` is a path or glob pattern (``'runs/*.csv'``; ``*``, ``?``,
+    ``[...]`` and ``**`` are glob magic, ``~`` is expanded) or a list of
+    them.  Relative paths are taken relative to ``base_dir`` (the current
+    directory for a command-line ``--data``).  Returns absolute paths,
+    sorted by path text, without duplicates.
+
+    A pattern must match at least one file (directories do not count); a
+    plain path inside a list must exist; a single plain path is returned
+    as is (it is checked when the data are read).  Errors are SpecError
+    with ``file=source`` and ``key`` (``key[i]`` for a list item), e.g.
+    ``--data: no file matches 'runs/*.csv' (relative to /home/me)``.
+    """
+    def fail(index, msg):
+        raise SpecError(msg, file=source,
+                        key=key if index is None else f"{key}[{index}]")
+
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if isinstance(value, (list, tuple)):
+        value = [os.fspath(v) if isinstance(v, os.PathLike) else v
+                 for v in value]
+    files, _ = _expand_files(value, base_dir, fail, "a path or glob pattern")
+    return files
 
 
 # ----------------------------------------------------------------- --set
@@ -1594,10 +1952,12 @@ def apply_overrides(spec: FitSpec, sets) -> FitSpec:
         new[name] = _make_param(f, bad)
     out = dataclasses.replace(spec, parameters=new,
                               overrides=tuple(spec.overrides) + tuple(sets))
+    def after_fail(path, msg):
+        raise SpecError(f"after --set, {path}: {msg}", key="--set")
     if out.confidence is not None:
-        def conf_fail(path, msg):
-            raise SpecError(f"after --set, {path}: {msg}", key="--set")
-        _check_confidence(out.confidence, new, conf_fail, "confidence")
+        _check_confidence(out.confidence, new, after_fail, "confidence")
+    if out.expect is not None:
+        _check_expect(out.expect, new, after_fail, "expect")
     return out
 
 
@@ -1659,7 +2019,11 @@ def spec_schema() -> dict:
                     "expr": {**text, "description": "function body"}},
                    required=FUNCTION_KEYS)
     data = obj(
-        {"file": {**text, "description": "data file, relative to the spec"},
+        {"file": {"anyOf": [text, {"type": "array", "minItems": 1,
+                                   "items": text}],
+                  "description": "data file, relative to the spec; a glob "
+                                 "pattern (runs/*.csv) or a list of paths "
+                                 "and patterns gives a batch of files"},
          "x": {"anyOf": [column, {"type": "array", "minItems": 1,
                                   "items": column},
                          numbers,
@@ -1715,6 +2079,46 @@ def spec_schema() -> dict:
                   "report": {"type": "boolean", "default": True},
                   "json": {"type": "boolean", "default": True},
                   "csv": {"type": "boolean", "default": True}})
+    finite = {"type": "number"}
+    window = {"anyOf": [
+        obj({"min": finite, "max": finite}, minProperties=1),
+        {"type": "array", "prefixItems": [finite, finite], "minItems": 2,
+         "maxItems": 2, "description": "[min, max]"}],
+        "description": "interval; either bound may be left out"}
+    tolerance = {"type": "number", "minimum": 0}
+    expected_parameter = {"anyOf": [
+        {"type": "number",
+         "description": f"expected value (rtol {DEFAULT_EXPECT_RTOL!r})"},
+        obj({"value": {**number, "description": "expected value"},
+             "rtol": {**tolerance, "description": "relative tolerance on "
+                      f"value (default {DEFAULT_EXPECT_RTOL!r}, or 0 with "
+                      "atol)"},
+             "atol": {**tolerance, "description": "absolute tolerance on "
+                      "value (default 0)"},
+             "min": {**number, "description": "lower bound of the value"},
+             "max": {**number, "description": "upper bound of the value"},
+             "stderr_max": {"type": "number", "exclusiveMinimum": 0,
+                            "description": "largest accepted standard "
+                                           "error"}},
+            minProperties=1,
+            description="value with tolerance, or min / max; optional "
+                        "stderr_max",
+            **{"not": {"anyOf": [{"required": ["value", "min"]},
+                                 {"required": ["value", "max"]}]}}),
+    ]}
+    expect = obj(
+        {"converged": {"type": "boolean",
+                       "description": "the fit must (not) converge"},
+         "errorbars": {"type": "boolean",
+                       "description": "standard errors must (not) be "
+                                      "available"},
+         "chisqr": window, "redchi": window,
+         "params": {"type": "object", "minProperties": 1,
+                    "propertyNames": {"pattern": NAME_PATTERN},
+                    "additionalProperties": {
+                        "$ref": "#/$defs/expected_parameter"}}},
+        minProperties=1,
+        description="regression checks evaluated after the fit")
     schema = obj(
         {"title": text,
          "data": {"$ref": "#/$defs/data"},
@@ -1727,11 +2131,14 @@ def spec_schema() -> dict:
                         "additionalProperties": {"$ref": "#/$defs/parameter"}},
          "fit": {"$ref": "#/$defs/fit"},
          "confidence": {"$ref": "#/$defs/confidence"},
-         "output": {"$ref": "#/$defs/output"}},
+         "output": {"$ref": "#/$defs/output"},
+         "expect": {"$ref": "#/$defs/expect"}},
         required=TOP_REQUIRED)
     return {"$schema": "https://json-schema.org/draft/2020-12/schema",
             "title": "fitcli fit spec",
             **schema,
             "$defs": {"data": data, "parameter": parameter,
                       "function": function, "fit": fit,
-                      "confidence": confidence, "output": output}}
+                      "confidence": confidence, "output": output,
+                      "expect": expect,
+                      "expected_parameter": expected_parameter}}

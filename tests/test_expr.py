@@ -614,3 +614,317 @@ def test_every_error_is_a_fitcli_error():
     with pytest.raises(FitcliError):
         _constrain("import os")
     assert issubclass(ConstraintError, ExprError)
+
+
+# --------------------------------------------------------------------------
+# the fast evaluator (compile_fast) against the asteval path
+from fitcli import expr as _expr_mod  # noqa: E402
+from fitcli.expr import compile_fast, time_limit  # noqa: E402
+from fitcli.model import ExpressionModel  # noqa: E402
+
+_X = np.linspace(-3.0, 7.0, 41)
+_FAST_SYMBOLS = {"a": 2.0, "b": 3.0, "c": -0.5, "z": 0.0, "x": _X,
+                 "k": np.arange(5), "t": True, "n": np.float64(1.5)}
+
+FAST_CASES = [
+    # arithmetic, order of operations, constants
+    "a + b * c - a / b", "a ** b ** 0.5", "(a - b) ** 2 / (c + 4)",
+    "b % a", "b // a", "-a", "+a", "--a", "-(-a)", "2**64 + 1", "1e308 * 10",
+    "-inf * 0", "2 * pi * e", "inf - inf", "x * a + b", "x ** 2 - c * x",
+    "a * x / (1 + x**2)", "(x - a) / b", "x // 2", "x % 3", "n * a",
+    "k * 2", "k + 1", "-k", "~k",
+    # comparisons and logic
+    "a == 2", "a != 2", "a > b", "a >= 2", "a < b", "a <= 1", "1 < a < b",
+    "1 < a > b", "a < b < c", "x > a", "(x > a) & (x < 5)", "(x > a) | t",
+    "(a > 1) ^ (b > 2)", "~isnan(x)", "not a", "not z", "a and b", "z and b",
+    "a or b", "z or b", "z or 0 or c", "a and b and c", "a is a",
+    "a is not b", "a in (1, 2)", "a not in [1, 2]", "b in [3, 4]",
+    "t + t", "t * a", "-t", "~t", "(a > 1) + (b > 1)", "True", "None",
+    # ternaries
+    "a if b > 0 else c", "a if z else c", "x if a > 1 else -x",
+    "where(x > a, x, -x)", "(a if c > 0 else b) * x",
+    # functions of the namespace
+    "sqrt(a) + exp(c) - log(b)", "max(a, b, c)", "min(a, b)", "abs(c)",
+    "atan2(a, c)", "hypot(a, b)", "fsum((a, b, c))", "fsum(frexp(b))",
+    "max(modf(2.5)) + 10 * min(modf(2.5))", "factorial(5)",
+    "factorial(k)", "ldexp(a, 3)", "pow(a, b)", "clip(x, -1, 1)",
+    "maximum(x, 0)", "heaviside(x, 0.5)", "erf(x) + erfc(a)",
+    "gammaln(b)", "gamma(b)", "round(x * 3)", "sign(x)", "sinc(x)",
+    "log(-1)", "sqrt(-1)", "exp(1000)", "log(x)", "isinf(inf)",
+    "pi", "e", "inf",
+    # lineshapes (not in the constraint namespace: through the model)
+]
+
+LINESHAPE_CASES = [
+    "gaussian(x, a, b, 1.5) + c*x + z",
+    "lorentzian(x, a, b, 0.5) + voigt(x, a, b, 0.5)",
+    "pvoigt(x, a, b, 0.5, 0.3) - moffat(x, a, b, 1, 2)",
+    "pearson7(x, a, b, 1, 1.5) + exponential(x, a, b)",
+    "step(x, a, b, 1) + rectangle(x, a, -1, 1, 3, 1)",
+    "step_erf(x, a, b, 1) * logistic(x, a, b, 1)",
+    "polynomial(x, a, b, c) + quadratic(x, a, b, c) + linear(x, a, b)",
+    "sine(x, a, b, c) + expsine(x, a, b, c, 0.1)",
+    "damped_oscillator(x, a, b, 0.1)",
+    "gaussian(x, a, b, 1) if a > b else lorentzian(x, a, b, 1)",
+    "powerlaw(x + 4, a, c)",
+]
+
+
+def _same(u, v):
+    """Bit-identical values (type, dtype, shape, bytes; NaN == NaN)."""
+    if isinstance(u, (tuple, list)):
+        return type(u) is type(v) and len(u) == len(v) and \
+            all(_same(p, q) for p, q in zip(u, v))
+    if type(u) is not type(v):
+        return False
+    if isinstance(u, np.ndarray):
+        return u.dtype == v.dtype and u.shape == v.shape and \
+            u.tobytes() == v.tobytes()
+    if isinstance(u, (float, np.floating)):
+        return np.asarray(u).tobytes() == np.asarray(v).tobytes()
+    return u == v
+
+
+def _both(text, symbols=None, interp=None):
+    """(outcome of the asteval path, outcome of the fast path); an outcome is
+    ('ok', value) or ('error', type, message, key)."""
+    expr = compile_expression(text, key="k0")
+    if interp is None:
+        interp = make_interpreter(dict(_FAST_SYMBOLS if symbols is None
+                                       else symbols))
+    fast = compile_fast(interp, expr, key="k0")
+    out = []
+    for run in (lambda: evaluate(interp, expr, key="k0"), fast):
+        try:
+            with np.errstate(all="ignore"):
+                out.append(("ok", run()))
+        except ExprError as exc:
+            out.append(("error", type(exc), str(exc), exc.key))
+    return out
+
+
+@pytest.mark.parametrize("text", FAST_CASES)
+def test_fast_path_equals_asteval(text):
+    ref, fast = _both(text)
+    assert ref[0] == "ok", ref
+    assert fast[0] == "ok" and _same(ref[1], fast[1]), (ref, fast)
+
+
+@pytest.mark.parametrize("text", FAST_CASES)
+def test_fast_path_never_falls_back_on_success(text, monkeypatch):
+    expr = compile_expression(text)
+    fast = compile_fast(make_interpreter(dict(_FAST_SYMBOLS)), expr)
+
+    def refuse(*args, **kws):
+        raise AssertionError("fell back to asteval")
+    monkeypatch.setattr(_expr_mod, "evaluate", refuse)
+    with np.errstate(all="ignore"):
+        fast()
+
+
+FAST_ERRORS = [
+    "a / z", "b // z", "b % z", "a ** 1e6 ** 2", "10**400 * 1",
+    "factorial(-1)", "factorial(2.5)", "factorial(inf)", "a << 2", "a >> 1",
+    "t << t", "x and a", "a if x else b", "1 < x < 2", "not x",
+    "max(x)", "sqrt()", "sqrt(a, b, c, a, b, c)", "hypot(a)",
+    "fsum(frexp(a) * t)", "frexp(a) + a", "(a, b) if a else b",
+    "(t + t) | t", "t & (t + t)", "modf(a) & t", "pow(-t, -t)",
+    "a(2)", "fsum(a)", "where(x)", "round(x, a)", "ldexp(a)",
+    "unknown_name + 1", "wofz(a, b)",
+] + [p.values[0] for p in HOSTILE]
+
+
+@pytest.mark.parametrize("text", FAST_ERRORS)
+def test_fast_path_fails_exactly_like_asteval(text, workdir, capsys):
+    """Every refusal -- at compile time or at evaluation -- is the same
+    ExprError (type, message, key) on both paths, in under two seconds."""
+    try:
+        expr = compile_expression(text, key="k0")
+    except ExprError:
+        return          # refused before any evaluation: one path only
+    interp = make_interpreter(dict(_FAST_SYMBOLS))
+    start = time.perf_counter()
+    ref, fast = _both(text, interp=interp)
+    assert time.perf_counter() - start < 2.0
+    if ref[0] == "ok":
+        assert fast[0] == "ok" and _same(ref[1], fast[1]), (ref, fast)
+    else:
+        assert ref == fast
+    if fast[0] == "error":
+        assert "\n" not in fast[2] and SECRET not in fast[2]
+    assert capsys.readouterr() == ("", "")
+    assert sorted(os.listdir(workdir)) == [SECRET_FILE]
+    del expr
+
+
+@pytest.mark.parametrize("text, reason", HOSTILE)
+def test_hostile_constraints_use_fast_path_and_same_message(text, reason,
+                                                           workdir):
+    """The public constraint path (fast) gives the asteval message."""
+    messages = []
+    for reference in (False, True):
+        params = Parameters()
+        params.add("a", value=1)
+        _expr_mod._REFERENCE[0] += reference
+        try:
+            with pytest.raises(ExprError) as info:
+                params.add("b", expr=text)
+                params.update_constraints()
+        finally:
+            _expr_mod._REFERENCE[0] -= reference
+        messages.append((type(info.value), str(info.value)))
+    assert messages[0] == messages[1]
+
+
+def _model(text, functions=None, variables=("x",), params="abcz"):
+    return ExpressionModel(text, list(variables), list(params),
+                           functions=functions)
+
+
+@pytest.mark.parametrize("text", LINESHAPE_CASES)
+def test_fast_model_equals_asteval_on_lineshapes(text):
+    model = _model(text)
+    values = {"a": 2.0, "b": 3.0, "c": -0.5, "z": 0.0}
+    fast = model.eval(values, {"x": _X})
+    with np.errstate(all="ignore"):
+        ref = evaluate(model._interp, model.expr, key="model")
+    assert _same(ref, fast)
+    assert isinstance(fast, np.ndarray) and fast.shape == _X.shape
+
+
+USER_FUNCTIONS = {
+    "bump": (["x", "h", "w"], "h * exp(-x**2 / w) if w > 0 else 0 * x"),
+    "twice": (["v"], "2 * v"),
+    "both": (["x", "h"], "twice(bump(x, h, 1.0)) + gaussian(x, h, 0, 1)"),
+    "ratio": (["p", "q"], "p / q"),
+    "cmp": (["p", "q"], "(p < q) & (q < 10)"),
+}
+
+
+@pytest.mark.parametrize("text", [
+    "bump(x, a, b) + c", "both(x, a) * twice(c)", "twice(twice(twice(x)))",
+    "ratio(a, b) * x", "cmp(a, b) * x", "bump(x, a, -1) + z",
+    "both(x - a, b) if cmp(a, b) else -x",
+])
+def test_fast_model_equals_asteval_with_user_functions(text):
+    model = _model(text, functions=USER_FUNCTIONS)
+    values = {"a": 2.0, "b": 3.0, "c": -0.5, "z": 0.0}
+    fast = model.eval(values, {"x": _X})
+    _expr_mod._REFERENCE[0] += 1
+    try:
+        with np.errstate(all="ignore"):
+            ref = evaluate(model._interp, model.expr, key="model")
+    finally:
+        _expr_mod._REFERENCE[0] -= 1
+    assert _same(ref, fast)
+
+
+@pytest.mark.parametrize("text, values", [
+    ("ratio(a, z) + x", {}), ("twice(x) and a", {}), ("bump(x, a)", {}),
+    ("twice(ratio(a, z))", {}), ("both(x, ratio(a, z))", {}),
+    ("x if both(x, a) else x", {}),
+])
+def test_fast_model_errors_equal_asteval(text, values):
+    model = _model(text, functions=USER_FUNCTIONS)
+    vals = {"a": 2.0, "b": 3.0, "c": -0.5, "z": 0.0}
+    vals.update(values)
+    with pytest.raises(ExprError) as fast:
+        model.eval(vals, {"x": _X})
+    _expr_mod._REFERENCE[0] += 1
+    try:
+        with pytest.raises(ExprError) as ref, np.errstate(all="ignore"):
+            evaluate(model._interp, model.expr, key="model")
+    finally:
+        _expr_mod._REFERENCE[0] -= 1
+    assert (type(fast.value), str(fast.value), fast.value.key) == \
+        (type(ref.value), str(ref.value), ref.value.key)
+
+
+def test_fast_residual_is_bit_identical_to_asteval():
+    model = _model("gaussian(x, a, b, c) + z*x", params="abcz")
+    y = np.sin(_X)
+    params = Parameters()
+    for name, val in zip("abcz", (4.0, 2.0, 1.5, 0.1)):
+        params.add(name, value=val)
+    fast = model.residual_function({"x": _X}, y)(params)
+    with np.errstate(all="ignore"):
+        ref = y - evaluate(model._interp, model.expr)
+    assert fast.tobytes() == ref.tobytes()
+
+
+def test_fast_path_reads_symbols_at_call_time():
+    interp = make_interpreter({"k": 4.0})
+    fast = compile_fast(interp, compile_expression("sqrt(k) + f(k)"))
+    interp.symtable["f"] = lambda v: v * 10
+    assert fast() == 42.0
+    interp.symtable["k"] = 9.0
+    assert fast() == 93.0
+    interp.symtable["f"] = 3.0
+    with pytest.raises(ExprError, match="not callable"):
+        fast()
+    del interp.symtable["k"]
+    with pytest.raises(ExprError, match="NameError"):
+        fast()
+
+
+def test_fast_path_names_come_only_from_the_table():
+    """No builtin or module global leaks into the fast path."""
+    for name in ("print", "open", "len", "type", "np", "ast", "operator",
+                 "_operand", "evaluate", "__builtins__", "table", "func"):
+        try:
+            expr = compile_expression(f"{name}(a)")
+        except ExprError:
+            continue
+        fast = compile_fast(make_interpreter({"a": 1.0}), expr)
+        with pytest.raises(ExprError, match="NameError|not defined"):
+            fast()
+
+
+def test_fast_path_refuses_unchecked_trees():
+    with pytest.raises(TypeError):
+        compile_fast(make_interpreter(), "a + 1")
+
+
+def test_fast_path_alarm_is_reported_like_asteval():
+    interp = make_interpreter({"slow": lambda v: time.sleep(5) or v})
+    fast = compile_fast(interp, compile_expression("slow(1) + 1"))
+    start = time.perf_counter()
+    with pytest.raises(ExprError, match="took longer"):
+        with time_limit(0.05):
+            fast()
+    assert time.perf_counter() - start < 2.0
+
+
+def test_constraint_cache_follows_expression_changes():
+    params = Parameters()
+    params.add("a", value=2)
+    params.add("b", expr="a * 3")
+    params.update_constraints()
+    assert params["b"].value == 6.0
+    params["b"].expr = "a + 1"
+    params.update_constraints()
+    assert params["b"].value == 3.0
+    params.asteval.symtable["g"] = lambda v: v * 100
+    params["b"].expr = "g(a)"
+    params.update_constraints()
+    assert params["b"].value == 200.0
+    copy = params.copy()
+    copy["a"].value = 5
+    copy.update_constraints()
+    assert copy["b"].value == 500.0 and params["b"].value == 200.0
+
+
+def test_compile_expression_remembers_checked_texts_only():
+    first = compile_expression("a * 2 + sqrt(b)")
+    assert compile_expression("a * 2 + sqrt(b)") is first
+    for key in ("p1", "p2"):
+        with pytest.raises(ExprError) as info:
+            compile_expression("a.real", key=key)
+        assert info.value.key == key
+
+
+def test_make_interpreter_table_is_the_interpreter_table():
+    interp = make_interpreter({"k": 2.0})
+    assert interp.symtable["k"] == 2.0 and "print" not in interp.symtable
+    interp.symtable["k"] = 5.0
+    assert evaluate(interp, compile_expression("k * 2")) == 10.0

@@ -1024,3 +1024,17 @@ def test_parameter_object_in_parameters():
     result = minimize(decay, params, args=(X, Y))
     assert result.params["amp"].value == pytest.approx(TRUE["amp"], abs=0.1)
     assert p.value == 3.0
+
+
+def test_stationary_check_used_for_precision_loss():
+    """cg/bfgs 'precision loss' counts as converged only at a stationary
+    point of the objective."""
+    from fitcli.engines import _stationary
+
+    def quad(x):
+        return 2.0 + float(np.sum((x - np.array([1.0, -3.0])) ** 2))
+
+    assert _stationary(quad, np.array([1.0, -3.0]), 2.0)
+    assert _stationary(quad, np.array([1.0 + 1e-7, -3.0]), quad(np.array([1.0 + 1e-7, -3.0])))
+    assert not _stationary(quad, np.array([1.01, -3.0]), quad(np.array([1.01, -3.0])))
+    assert not _stationary(quad, np.array([1.0, -3.0]), float("nan"))

@@ -179,7 +179,7 @@ def test_failure_leaves_old_file_and_no_temp(tmp_path, monkeypatch, exc, where):
 
     expected = OutputError if isinstance(exc, OSError) else type(exc)
     with pytest.raises(expected) as info:
-        atomic_write(target, payload)
+        atomic_write(target, payload, durable=True)
     monkeypatch.undo()
     assert target.read_bytes() == b"previous complete output\n"
     assert os.stat(target).st_ino == before.st_ino
@@ -213,9 +213,26 @@ def test_directory_fsync_is_best_effort(tmp_path, monkeypatch):
         return real_fsync(fd)
 
     monkeypatch.setattr(os, "fsync", fsync)
-    atomic_write(tmp_path / "x", b"ok")
+    atomic_write(tmp_path / "x", b"ok", durable=True)
     assert len(calls) == 2
     assert (tmp_path / "x").read_bytes() == b"ok"
+
+
+def test_no_fsync_unless_durable(tmp_path, monkeypatch):
+    """Atomicity against a killed process needs only the rename; the two
+    fsyncs (file, directory) are made only with durable=True."""
+    calls = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (calls.append(fd),
+                                                 real_fsync(fd))[1])
+    atomic_write(tmp_path / "x", b"ok")
+    write_outputs(tmp_path / "o", {"a.csv": b"1\n", "result.json": b"{}\n"})
+    assert calls == []
+    assert (tmp_path / "x").read_bytes() == b"ok"
+    write_outputs(tmp_path / "o", {"a.csv": b"2\n"}, durable=True)
+    assert len(calls) == 2
+    assert (tmp_path / "o" / "a.csv").read_bytes() == b"2\n"
+    assert _leftovers(tmp_path / "o") == []
 
 
 def test_error_parent_is_a_file(tmp_path):
@@ -718,3 +735,91 @@ def test_module_imports_only_stdlib_and_numpy():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True,
                          text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# ==========================================================================
+# fast encoders: the very bytes of the standard library encoders
+def _csv_reference(header, rows):
+    """csv_bytes as first written: csv.writer over _cell of every field."""
+    import csv as _csv
+    import io as _io
+    buf = _io.StringIO()
+    writer = _csv.writer(buf, lineterminator="\n", quoting=_csv.QUOTE_MINIMAL)
+    writer.writerow([outputs._cell(h) for h in header])
+    for row in rows:
+        writer.writerow([outputs._cell(v) for v in row])
+    return buf.getvalue().encode("utf-8")
+
+
+_CELLS = [0.1, -0.0, 0.0, 1e300, 5e-324, math.nan, math.inf, -math.inf, 3, -7,
+          10 ** 30, True, False, None, np.float64(2.5), np.float32(0.1),
+          np.int64(5), np.bool_(True), np.float64(np.nan), "", "a", "a,b",
+          'q"t', "l\nn", " s ", "x\r", "é", np.str_("np"), "\t"]
+
+
+def test_csv_bytes_equals_csv_writer_on_random_tables():
+    import random
+    rng = random.Random(11)
+    for _ in range(2000):
+        width = rng.randint(1, 5)
+        header = [rng.choice(["a", "b,c", "", 'd"', "x y"]) for _ in range(width)]
+        rows = [[rng.choice(_CELLS) for _ in range(width)]
+                for _ in range(rng.randint(0, 6))]
+        assert csv_bytes(header, rows) == _csv_reference(header, rows), rows
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 200])
+def test_fit_csv_fast_path_equals_csv_writer(n):
+    x = np.linspace(-1, 1, n) ** 3 * 1e5
+    y = np.sin(x)
+    y[: n // 3] = np.nan
+    for xs in ({"x": x}, {"a,b": x, "t": np.arange(n)},
+               {"q": x.astype(np.float32)}):
+        for sigma in (None, np.abs(y) + 1, np.full(n, np.inf)):
+            cols = [(k, np.asarray(v).ravel()) for k, v in xs.items()]
+            cols += [("y", y)] + ([("sigma", sigma)] if sigma is not None
+                                  else [])
+            cols += [("model", -y), ("residual", y * 1e-300)]
+            expect = _csv_reference([c for c, _ in cols],
+                                    zip(*(v.tolist() for _, v in cols)))
+            assert fit_csv(xs, y, sigma, -y, y * 1e-300) == expect
+
+
+def test_json_bytes_equals_json_dumps_on_random_documents():
+    import random
+    rng = random.Random(5)
+    leaves = [0.1, -0.0, 1e300, 5e-324, math.nan, math.inf, 3, -7, 10 ** 30,
+              True, False, None, "", "é\u2028x\"\\\n\t\x01", np.float64(2.5),
+              np.float32(0.1), np.int64(5), np.bool_(True), np.str_("s")]
+
+    def gen(depth):
+        r = rng.random()
+        if depth > 4 or r < 0.4:
+            return rng.choice(leaves)
+        if r < 0.6:
+            return [gen(depth + 1) for _ in range(rng.randint(0, 4))]
+        if r < 0.7:
+            return tuple(gen(depth + 1) for _ in range(rng.randint(0, 3)))
+        if r < 0.8:
+            return np.array([rng.random() for _ in range(rng.randint(0, 3))])
+        return {rng.choice(["k", "é", "a b", '"q', 5, np.int64(7),
+                            np.str_("sk")]): gen(depth + 1)
+                for _ in range(rng.randint(0, 4))}
+
+    for _ in range(2000):
+        doc = gen(0)
+        plain = outputs._plain(doc)
+        expect = (json.dumps(plain, indent=2, ensure_ascii=False,
+                             allow_nan=False) + "\n").encode("utf-8")
+        assert json_bytes(doc) == expect
+
+
+def test_versions_are_read_once(monkeypatch):
+    import importlib.metadata as md
+    outputs._versions()
+    calls = []
+    monkeypatch.setattr(md, "version", lambda d: calls.append(d) or "0")
+    first = outputs._versions()
+    first["numpy"] = "changed"
+    assert outputs._versions()["numpy"] == np.__version__
+    assert calls == []

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from fitcli.errors import SpecError
-from fitcli.spec import (DATA_KEYS, FIT_KEYS, MAP_KEYS, OUTPUT_KEYS,
-                         PARAM_KEYS, TOP_KEYS, ConfidenceSection,
+from fitcli.spec import (DATA_KEYS, EXPECT_KEYS, EXPECT_PARAM_KEYS,
+                         FIT_KEYS, MAP_KEYS, OUTPUT_KEYS, PARAM_KEYS,
+                         TOP_KEYS, WINDOW_KEYS, ConfidenceSection,
                          DataSection, FitSection, FitSpec, FunctionSpec,
                          MapSpec, OutputSection, ParamSpec, MAX_SPEC_BYTES,
                          apply_overrides, load_spec, load_spec_text,
@@ -344,7 +345,7 @@ YAML_CASES = {
     "unclosed flow list": ("data:\n  x: [1, 2\nmodel: a\n", 3, 6, None,
                            "invalid YAML"),
     "tab indentation": ("data:\n\tx: 1\n", 2, 1, None, "invalid YAML"),
-    "unknown top-level key": (BASE + "expect: {a: 1}\n", 8, 1, "expect",
+    "unknown top-level key": (BASE + "zebra: {a: 1}\n", 8, 1, "zebra",
                               "unknown key; expected one of: title, data"),
     "misspelled top-level key": (BASE.replace("model:", "modle:"), 4, 1,
                                  "modle", "did you mean 'model'?"),
@@ -935,7 +936,7 @@ def test_example_validates_against_the_schema(tmp_path):
                 yaml.safe_load(BASE), tomllib.loads(TOML_BASE)):
         assert _valid(doc, schema, schema)
     # and a few documents the loader refuses are refused structurally too
-    for text in (BASE + "expect: 1\n", edit("min: -1", "mn: -1"),
+    for text in (BASE + "zebra: 1\n", BASE + "expect: 1\n", edit("min: -1", "mn: -1"),
                  BASE.replace("model: a * x + b\n", ""),
                  edit("  y: [2, 4, 6]\n", "  y: [2, 4, 6]\n  sigma: [1, 1, 1]"
                       "\n  weights: [1, 1, 1]\n"),
@@ -978,7 +979,8 @@ def _spec_keys(spec):
     for key in spec.positions:
         if not key:
             continue
-        key = re.sub(r"^(parameters|functions)\.[A-Za-z_0-9]+", r"\1.*", key)
+        key = re.sub(r"^(parameters|functions|expect\.params)\.[A-Za-z_0-9]+",
+                     r"\1.*", key)
         key = re.sub(r"^data\.x\.[A-Za-z_0-9]+", "data.x.*", key)
         key = re.sub(r"\[\d+\]", "[]", key)
         if key.endswith("[]") or key.startswith("fit.options."):
@@ -996,10 +998,16 @@ def test_schema_and_validator_accept_the_same_keys(tmp_path):
     full = full.replace("  dir: results/two_peaks",
                         "  dir: out\n  report: true\n  json: true\n"
                         "  csv: false")
+    full += ("expect:\n  converged: true\n  errorbars: true\n"
+             "  chisqr: {min: 0, max: 150}\n  redchi: [0.5, 2.0]\n"
+             "  params:\n    amp1: {value: 11.94, rtol: 0.01, atol: 0.1}\n"
+             "    wid1: {min: 0.4, max: 0.5, stderr_max: 0.1}\n"
+             "    amp2: 6.99\n")
     weights = "data: {file: a.csv, x: [t, u], y: 2, weights: 3, delimiter: ';'}\n" \
         "model: a * t\nparameters: {a: 1}\nfit: {options: {xtol: 1.0e-8}}\n"
     inline = "data: {x: {t: [1, 2]}, y: [1, 2], sigma: [1, 1]}\n" \
-        "model: a * t\nparameters: {a: 1}\n"
+        "model: a * t\nparameters: {a: 1}\n" \
+        "expect: {redchi: {min: 0.1, max: 2}, params: {a: {max: 3}}}\n"
     accepted = set()
     for text in (full, weights, inline):
         accepted |= _spec_keys(load_spec_text(text, base_dir=tmp_path))
@@ -1010,7 +1018,9 @@ def test_schema_and_validator_accept_the_same_keys(tmp_path):
     # the key tables behind the validator agree with the schema too
     tables = {"": TOP_KEYS, "data": DATA_KEYS, "parameters.*": PARAM_KEYS,
               "fit": FIT_KEYS, "confidence.maps[]": MAP_KEYS,
-              "output": OUTPUT_KEYS}
+              "output": OUTPUT_KEYS, "expect": EXPECT_KEYS,
+              "expect.params.*": EXPECT_PARAM_KEYS,
+              "expect.chisqr": WINDOW_KEYS}
     for where, keys in tables.items():
         prefix = f"{where}." if where else ""
         found = {k[len(prefix):] for k in allowed if k.startswith(prefix)
@@ -1033,3 +1043,460 @@ def test_unknown_key_everywhere(where, text):
         load_spec_text(text)
     assert info.value.key == (f"{where}.bogus" if where else "bogus")
     assert info.value.message.startswith("unknown key")
+
+
+# --------------------------------------------------------------------------
+# data.file: globs and lists (issue 5)
+from fitcli.spec import (ExpectParam, ExpectSection,  # noqa: E402
+                         ExpectWindow, expand_data_files)
+
+FILES_SPEC = """\
+data:
+  file: {file}
+  x: x
+  y: y
+model: a * x + b
+parameters:
+  a: 1
+  b: {{value: 0, vary: true}}
+"""
+
+
+@pytest.fixture
+def runs(tmp_path):
+    """tmp_path/runs/run00{1,2,3}.csv, runs/skip.txt, runs/sub.csv/ (a
+    directory) and runs/deep/run009.csv."""
+    runs = tmp_path / "runs"
+    (runs / "sub.csv").mkdir(parents=True)
+    (runs / "deep").mkdir()
+    for name in ("run003.csv", "run001.csv", "run002.csv", "skip.txt",
+                 "deep/run009.csv"):
+        (runs / name).write_text("x,y\n1,2\n2,4\n3,6\n")
+    return runs
+
+
+def _files_spec(tmp_path, file, name="s.yaml"):
+    return load_spec(write(tmp_path, name, FILES_SPEC.format(file=file)))
+
+
+def test_plain_data_file_is_unchanged(tmp_path, runs):
+    spec = _files_spec(tmp_path, "runs/run002.csv")
+    assert spec.data.file == runs.resolve() / "run002.csv"
+    assert spec.data.files == (spec.data.file,)
+    assert spec.data.pattern is None and not spec.data.batch
+    # a missing plain file is reported when the data are read, as before
+    missing = _files_spec(tmp_path, "runs/none.csv")
+    assert missing.data.files == (runs.resolve() / "none.csv",)
+    # a DataSection built with file only gets files=(file,)
+    d = DataSection(file=Path("/a.csv"), x=("x",), y="y")
+    assert d.files == (Path("/a.csv"),) and d.pattern is None
+    assert DataSection(file=None, x=("x",), y="y").files == ()
+
+
+def test_glob_expands_sorted_files_only(tmp_path, runs):
+    spec = _files_spec(tmp_path, "runs/*.csv")
+    r = runs.resolve()
+    assert spec.data.files == (r / "run001.csv", r / "run002.csv",
+                               r / "run003.csv")
+    assert spec.data.file == r / "run001.csv"
+    assert spec.data.pattern == "runs/*.csv" and spec.data.batch
+    assert all(p.is_absolute() for p in spec.data.files)
+
+
+def test_glob_variants(tmp_path, runs):
+    r = runs.resolve()
+    assert _files_spec(tmp_path, "runs/run00[2-3].csv").data.files == \
+        (r / "run002.csv", r / "run003.csv")
+    assert _files_spec(tmp_path, "runs/run?01.csv").data.files == \
+        (r / "run001.csv",)
+    deep = _files_spec(tmp_path, "'runs/**/*.csv'").data.files
+    assert deep == (r / "deep" / "run009.csv", r / "run001.csv",
+                    r / "run002.csv", r / "run003.csv")
+    absolute = _files_spec(tmp_path, f"'{r}/*.txt'").data
+    assert absolute.files == (r / "skip.txt",) and absolute.file == \
+        r / "skip.txt" and absolute.pattern == f"{r}/*.txt"
+
+
+def test_glob_with_tilde(tmp_path, runs, monkeypatch):
+    monkeypatch.setenv("HOME", str(runs))
+    spec = _files_spec(tmp_path, "'~/run00*.csv'")
+    assert len(spec.data.files) == 3 and spec.data.pattern == "~/run00*.csv"
+
+
+def test_literal_file_name_with_brackets(tmp_path):
+    (tmp_path / "data[1].csv").write_text("x,y\n1,2\n")
+    spec = _files_spec(tmp_path, "'data[1].csv'")
+    assert spec.data.files == (tmp_path.resolve() / "data[1].csv",)
+    assert spec.data.pattern is None
+
+
+def test_list_of_paths_and_globs(tmp_path, runs):
+    r = runs.resolve()
+    spec = _files_spec(tmp_path, "[runs/run003.csv, 'runs/run00*.csv', "
+                                 "runs/skip.txt, runs/run003.csv]")
+    assert spec.data.files == (r / "run001.csv", r / "run002.csv",
+                               r / "run003.csv", r / "skip.txt")
+    assert spec.data.file == r / "run001.csv"
+    assert spec.data.pattern == ("runs/run003.csv, runs/run00*.csv, "
+                                 "runs/skip.txt, runs/run003.csv")
+    one = _files_spec(tmp_path, "[runs/run002.csv]").data
+    assert one.files == (r / "run002.csv",) and one.file == r / "run002.csv"
+    assert not one.batch and one.pattern == "runs/run002.csv"
+
+
+def test_list_in_toml(tmp_path, runs):
+    text = ('model = "a * x"\n[data]\nfile = ["runs/run001.csv",\n'
+            '        "runs/nothing*.csv"]\nx = "x"\ny = "y"\n'
+            '[parameters]\na = 1\n')
+    with pytest.raises(SpecError) as info:
+        load_spec(write(tmp_path, "t.toml", text))
+    exc = info.value
+    assert (exc.line, exc.column, exc.key) == (4, 9, "data.file[1]")
+    assert exc.message == (f"no file matches 'runs/nothing*.csv' (relative "
+                           f"to {tmp_path.resolve()})")
+    ok = load_spec(write(tmp_path, "u.toml", text.replace("nothing", "run")))
+    assert len(ok.data.files) == 3
+
+
+@pytest.mark.parametrize("file, line, column, key, message", [
+    ("runs/*.dat", 2, 9, "data.file",
+     "no file matches 'runs/*.dat' (relative to {dir})"),
+    ("'runs/sub*'", 2, 9, "data.file",
+     "no file matches 'runs/sub*' (relative to {dir}); only 1 directory "
+     "match"),
+    ("[]", 2, 9, "data.file", "expected a path or glob pattern (text) or a "
+     "non-empty list of them, got an empty list"),
+    ("3", 2, 9, "data.file", "expected a path or glob pattern (text) or a "
+     "list of them, got the number 3"),
+    ("''", 2, 9, "data.file", "expected a path or glob pattern (text), got "
+     "an empty string"),
+    ("[runs/run001.csv, 7]", 2, 27, "data.file[1]",
+     "expected a path or glob pattern (text), got the number 7"),
+    ("[runs/run001.csv, runs/none.csv]", 2, 27, "data.file[1]",
+     "data file not found: {dir}/runs/none.csv"),
+    ("[runs/sub.csv]", 2, 10, "data.file[0]",
+     "data file {dir}/runs/sub.csv is a directory, not a file"),
+    ("['runs/*.csv', 'x/*.csv']", 2, 24, "data.file[1]",
+     "no file matches 'x/*.csv' (relative to {dir})"),
+    ("{a: 1}", 2, 9, "data.file", "expected a path or glob pattern (text) or"
+     " a list of them, got a mapping"),
+])
+def test_bad_data_files(tmp_path, runs, file, line, column, key, message):
+    path = write(tmp_path, "bad.yaml", FILES_SPEC.format(file=file))
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    exc = info.value
+    msg = one_line(exc)
+    assert (exc.line, exc.column, exc.key) == (line, column, key), msg
+    assert exc.message == message.format(dir=tmp_path.resolve()), msg
+    assert msg.startswith(f"{path}:{line}:{column}: {key}: ")
+
+
+def test_expand_data_files_for_the_command_line(tmp_path, runs,
+                                                monkeypatch):
+    r = runs.resolve()
+    assert expand_data_files("runs/run00*.csv", tmp_path) == \
+        (r / "run001.csv", r / "run002.csv", r / "run003.csv")
+    assert expand_data_files(["runs/run002.csv", "runs/run00[12].csv"],
+                             str(tmp_path)) == (r / "run001.csv",
+                                                r / "run002.csv")
+    assert expand_data_files(runs / "run001.csv", "/") == (r / "run001.csv",)
+    assert expand_data_files((runs / "run001.csv",), "/") == \
+        (r / "run001.csv",)
+    # a single plain path is not checked here (the data loader does it)
+    assert expand_data_files("none.csv", tmp_path) == \
+        (tmp_path.resolve() / "none.csv",)
+    monkeypatch.chdir(runs)
+    assert expand_data_files("*.csv", ".") == (r / "run001.csv",
+                                                r / "run002.csv",
+                                                r / "run003.csv")
+    with pytest.raises(SpecError) as info:
+        expand_data_files("*.dat", ".", source="spec.yaml")
+    assert str(info.value) == ("spec.yaml: --data: no file matches '*.dat' "
+                               f"(relative to {r})")
+    with pytest.raises(SpecError) as info:
+        expand_data_files(["run001.csv", "gone.csv"], ".", key="-d")
+    assert str(info.value) == f"-d[1]: data file not found: {r}/gone.csv"
+    with pytest.raises(SpecError, match=r"^--data: expected a path or glob "
+                       "pattern or a non-empty list of them, got an empty "
+                       "list$"):
+        expand_data_files([], ".")
+
+
+def test_with_data_file(tmp_path, runs):
+    spec = _files_spec(tmp_path, "runs/*.csv")
+    one = spec.with_data_file(spec.data.files[2])
+    assert one.data.file == one.data.files[0] == runs.resolve() / "run003.csv"
+    assert one.data.files == (one.data.file,)
+    assert one.data.pattern == "runs/*.csv" and not one.data.batch
+    assert one.parameters == spec.parameters and one.data.x == spec.data.x
+    assert spec.data.batch                       # original untouched
+    rel = spec.with_data_file("runs/run002.csv")
+    assert rel.data.file == runs.resolve() / "run002.csv"
+    with pytest.raises(SpecError) as info:
+        load_spec_text(BASE, source="inline.yaml").with_data_file("a.csv")
+    assert str(info.value).startswith("inline.yaml:1:1: data: the spec has "
+                                      "inline data")
+
+
+def test_glob_spec_reads_each_dataset(tmp_path, runs):
+    from fitcli.run import build_dataset
+
+    spec = _files_spec(tmp_path, "runs/*.csv")
+    for path in spec.data.files:
+        data = build_dataset(spec.with_data_file(path))
+        assert list(data.y) == [2.0, 4.0, 6.0]
+
+
+# --------------------------------------------------------------------------
+# expect (issue 5)
+EXPECT_BASE = """\
+data:
+  x: [1, 2, 3, 4, 5]
+  y: [2, 4, 6, 8, 10]
+model: a * x + b + 0 * c + 0 * d
+parameters:
+  a: 1
+  b: {value: 0, min: -1, max: 1}
+  c: {value: 2, vary: false}
+  d: {expr: a / 2}
+expect:
+  converged: true
+  errorbars: true
+  chisqr: {min: 0, max: 150}
+  redchi: [0.5, 2.0]
+  params:
+    a: {value: 11.94, rtol: 0.01}
+    b: {value: 4.30, atol: 0.005}
+    c: {min: 0.4, max: 0.5}
+    d: 6.99
+"""
+
+
+def test_expect_section_parses():
+    spec = load_spec_text(EXPECT_BASE)
+    assert spec.expect == ExpectSection(
+        converged=True, errorbars=True, chisqr=ExpectWindow(0.0, 150.0),
+        redchi=ExpectWindow(0.5, 2.0),
+        params={"a": ExpectParam(value=11.94, rtol=0.01, atol=0.0),
+                "b": ExpectParam(value=4.3, rtol=0.0, atol=0.005),
+                "c": ExpectParam(min=0.4, max=0.5),
+                "d": ExpectParam(value=6.99, rtol=1e-6, atol=0.0)})
+    assert list(spec.expect.params) == ["a", "b", "c", "d"]
+    assert spec.expect.params["a"].tolerance == pytest.approx(0.1194)
+    assert spec.expect.params["c"].window == ExpectWindow(0.4, 0.5)
+    assert spec.expect.params["a"].window is None
+    assert spec.where("expect.params.c.max") == (18, 19)
+    assert spec.where("expect.params.c.max", value=True) == (18, 24)
+    assert load_spec_text(BASE).expect is None
+
+
+def test_expect_optional_parts():
+    spec = load_spec_text(BASE + "expect:\n  redchi: {max: 3}\n  params:\n"
+                          "    a: {value: 2, rtol: 0.1, atol: 0.01, "
+                          "stderr_max: 0.5}\n    b: {stderr_max: 1}\n")
+    e = spec.expect
+    assert e.converged is None and e.errorbars is None and e.chisqr is None
+    assert e.redchi == ExpectWindow(None, 3.0)
+    assert e.params["a"] == ExpectParam(value=2.0, rtol=0.1, atol=0.01,
+                                        stderr_max=0.5)
+    assert e.params["b"] == ExpectParam(stderr_max=1.0)
+    assert ExpectWindow(None, 3.0).describe() == "<= 3.0"
+    assert ExpectWindow(1.0, None).describe() == ">= 1.0"
+    assert not ExpectWindow(None, 3.0).contains(math.nan)
+    assert load_spec_text(BASE + "expect: {converged: false}\n") \
+        .expect.converged is False
+
+
+def test_expect_in_toml_equals_yaml():
+    toml = TOML_BASE + """\
+c = {value = 2, vary = false}
+
+[expect]
+converged = true
+chisqr = {min = 0, max = 150}
+redchi = [0.5, 2.0]
+
+[expect.params]
+a = {value = 11.94, rtol = 0.01}
+b = 0.5
+c = {min = 0.4, max = 0.5}
+"""
+    yaml_text = BASE + """\
+  c: {value: 2, vary: false}
+expect:
+  converged: true
+  chisqr: {min: 0, max: 150}
+  redchi: [0.5, 2.0]
+  params:
+    a: {value: 11.94, rtol: 0.01}
+    b: 0.5
+    c: {min: 0.4, max: 0.5}
+"""
+    t = load_spec_text(toml, "toml", "e.toml")
+    assert t.expect == load_spec_text(yaml_text).expect
+    with pytest.raises(SpecError) as info:
+        load_spec_text(toml.replace("b = 0.5", "bb = 0.5"), "toml", "e.toml")
+    assert (info.value.line, info.value.key) == (19, "expect.params.bb")
+
+
+# (replacement of EXPECT_BASE's expect section, line, column, key, message)
+EXPECT_CASES = {
+    "unknown key": ("expect:\n  convergd: true\n", 11, 3, "expect.convergd",
+                    "unknown key; did you mean 'converged'?"),
+    "not a mapping": ("expect: true\n", 10, 9, "expect",
+                      "expected a mapping (converged, errorbars, chisqr, "
+                      "redchi, params), got a boolean (true)"),
+    "empty": ("expect: {}\n", 10, 9, "expect",
+              "nothing to check; give at least one of: converged, "
+              "errorbars, chisqr, redchi, params"),
+    "converged not boolean": ("expect:\n  converged: 1\n", 11, 14,
+                              "expect.converged",
+                              "expected true or false, got the number 1"),
+    "window min > max": ("expect:\n  chisqr: {min: 5, max: 1}\n", 11, 11,
+                         "expect.chisqr",
+                         "min (5.0) is greater than max (1.0)"),
+    "window list min > max": ("expect:\n  redchi: [2.0, 0.5]\n", 11, 11,
+                              "expect.redchi",
+                              "min (2.0) is greater than max (0.5)"),
+    "window three items": ("expect:\n  redchi: [1, 2, 3]\n", 11, 11,
+                           "expect.redchi", "expected a list [min, max] of "
+                           "two numbers, got 3 items"),
+    "window unknown key": ("expect:\n  chisqr: {mx: 5}\n", 11, 12,
+                           "expect.chisqr.mx",
+                           "unknown key; did you mean 'max'?"),
+    "window text": ("expect:\n  chisqr: {max: 'abc'}\n", 11, 17,
+                    "expect.chisqr.max", "expected a number, got text 'abc'"),
+    "window empty": ("expect:\n  chisqr: {}\n", 11, 11, "expect.chisqr",
+                     "expected min, max or both, got an empty mapping"),
+    "window number": ("expect:\n  chisqr: 5\n", 11, 11, "expect.chisqr",
+                      "expected a mapping {min, max} or a list [min, max], "
+                      "got the number 5"),
+    "window infinite": ("expect:\n  redchi: [0, .inf]\n", 11, 15,
+                        "expect.redchi[1]",
+                        "expected a finite number, got inf; expect takes "
+                        "finite numbers only (leave a bound out for no "
+                        "limit)"),
+    "unknown parameter": ("expect:\n  params:\n    e: 1\n", 12, 5,
+                          "expect.params.e", "unknown parameter 'e' "
+                          "(parameters: a, b, c, d)"),
+    "misspelt parameter": ("expect:\n  params:\n    aa: 1\n", 12, 5,
+                           "expect.params.aa", "unknown parameter 'aa'; did "
+                           "you mean 'a'? (parameters: a, b, c, d)"),
+    "negative rtol": ("expect:\n  params:\n    a: {value: 1, rtol: -0.1}\n",
+                      12, 25, "expect.params.a.rtol",
+                      "rtol must be 0 or more, got -0.1"),
+    "negative atol": ("expect:\n  params:\n    a: {value: 1, atol: -1}\n",
+                      12, 25, "expect.params.a.atol",
+                      "atol must be 0 or more, got -1.0"),
+    "value and min": ("expect:\n  params:\n    a: {value: 1, min: 0}\n",
+                      12, 19, "expect.params.a.min",
+                      "give either value (with rtol / atol) or min / max, "
+                      "not both"),
+    "value and max": ("expect:\n  params:\n    a:\n      value: 1\n"
+                      "      max: 2\n", 14, 7, "expect.params.a.max",
+                      "give either value (with rtol / atol) or min / max, "
+                      "not both"),
+    "rtol without value": ("expect:\n  params:\n    a: {min: 0, rtol: 0.1}\n",
+                           12, 17, "expect.params.a.rtol",
+                           "rtol is a tolerance on value; give value too (or "
+                           "use min / max)"),
+    "param min > max": ("expect:\n  params:\n    a: {min: 3, max: 1}\n",
+                        12, 14, "expect.params.a.min",
+                        "min (3.0) is greater than max (1.0)"),
+    "param unknown key": ("expect:\n  params:\n    a: {value: 1, rtl: 0.1}\n",
+                          12, 19, "expect.params.a.rtl",
+                          "unknown key; did you mean 'rtol'?"),
+    "param text value": ("expect:\n  params:\n    a: {value: 1e3}\n", 12, 16,
+                         "expect.params.a.value",
+                         "expected a number, got text '1e3': YAML 1.1 reads "
+                         "1e3 as text; write 1.0e+3 or use TOML"),
+    "param boolean": ("expect:\n  params:\n    a: yes\n", 12, 8,
+                      "expect.params.a",
+                      "expected a number (the expected value) or a mapping "
+                      "{value, rtol, atol, min, max, stderr_max}, got a "
+                      "boolean (true); YAML 1.1 reads yes/no, on/off, "
+                      "true/false as booleans"),
+    "param list": ("expect:\n  params:\n    a: [1, 2]\n", 12, 8,
+                   "expect.params.a",
+                   "expected a number (the expected value) or a mapping "
+                   "{value, rtol, atol, min, max, stderr_max}, got a list; "
+                   "for an interval write {min: ..., max: ...}"),
+    "param nan": ("expect:\n  params:\n    a: .nan\n", 12, 8,
+                  "expect.params.a", "NaN is not allowed in a spec"),
+    "param empty": ("expect:\n  params:\n    a: {}\n", 12, 8,
+                    "expect.params.a", "nothing to check; give value (with "
+                    "rtol or atol), min / max, or stderr_max"),
+    "params empty": ("expect:\n  params: {}\n", 11, 11, "expect.params",
+                     "no parameters given"),
+    "params not a mapping": ("expect:\n  params: [a, b]\n", 11, 11,
+                             "expect.params",
+                             "expected a mapping of parameter names to "
+                             "expected values, got a list"),
+    "stderr_max zero": ("expect:\n  params:\n    a: {stderr_max: 0}\n", 12,
+                        21, "expect.params.a.stderr_max",
+                        "stderr_max must be positive, got 0.0"),
+    "stderr_max of a fixed parameter": (
+        "expect:\n  params:\n    c: {stderr_max: 0.1}\n", 12, 9,
+        "expect.params.c.stderr_max", "parameter 'c' is fixed (vary: false) "
+        "and has no standard error; remove stderr_max"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(EXPECT_CASES))
+def test_bad_expect(case):
+    section, line, column, key, message = EXPECT_CASES[case]
+    head = EXPECT_BASE[:EXPECT_BASE.index("expect:")]
+    assert head.count("\n") == 9
+    with pytest.raises(SpecError) as info:
+        load_spec_text(head + section, "yaml", "bad.yaml")
+    exc = info.value
+    msg = one_line(exc)
+    assert (exc.file, exc.line, exc.column, exc.key) == \
+        ("bad.yaml", line, column, key), msg
+    assert exc.message == message, msg
+    assert msg == f"bad.yaml:{line}:{column}: {key}: {message}"
+
+
+def test_expect_before_parameters_is_checked_after_them():
+    text = ("expect: {params: {zz: 1}}\n" + BASE)
+    with pytest.raises(SpecError) as info:
+        load_spec_text(text, source="e.yaml")
+    assert str(info.value) == ("e.yaml:1:19: expect.params.zz: unknown "
+                               "parameter 'zz' (parameters: a, b)")
+
+
+def test_set_cannot_fix_a_parameter_with_stderr_max():
+    spec = load_spec_text(BASE + "expect: {params: {a: {stderr_max: 1}}}\n")
+    with pytest.raises(SpecError) as info:
+        apply_overrides(spec, ["a.vary=false"])
+    assert str(info.value) == (
+        "--set: after --set, expect.params.a.stderr_max: parameter 'a' is "
+        "fixed (vary: false) and has no standard error; remove stderr_max")
+    assert apply_overrides(spec, ["a=2"]).expect == spec.expect
+
+
+def test_schema_knows_file_lists_and_expect():
+    import yaml
+
+    schema = spec_schema()
+    good = [EXPECT_BASE,
+            BASE + "expect: {params: {a: {stderr_max: 1}}}\n",
+            "data: {file: [a.csv, 'runs/*.csv'], x: 0, y: 1}\nmodel: a\n"
+            "parameters: {a: 1}\n"]
+    for text in good:
+        assert _valid(yaml.safe_load(text), schema, schema), text
+    head = EXPECT_BASE[:EXPECT_BASE.index("expect:")]
+    bad = [head + "expect: {}\n",
+           head + "expect: {converged: 1}\n",
+           head + "expect: {chisqr: [1, 2, 3]}\n",
+           head + "expect: {chisqr: {}}\n",
+           head + "expect: {params: {a: {value: 1, min: 0}}}\n",
+           head + "expect: {params: {a: {value: 1, rtol: -1}}}\n",
+           head + "expect: {params: {a: {}}}\n",
+           head + "expect: {params: {a: {stderr_max: 0}}}\n",
+           head + "expect: {params: {a: [1, 2]}}\n",
+           "data: {file: [], x: 0, y: 1}\nmodel: a\nparameters: {a: 1}\n",
+           "data: {file: [1], x: 0, y: 1}\nmodel: a\nparameters: {a: 1}\n"]
+    for text in bad:
+        assert not _valid(yaml.safe_load(text), schema, schema), text

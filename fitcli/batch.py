@@ -1,0 +1,372 @@
+"""Batch fits: one spec over many data files, in worker processes.
+
+:func:`run_batch` fits every dataset of a batch (a spec whose ``data.file``
+is a glob or a list, or the files given with ``fitcli run --data``), each
+into its own output subfolder named after the data file, and writes
+``summary.csv`` and ``summary.json`` (one row per dataset, in dataset order)
+into the batch's output directory.
+
+* Datasets are independent: one that fails (bad data, no convergence, a
+  missed expectation) does not stop the others; its row says what happened.
+* ``jobs > 1`` fits datasets in worker processes.  Each dataset is fitted
+  exactly as with ``jobs=1`` (same code, same starting values, no shared
+  state), so the outputs are byte-identical whatever ``jobs`` is.
+* ``warm_start`` starts each dataset from the previous dataset's best fit
+  (time series of spectra); it is sequential by nature, so it runs in one
+  process.
+* A worker receives SIGTERM when the batch is interrupted: the file being
+  written is abandoned (its temporary file removed) and the worker exits.
+  Every file is written atomically, so no truncated file is ever left.
+
+The module does not print; ``on_result`` lets the caller show progress.
+"""
+from __future__ import annotations
+
+import os
+import signal
+from dataclasses import dataclass, field
+
+from .codes import EXIT_INPUT as EXIT_ERROR, EXIT_INTERNAL, EXIT_OUTPUT
+
+__all__ = ["DatasetResult", "BatchResult", "dataset_names", "run_batch",
+           "summary_files", "SUMMARY_FORMAT", "EXIT_ERROR"]
+
+SUMMARY_FORMAT = "fitcli.summary"
+SUMMARY_VERSION = 1
+
+
+@dataclass
+class DatasetResult:
+    """What one dataset of a batch produced.
+
+    Attributes
+    ----------
+    index : int
+        Position in the batch (sorted data files).
+    dataset : str
+        Dataset name (the data file stem, made unique) = output subfolder.
+    data : str
+        The data file as shown to the user.
+    exit_code : int
+        0 converged, 1 not converged, 2 input error, 3 expectation missed,
+        4 outputs not written, 70 internal error.
+    row : dict
+        The dataset's summary row (see :func:`summary_files`).
+    error : str or None
+        One-line error message when the dataset could not be fitted.
+    failed_checks : str
+        Table of missed expectations (empty when none).
+    values : dict
+        Best-fit values of the varied parameters (for warm starts).
+    """
+
+    index: int
+    dataset: str
+    data: str
+    exit_code: int
+    row: dict
+    error: str | None = None
+    failed_checks: str = ""
+    values: dict = field(default_factory=dict)
+
+
+@dataclass
+class BatchResult:
+    """All datasets of a batch, in order, and the files written."""
+
+    results: list
+    out_dir: str
+    written: list = field(default_factory=list)
+
+    @property
+    def exit_code(self):
+        from .codes import worst
+        return worst([r.exit_code for r in self.results])
+
+    @property
+    def failures(self):
+        return [r for r in self.results if r.exit_code != 0]
+
+
+def dataset_names(files):
+    """Output subfolder of each data file: its stem (``run001`` for
+    ``runs/run001.csv.gz``); where two files share a stem, their path
+    relative to the common parent with separators and dots replaced by
+    ``_``."""
+    def stem(path):
+        base = os.path.basename(str(path))
+        for suffix in (".gz",):
+            if base.endswith(suffix):
+                base = base[:-len(suffix)]
+        root, _ = os.path.splitext(base)
+        return root or base
+
+    stems = [stem(f) for f in files]
+    if len(set(stems)) == len(stems):
+        return stems
+    common = os.path.commonpath([os.path.abspath(str(f)) for f in files])
+    out = []
+    for f, s in zip(files, stems):
+        if stems.count(s) == 1:
+            out.append(s)
+        else:
+            rel = os.path.relpath(os.path.abspath(str(f)), common)
+            out.append(rel.replace(os.sep, "_").replace(".", "_"))
+    return out
+
+
+# --------------------------------------------------------------------------
+# one dataset (runs in the parent or in a worker)
+class _Stop(BaseException):
+    """Raised in a worker by SIGTERM: unwinds through atomic writes (which
+    remove their temporary file) and ends the worker."""
+
+
+_IN_TASK = False
+
+
+def _worker_signal(signum, frame):
+    if _IN_TASK:
+        raise _Stop()         # unwind: a file being written is removed
+    os._exit(128 + signum)    # idle: nothing to clean up
+
+
+def _worker_init():
+    # the parent handles Ctrl-C and stops the workers with SIGTERM
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _worker_signal)
+
+
+def _row(dataset, data, names, outcome=None, *, exit_code, message,
+         status=None):
+    row = {"dataset": dataset, "data": data}
+    if outcome is not None and outcome.result is not None:
+        res = outcome.result
+        row.update(success=bool(res.success), status=res.status,
+                   exit_code=exit_code, chisqr=float(res.chisqr),
+                   redchi=float(res.redchi), nfev=int(res.nfev))
+        params = {}
+        for name in names:
+            p = res.params[name]
+            stderr = p.stderr
+            params[name] = {"value": float(p.value),
+                            "stderr": None if stderr is None else float(stderr)}
+        row["params"] = params
+    else:
+        row.update(success=False, status=status or "error",
+                   exit_code=exit_code, chisqr=None, redchi=None, nfev=None,
+                   params={name: {"value": None, "stderr": None}
+                           for name in names})
+    row["message"] = message
+    return row
+
+
+def fit_dataset(spec, index, dataset, data_file, shown, out_dir, *,
+                engine=None, confidence=True, initial=None):
+    """Fit one dataset of a batch; never raises for a user error (the
+    error is in the result)."""
+    from .errors import FitcliError
+    from .outputs import OutputError
+    from .run import run_spec
+
+    names = list(spec.parameters)
+    try:
+        one = spec.with_data_file(data_file)
+        outcome = run_spec(one, out_dir=out_dir, engine=engine,
+                           confidence=confidence, initial=initial)
+    except OutputError as exc:
+        msg = " ".join(str(exc).split())
+        return DatasetResult(index, dataset, shown, EXIT_OUTPUT,
+                             _row(dataset, shown, names, exit_code=EXIT_OUTPUT,
+                                  message=msg, status="output_error"),
+                             error=msg)
+    except FitcliError as exc:
+        msg = " ".join(str(exc).split())
+        return DatasetResult(index, dataset, shown, EXIT_ERROR,
+                             _row(dataset, shown, names, exit_code=EXIT_ERROR,
+                                  message=msg), error=msg)
+    except (_Stop, KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:  # noqa: BLE001 - a bug: keep going, report it
+        msg = f"internal error: {type(exc).__name__}: {exc}"
+        msg = " ".join(msg.split())
+        return DatasetResult(index, dataset, shown, EXIT_INTERNAL,
+                             _row(dataset, shown, names,
+                                  exit_code=EXIT_INTERNAL, message=msg,
+                                  status="internal_error"), error=msg)
+    res = outcome.result
+    values = {name: float(res.params[name].value) for name in res.var_names}
+    return DatasetResult(index, dataset, shown, outcome.exit_code,
+                         _row(dataset, shown, names, outcome,
+                              exit_code=outcome.exit_code,
+                              message=res.message),
+                         failed_checks=outcome.failed_checks, values=values)
+
+
+_SPECS = {}
+
+
+def _worker_task(task):
+    """(spec key, index, dataset, file, shown, out dir, engine, confidence)
+    -> DatasetResult, in a worker process (the specs were inherited by
+    fork or set up by the initializer)."""
+    global _IN_TASK
+    key, index, dataset, data_file, shown, out_dir, engine, confidence = task
+    _IN_TASK = True
+    try:
+        return fit_dataset(_SPECS[key], index, dataset, data_file, shown,
+                           out_dir, engine=engine, confidence=confidence)
+    except _Stop:
+        os._exit(128 + signal.SIGTERM)
+    finally:
+        _IN_TASK = False
+
+
+def _worker_init_specs(specs):
+    _worker_init()
+    _SPECS.update(specs)
+
+
+def _context():
+    import multiprocessing as mp
+    methods = mp.get_all_start_methods()
+    return mp.get_context("fork" if "fork" in methods else "spawn")
+
+
+def effective_jobs(jobs, n):
+    """Worker processes used for ``n`` datasets (``jobs=0``: every core)."""
+    if jobs is None or jobs < 0:
+        raise ValueError("jobs must be 0 (all cores) or more")
+    if jobs == 0:
+        jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
+            else (os.cpu_count() or 1)
+    return max(1, min(jobs, n))
+
+
+def run_batch(spec, files, out_dir, *, engine=None, confidence=True, jobs=1,
+              warm_start=False, on_result=None, shown=None,
+              before_start=None):
+    """Fit ``spec`` to every file of ``files``.
+
+    Parameters
+    ----------
+    spec : FitSpec
+    files : sequence of path
+        Data files, in batch order.
+    out_dir : str
+        Batch directory: datasets go to ``out_dir/<dataset>/``, the summary
+        to ``out_dir/summary.csv`` and ``summary.json``.
+    engine, confidence
+        As for :func:`fitcli.run.run_spec`.
+    jobs : int
+        Worker processes (0: every core).  Results do not depend on it.
+    warm_start : bool
+        Start each dataset from the previous one's best fit (sequential).
+    on_result : callable, optional
+        Called with each :class:`DatasetResult` as it completes (not
+        necessarily in order when ``jobs > 1``).
+    shown : sequence of str, optional
+        How to show each file (default: as given).
+    before_start : callable, optional
+        Called without arguments once the worker processes exist, before
+        the first dataset is fitted (a progress display that starts a
+        thread must start after the fork).
+
+    Returns
+    -------
+    BatchResult
+    """
+    from .outputs import write_outputs
+
+    files = [str(f) for f in files]
+    shown = list(shown) if shown is not None else files
+    names = dataset_names(files)
+    out_dir = str(out_dir)
+    tasks = [(0, i, names[i], files[i], shown[i],
+              os.path.join(out_dir, names[i]), engine, confidence)
+             for i in range(len(files))]
+    njobs = 1 if warm_start else effective_jobs(jobs, len(files))
+    results = [None] * len(files)
+    if njobs == 1:
+        if before_start is not None:
+            before_start()
+        initial = None
+        for task in tasks:
+            _, i, dataset, f, sh, sub, eng, conf = task
+            r = fit_dataset(spec, i, dataset, f, sh, sub, engine=eng,
+                            confidence=conf, initial=initial)
+            if warm_start and r.values:
+                initial = r.values
+            results[i] = r
+            if on_result is not None:
+                on_result(r)
+    else:
+        _parallel(spec, tasks, njobs, results, on_result, before_start)
+    batch = BatchResult(results=results, out_dir=out_dir)
+    batch.written = write_outputs(out_dir, summary_files(spec, results))
+    return batch
+
+
+def _parallel(spec, tasks, njobs, results, on_result, before_start):
+    ctx = _context()
+    pool = ctx.Pool(njobs, initializer=_worker_init_specs,
+                    initargs=({0: spec},))
+    finished = False
+    try:
+        if before_start is not None:
+            before_start()
+        # small chunks keep the workers busy to the end; order is restored
+        # by index
+        chunk = max(1, min(16, len(tasks) // (njobs * 8)))
+        for r in pool.imap_unordered(_worker_task, tasks, chunksize=chunk):
+            results[r.index] = r
+            if on_result is not None:
+                on_result(r)
+        finished = True
+    finally:
+        if finished:
+            pool.close()
+        else:
+            pool.terminate()       # SIGTERM to the workers
+        pool.join()
+
+
+# --------------------------------------------------------------------------
+# the summary
+def _param_names(spec):
+    return list(spec.parameters)
+
+
+def summary_files(spec, results):
+    """``{'summary.csv': bytes, 'summary.json': bytes}`` for the results
+    of a batch (rows in dataset order)."""
+    from .outputs import csv_bytes, json_bytes
+
+    names = _param_names(spec)
+    rows = [r.row for r in results]
+    header = ["dataset", "data", "success", "status", "exit_code", "chisqr",
+              "redchi", "nfev"]
+    for name in names:
+        header += [name, f"{name}_stderr"]
+    header.append("message")
+    table = []
+    for row in rows:
+        cells = [row["dataset"], row["data"], row["success"], row["status"],
+                 row["exit_code"], row["chisqr"], row["redchi"], row["nfev"]]
+        for name in names:
+            p = row["params"].get(name, {})
+            cells += [p.get("value"), p.get("stderr")]
+        cells.append(row["message"])
+        table.append(cells)
+    doc = {
+        "format": SUMMARY_FORMAT,
+        "version": SUMMARY_VERSION,
+        "spec": spec.source,
+        "spec_sha256": spec.text_sha256,
+        "parameters": names,
+        "n_datasets": len(rows),
+        "n_failed": sum(1 for r in results if r.exit_code != 0),
+        "datasets": rows,
+    }
+    return {"summary.csv": csv_bytes(header, table),
+            "summary.json": json_bytes(doc)}
