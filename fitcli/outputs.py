@@ -320,12 +320,10 @@ def write_outputs(out_dir, files, *, durable=False):
         raise OutputError("cannot create the output directory: a file is in "
                           "the way", file=directory)
     written = []
+    mode = 0o666 & ~_umask()      # read once for all the files
     for name in _write_order(list(files)):
         path = os.path.join(directory, name)
-        if durable:
-            atomic_write(path, files[name], durable=True)
-        else:
-            atomic_write(path, files[name])
+        _atomic_write(path, files[name], mode, durable)
         written.append(path)
     return written
 

@@ -310,7 +310,7 @@ def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True,
     outcome.report = _report(spec, dataset, result, outcome)
     outcome.files = _files(spec, dataset, result, outcome, method, options)
     outcome.out_dir = str(out_dir if out_dir is not None else spec.output.dir)
-    if write:
+    if write and outcome.files:
         from .outputs import write_outputs
         outcome.written = write_outputs(outcome.out_dir, outcome.files)
     return outcome

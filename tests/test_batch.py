@@ -471,3 +471,14 @@ def test_check_validates_every_dataset_of_a_batch(tmp_path):
     assert (res.exit_code, res.stderr) == (0, "")
     assert res.stdout == (f"{spec}: ok (2 datasets, 60 to 60 points, 5 "
                           "parameters, model finite at the initial values)\n")
+
+
+def test_summary_only_batch_writes_no_dataset_folders(tmp_path):
+    make_datasets(tmp_path / "runs", 3)
+    spec = write_spec(tmp_path, extra="output: {report: false, json: false, "
+                                      "csv: false}\n")
+    res = invoke("run", spec, "-o", tmp_path / "o", "-q", "--jobs", "2")
+    assert (res.exit_code, res.stderr) == (0, "")
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [
+        "summary.csv", "summary.json"]
+    assert len(read_summary(tmp_path / "o")) == 3

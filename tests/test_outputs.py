@@ -317,9 +317,10 @@ def test_error_messages_from_mkstemp(tmp_path, monkeypatch, code, text):
 # 2. write_outputs
 def test_write_outputs_creates_parents_and_orders(tmp_path, monkeypatch):
     order = []
-    real = outputs.atomic_write
-    monkeypatch.setattr(outputs, "atomic_write",
-                        lambda p, d: (order.append(os.path.basename(p)), real(p, d)))
+    real = outputs._atomic_write
+    monkeypatch.setattr(outputs, "_atomic_write",
+                        lambda p, d, *a: (order.append(os.path.basename(p)),
+                                          real(p, d, *a)))
     out = tmp_path / "a" / "b" / "run.fit"
     files = {"report.txt": "text\n", "plot.png": b"\x89PNG", "fit.csv": b"x\n",
              "params.csv": b"p\n", "result.json": b"{}\n", "ci.csv": b"c\n"}
@@ -358,15 +359,15 @@ def test_write_outputs_failure_midway(tmp_path, monkeypatch):
     out = tmp_path / "out"
     out.mkdir()
     (out / "fit.csv").write_bytes(b"old fit\n")
-    real = outputs.atomic_write
+    real = outputs._atomic_write
 
-    def flaky(path, data):
+    def flaky(path, data, *args):
         if os.path.basename(path) == "fit.csv":
             raise OutputError("cannot write output file: disk quota exceeded",
                               file=os.fspath(path))
-        return real(path, data)
+        return real(path, data, *args)
 
-    monkeypatch.setattr(outputs, "atomic_write", flaky)
+    monkeypatch.setattr(outputs, "_atomic_write", flaky)
     with pytest.raises(OutputError):
         write_outputs(out, {"fit.csv": b"new fit\n", "result.json": b"{}\n"})
     # result.json is written last: a failed run never leaves a new target
