@@ -482,3 +482,39 @@ def test_summary_only_batch_writes_no_dataset_folders(tmp_path):
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [
         "summary.csv", "summary.json"]
     assert len(read_summary(tmp_path / "o")) == 3
+
+
+def test_progress_bar_on_a_terminal(tmp_path):
+    """stderr a terminal: a progress bar (done/total, failures, ETA) there,
+    no per-dataset lines on stdout."""
+    import pty  # noqa: F401 - POSIX only, like the rest of the kill tests
+
+    make_datasets(tmp_path / "runs", 6, bad={3})
+    spec = write_spec(tmp_path)
+    master, slave = os.openpty()
+    env = dict(os.environ, TERM="xterm", COLUMNS="120")
+    env.pop("NO_COLOR", None)
+    proc = subprocess.Popen([sys.executable, "-m", "fitcli", "run", str(spec),
+                             "-o", str(tmp_path / "o"), "--jobs", "2"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=slave, env=env)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    stdout, _ = proc.communicate(timeout=60)
+    os.close(master)
+    err = b"".join(chunks).decode()
+    assert proc.returncode == 2
+    assert "6/6" in err and "failed: 1" in err and "ETA" in err
+    assert "run003.csv: exit 2: Error: " not in stdout.decode()
+    assert "run003.csv: exit 2: " in err
+    assert stdout.decode().splitlines() == [
+        f"{spec}: 6 datasets, 5 ok, 1 failed; summary in "
+        f"{tmp_path / 'o' / 'summary.csv'}"]
