@@ -27,12 +27,11 @@ import signal
 from dataclasses import dataclass, field
 
 from .codes import EXIT_INPUT as EXIT_ERROR, EXIT_INTERNAL, EXIT_OUTPUT
+from .regress import DOCUMENT_VERSION as SUMMARY_VERSION
+from .regress import SUMMARY_FORMAT
 
 __all__ = ["DatasetResult", "BatchResult", "dataset_names", "run_batch",
            "summary_files", "SUMMARY_FORMAT", "EXIT_ERROR"]
-
-SUMMARY_FORMAT = "fitcli.summary"
-SUMMARY_VERSION = 1
 
 
 @dataclass
