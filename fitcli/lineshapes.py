@@ -77,7 +77,9 @@ def _arr(x):
 
 
 def _width(w):
-    """``max(w, TINY)``, elementwise."""
+    """``max(w, TINY)``, elementwise (NaN stays NaN)."""
+    if type(w) is float:          # the common case, without a ufunc call
+        return w if not w < TINY else TINY
     return np.maximum(w, TINY)
 
 
