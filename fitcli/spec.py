@@ -49,7 +49,8 @@ from .errors import SpecError
 
 __all__ = [
     "FitSpec", "DataSection", "ParamSpec", "FunctionSpec", "FitSection",
-    "MapSpec", "ConfidenceSection", "OutputSection", "ExpectSection",
+    "MapSpec", "ConfidenceSection", "OutputSection", "SummaryX",
+    "ExpectSection",
     "ExpectWindow", "ExpectParam",
     "load_spec", "load_spec_text", "apply_overrides", "expand_data_files",
     "spec_schema", "MAX_SPEC_BYTES", "SUFFIXES",
@@ -74,7 +75,15 @@ FUNCTION_KEYS = ("args", "expr")
 FIT_KEYS = ("engine", "options", "nan_policy", "scale_covar", "max_nfev")
 CONFIDENCE_KEYS = ("params", "sigmas", "maps")
 MAP_KEYS = ("x", "y", "nx", "ny")
-OUTPUT_KEYS = ("dir", "report", "json", "csv")
+OUTPUT_KEYS = ("dir", "report", "json", "csv", "plot", "plot_format",
+               "plot_size", "components", "summary_x")
+SUMMARY_X_KEYS = ("regex", "label")
+#: Image formats of plots (``output.plot_format``).
+PLOT_FORMATS = ("png", "svg", "pdf")
+#: Default size of a plot, in inches (drawn at 100 dpi: 800 x 600 pixels).
+DEFAULT_PLOT_SIZE = (8.0, 6.0)
+#: Smallest and largest side of a plot, in inches.
+PLOT_SIZE_RANGE = (1.0, 50.0)
 EXPECT_KEYS = ("converged", "errorbars", "chisqr", "redchi", "params")
 WINDOW_KEYS = ("min", "max")
 EXPECT_PARAM_KEYS = ("value", "rtol", "atol", "min", "max", "stderr_max")
@@ -234,13 +243,50 @@ class ConfidenceSection:
 
 
 @dataclass(frozen=True)
+class SummaryX:
+    """How a batch's ``summary.png`` finds each dataset's x value: the
+    regular expression ``regex`` is searched in the data file's name (no
+    directories) and its group (or the whole match, when it has no group)
+    is read as a number.  ``label`` names the axis (default: the regex)."""
+
+    regex: str
+    label: str | None = None
+
+    def value(self, file_name) -> float | None:
+        """The number found in ``file_name`` (its base name is searched),
+        or None when the regex does not match or the text is not a
+        number."""
+        m = re.search(self.regex, os.path.basename(str(file_name)))
+        if m is None:
+            return None
+        text = m.group(1) if m.re.groups else m.group(0)
+        try:
+            v = float(text)
+        except (TypeError, ValueError):
+            return None
+        return v if math.isfinite(v) else None
+
+
+@dataclass(frozen=True)
 class OutputSection:
-    """Where and what to write; ``dir`` is absolute."""
+    """Where and what to write; ``dir`` is absolute.
+
+    ``plot`` draws ``fit.<plot_format>`` (and ``ci2d_<x>_<y>.<plot_format>``
+    for confidence maps, ``summary.<plot_format>`` for batches) of
+    ``plot_size`` inches (width, height) at 100 dpi; ``components`` adds the
+    terms of a sum to the fit plot; ``summary_x`` (:class:`SummaryX`) gives
+    the x axis of a batch summary plot.
+    """
 
     dir: Path
     report: bool = True
     json: bool = True
     csv: bool = True
+    plot: bool = False
+    plot_format: str = "png"
+    plot_size: tuple = DEFAULT_PLOT_SIZE
+    components: bool = False
+    summary_x: SummaryX | None = None
 
 
 @dataclass(frozen=True)
@@ -1645,13 +1691,63 @@ class _Checker:
     def section_output(self, value, path, stem=None):
         self.mapping(value, path, OUTPUT_KEYS)
         out = {}
-        for key in ("report", "json", "csv"):
+        for key in ("report", "json", "csv", "plot", "components"):
             if key in value:
                 out[key] = self.boolean(value[key], f"{path}.{key}")
+        if "plot_format" in value:
+            fpath = f"{path}.plot_format"
+            fmt = self.text(value["plot_format"], fpath, "an image format")
+            if fmt not in PLOT_FORMATS:
+                self.fail_value(fpath, f"unknown image format {fmt!r}; choose "
+                                f"one of: {', '.join(PLOT_FORMATS)}")
+            out["plot_format"] = fmt
+        if "plot_size" in value:
+            spath = f"{path}.plot_size"
+            size = self.numbers(value["plot_size"], spath,
+                                "[width, height] in inches")
+            if len(size) != 2:
+                self.fail_value(spath, "expected [width, height] in inches, "
+                                f"got {len(size)} number"
+                                + ("s" if len(size) > 1 else ""))
+            lo, hi = PLOT_SIZE_RANGE
+            for i, v in enumerate(size):
+                if not lo <= v <= hi:
+                    self.fail_value(f"{spath}[{i}]", f"plot sides must be "
+                                    f"between {lo:g} and {hi:g} inches, got "
+                                    f"{v!r}")
+            out["plot_size"] = (float(size[0]), float(size[1]))
+        if "summary_x" in value:
+            out["summary_x"] = self.summary_x(value["summary_x"],
+                                              f"{path}.summary_x")
         directory = None
         if "dir" in value:
             directory = self.path_value(value["dir"], f"{path}.dir")
         return OutputSection(dir=directory, **out)
+
+    def summary_x(self, value, path):
+        if isinstance(value, str):
+            value = {"regex": value}
+            rpath = path
+        else:
+            self.mapping(value, path, SUMMARY_X_KEYS, ("regex",),
+                         what="a regular expression, or a mapping {regex, "
+                              "label}")
+            rpath = f"{path}.regex"
+        regex = self.text(value["regex"], rpath, "a regular expression")
+        try:
+            compiled = re.compile(regex)
+        except re.error as exc:
+            self.fail_value(rpath, f"invalid regular expression {regex!r}: "
+                            f"{exc}")
+        if compiled.groups > 1:
+            self.fail_value(rpath, f"the regular expression {regex!r} has "
+                            f"{compiled.groups} groups; give one group "
+                            "around the number, e.g. 'T(\\d+)K' (use "
+                            "(?:...) for the others)")
+        label = None
+        if "label" in value:
+            label = self.text(value["label"], f"{path}.label")
+        return SummaryX(regex=regex, label=label)
 
     def section_expect(self, value, path):
         self.mapping(value, path, EXPECT_KEYS,
@@ -2078,7 +2174,29 @@ def spec_schema() -> dict:
                                                  "<spec stem>.fit"},
                   "report": {"type": "boolean", "default": True},
                   "json": {"type": "boolean", "default": True},
-                  "csv": {"type": "boolean", "default": True}})
+                  "csv": {"type": "boolean", "default": True},
+                  "plot": {"type": "boolean", "default": False,
+                           "description": "draw fit.<plot_format> (and "
+                                          "ci2d_<x>_<y>, summary plots)"},
+                  "plot_format": {"enum": list(PLOT_FORMATS),
+                                  "default": "png"},
+                  "plot_size": {"type": "array", "prefixItems": [
+                      {"type": "number", "minimum": PLOT_SIZE_RANGE[0],
+                       "maximum": PLOT_SIZE_RANGE[1]}] * 2,
+                      "minItems": 2, "maxItems": 2,
+                      "default": list(DEFAULT_PLOT_SIZE),
+                      "description": "[width, height] in inches (100 dpi)"},
+                  "components": {"type": "boolean", "default": False,
+                                 "description": "draw each term of a sum "
+                                                "in the fit plot"},
+                  "summary_x": {"anyOf": [
+                      {**text, "description": "regex"},
+                      obj({"regex": {**text, "description": "searched in "
+                                     "the data file name; its group is "
+                                     "the number"},
+                           "label": text}, required=("regex",))],
+                      "description": "batch summary plot: x value of each "
+                                     "dataset, from its file name"}})
     finite = {"type": "number"}
     window = {"anyOf": [
         obj({"min": finite, "max": finite}, minProperties=1),

@@ -14,6 +14,7 @@ import pytest
 from fitcli.errors import SpecError
 from fitcli.spec import (DATA_KEYS, EXPECT_KEYS, EXPECT_PARAM_KEYS,
                          FIT_KEYS, MAP_KEYS, OUTPUT_KEYS, PARAM_KEYS,
+                         SUMMARY_X_KEYS,
                          TOP_KEYS, WINDOW_KEYS, ConfidenceSection,
                          DataSection, FitSection, FitSpec, FunctionSpec,
                          MapSpec, OutputSection, ParamSpec, MAX_SPEC_BYTES,
@@ -997,7 +998,9 @@ def test_schema_and_validator_accept_the_same_keys(tmp_path):
     full = full.replace("  options: {max_nfev: 2000}", "  max_nfev: 2000")
     full = full.replace("  dir: results/two_peaks",
                         "  dir: out\n  report: true\n  json: true\n"
-                        "  csv: false")
+                        "  csv: false\n  plot: true\n  plot_format: svg\n"
+                        "  plot_size: [4, 3]\n  components: true\n"
+                        "  summary_x: {regex: 'T(\\d+)K', label: T}")
     full += ("expect:\n  converged: true\n  errorbars: true\n"
              "  chisqr: {min: 0, max: 150}\n  redchi: [0.5, 2.0]\n"
              "  params:\n    amp1: {value: 11.94, rtol: 0.01, atol: 0.1}\n"
@@ -1018,7 +1021,8 @@ def test_schema_and_validator_accept_the_same_keys(tmp_path):
     # the key tables behind the validator agree with the schema too
     tables = {"": TOP_KEYS, "data": DATA_KEYS, "parameters.*": PARAM_KEYS,
               "fit": FIT_KEYS, "confidence.maps[]": MAP_KEYS,
-              "output": OUTPUT_KEYS, "expect": EXPECT_KEYS,
+              "output": OUTPUT_KEYS, "output.summary_x": SUMMARY_X_KEYS,
+              "expect": EXPECT_KEYS,
               "expect.params.*": EXPECT_PARAM_KEYS,
               "expect.chisqr": WINDOW_KEYS}
     for where, keys in tables.items():
@@ -1500,3 +1504,88 @@ def test_schema_knows_file_lists_and_expect():
            "data: {file: [1], x: 0, y: 1}\nmodel: a\nparameters: {a: 1}\n"]
     for text in bad:
         assert not _valid(yaml.safe_load(text), schema, schema), text
+
+
+# --------------------------------------------------------------------------
+# output: plot, plot_format, plot_size, components, summary_x (issue 6)
+from fitcli.spec import SummaryX  # noqa: E402
+
+
+def test_output_plot_defaults():
+    out = load_spec_text(BASE).output
+    assert (out.plot, out.plot_format, out.plot_size, out.components,
+            out.summary_x) == (False, "png", (8.0, 6.0), False, None)
+
+
+def test_output_plot_keys_yaml_and_toml():
+    y = load_spec_text(BASE + "output:\n  plot: true\n  plot_format: pdf\n"
+                       "  plot_size: [4, 3.5]\n  components: true\n"
+                       "  summary_x: {regex: 'T(\\d+)K', label: T (K)}\n")
+    t = load_spec_text(
+        'model = "a * x + b"\n[data]\nx = [1, 2, 3]\ny = [2, 4, 6]\n'
+        '[parameters]\na = 1\nb = 0\n[output]\nplot = true\n'
+        'plot_format = "pdf"\nplot_size = [4, 3.5]\ncomponents = true\n'
+        "summary_x = {regex = 'T(\\d+)K', label = 'T (K)'}\n", "toml")
+    for out in (y.output, t.output):
+        assert out.plot is True and out.components is True
+        assert out.plot_format == "pdf"
+        assert out.plot_size == (4.0, 3.5)
+        assert out.summary_x == SummaryX(regex=r"T(\d+)K", label="T (K)")
+
+
+def test_output_summary_x_text_shorthand():
+    out = load_spec_text(BASE + "output: {summary_x: 'run_(\\d+)'}\n").output
+    assert out.summary_x == SummaryX(regex=r"run_(\d+)", label=None)
+
+
+@pytest.mark.parametrize("name, value", [
+    ("T300K.csv", 300.0), ("runs/T12.5K.csv", None), ("x_T7K_b.csv.gz", 7.0),
+    ("T1e3K.csv", None), ("noT.csv", None),
+])
+def test_summary_x_value(name, value):
+    # the group is \d+ : "12.5" does not match T(\d+)K at all
+    assert SummaryX(regex=r"T(\d+)K").value(name) == value
+
+
+def test_summary_x_whole_match_and_directories():
+    sx = SummaryX(regex=r"\d+\.\d+")
+    assert sx.value("/a/b1.0/run_2.75.csv") == 2.75   # directories ignored
+    assert SummaryX(regex=r"T(\w+)K").value("TabcK.csv") is None  # not a number
+
+
+@pytest.mark.parametrize("text, key, line, col, message", [
+    ("output: {plot: 'true'}\n", "output.plot", 8, 16,
+     "expected true or false, got text 'true'"),
+    ("output: {plot_format: jpg}\n", "output.plot_format", 8, 23,
+     "unknown image format 'jpg'; choose one of: png, svg, pdf"),
+    ("output: {plot_format: PNG}\n", "output.plot_format", 8, 23,
+     "unknown image format 'PNG'; choose one of: png, svg, pdf"),
+    ("output: {plot_size: [4]}\n", "output.plot_size", 8, 21,
+     "expected [width, height] in inches, got 1 number"),
+    ("output: {plot_size: 4}\n", "output.plot_size", 8, 21,
+     "expected [width, height] in inches, got the number 4"),
+    ("output: {plot_size: [4, 0.5]}\n", "output.plot_size[1]", 8, 25,
+     "plot sides must be between 1 and 50 inches, got 0.5"),
+    ("output: {plot_size: [51, 3]}\n", "output.plot_size[0]", 8, 22,
+     "plot sides must be between 1 and 50 inches, got 51.0"),
+    ("output: {components: 1}\n", "output.components", 8, 22,
+     "expected true or false, got the number 1"),
+    ("output: {summary_x: 'T('}\n", "output.summary_x", 8, 21,
+     "invalid regular expression 'T(': missing ), unterminated subpattern"),
+    ("output: {summary_x: {regex: '(a)(b)'}}\n", "output.summary_x.regex",
+     8, 29, "the regular expression '(a)(b)' has 2 groups; give one group"),
+    ("output: {summary_x: {label: T}}\n", "output.summary_x.regex", 8, 10,
+     "required key is missing"),
+    ("output: {summary_x: {regex: x, lable: T}}\n", "output.summary_x.lable",
+     8, 32, "unknown key; did you mean 'label'?"),
+    ("output: {summary_x: 3}\n", "output.summary_x", 8, 21,
+     "expected a regular expression, or a mapping {regex, label}, got"),
+    ("output: {plots: true}\n", "output.plots", 8, 10,
+     "unknown key; did you mean 'plot'?"),
+])
+def test_output_plot_errors(text, key, line, col, message):
+    with pytest.raises(SpecError) as info:
+        load_spec_text(BASE + text, source="s.yaml")
+    err = info.value
+    assert (err.key, err.line, err.column) == (key, line, col), str(err)
+    assert err.message.startswith(message), err.message
