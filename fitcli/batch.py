@@ -4,7 +4,8 @@
 is a glob or a list, or the files given with ``fitcli run --data``), each
 into its own output subfolder named after the data file, and writes
 ``summary.csv`` and ``summary.json`` (one row per dataset, in dataset order)
-into the batch's output directory.
+into the batch's output directory, with ``summary.png`` when the spec asks
+for plots.
 
 * Datasets are independent: one that fails (bad data, no convergence, a
   missed expectation) does not stop the others; its row says what happened.
@@ -279,6 +280,7 @@ def run_batch(spec, files, out_dir, *, engine=None, confidence=True, jobs=1,
 
     files = [str(f) for f in files]
     shown = list(shown) if shown is not None else files
+    _check_summary_x(spec, files)
     names = dataset_names(files)
     out_dir = str(out_dir)
     tasks = [(0, i, names[i], files[i], shown[i],
@@ -336,9 +338,34 @@ def _param_names(spec):
     return list(spec.parameters)
 
 
+def _plots(spec):
+    out = getattr(spec, "output", None)
+    return out is not None and out.plot
+
+
+def _check_summary_x(spec, files):
+    """With plots and ``output.summary_x``, every data file name must give
+    a number (checked before any fit: a SpecError at the regex)."""
+    if not _plots(spec) or spec.output.summary_x is None:
+        return
+    from .errors import SpecError
+    sx = spec.output.summary_x
+    for f in files:
+        if sx.value(f) is None:
+            key = "output.summary_x.regex" if "output.summary_x.regex" in \
+                spec.positions else "output.summary_x"
+            raise SpecError(f"no number found in the data file name "
+                            f"{os.path.basename(f)!r} with '{sx.regex}' (the "
+                            "regex is searched in the file name; its group, "
+                            "or the whole match, must be a number)",
+                            **spec.locate(key, value=True))
+
+
 def summary_files(spec, results):
     """``{'summary.csv': bytes, 'summary.json': bytes}`` for the results
-    of a batch (rows in dataset order)."""
+    of a batch (rows in dataset order), and ``summary.<fmt>`` (each
+    parameter against the dataset, :func:`fitcli.plot.summary_plot`) when
+    the spec has ``output.plot``."""
     from .outputs import csv_bytes, json_bytes
 
     names = _param_names(spec)
@@ -367,5 +394,9 @@ def summary_files(spec, results):
         "n_failed": sum(1 for r in results if r.exit_code != 0),
         "datasets": rows,
     }
-    return {"summary.csv": csv_bytes(header, table),
-            "summary.json": json_bytes(doc)}
+    files = {"summary.csv": csv_bytes(header, table),
+             "summary.json": json_bytes(doc)}
+    if _plots(spec):
+        from .plot import summary_plot
+        files.update(summary_plot(spec, rows, [r.data for r in results]))
+    return files

@@ -146,6 +146,7 @@ def main():
       fitcli run specs/quickstart.yaml
       fitcli check specs/*.yaml
       fitcli init --model gaussian > my.yaml
+      fitcli plot specs/quickstart.fit/result.json
       fitcli functions
     """
 
@@ -172,6 +173,9 @@ def main():
                    "NAME.max=..., NAME.vary=false, NAME.expr=... (repeatable).")
 @click.option("--no-confidence", is_flag=True,
               help="Skip the confidence section of the spec.")
+@click.option("--plot", is_flag=True,
+              help="Draw the plots (fit.png, ci2d_X_Y.png, summary.png), "
+                   "as with output.plot: true in the spec.")
 @click.option("--baseline", type=click.Path(),
               help="Compare the results with this saved result.json / "
                    "summary.json (or a directory holding it); exit 3 on "
@@ -187,10 +191,11 @@ def main():
               help="Print the result documents as JSON instead of reports.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
 def run(specs, out_dir, data_files, jobs, warm_start, engine, sets,
-        no_confidence, baseline, update_baseline, rtol, atol, quiet, as_json,
-        debug):
+        no_confidence, plot, baseline, update_baseline, rtol, atol, quiet,
+        as_json, debug):
     """Fit each SPEC and write report.txt, result.json, params.csv, fit.csv
-    (and ci.csv, ci2d_X_Y.csv when asked) into its output directory.
+    (and ci.csv, ci2d_X_Y.csv when asked; fit.png with --plot) into its
+    output directory.
 
     A batch (data.file a glob or a list, or --data) writes each dataset
     into OUT/<data file stem>/ and one row per dataset into
@@ -201,6 +206,7 @@ def run(specs, out_dir, data_files, jobs, warm_start, engine, sets,
       fitcli run specs/quickstart.yaml --set amp1.min=0 -o results/
       fitcli run peaks.yaml --data 'runs/*.csv' --jobs 0 -o results/runs
       fitcli run peaks.yaml --baseline baselines/peaks --update-baseline
+      fitcli run specs/quickstart.yaml --plot
     """
     if update_baseline and not baseline:
         raise click.UsageError("--update-baseline needs --baseline PATH")
@@ -210,7 +216,7 @@ def run(specs, out_dir, data_files, jobs, warm_start, engine, sets,
         codes, docs = [], []
         folders = _subfolders(specs)
         opts = _RunOptions(out_dir, data_files, jobs, warm_start, engine,
-                           sets, not no_confidence, quiet, as_json)
+                           sets, not no_confidence, quiet, as_json, plot)
         for path in specs:
             sub = folders[path] if len(specs) > 1 else None
             try:
@@ -235,10 +241,11 @@ def run(specs, out_dir, data_files, jobs, warm_start, engine, sets,
 
 class _RunOptions:
     def __init__(self, out_dir, data_files, jobs, warm_start, engine, sets,
-                 confidence, quiet, as_json):
+                 confidence, quiet, as_json, plot=False):
         self.out_dir, self.data_files, self.jobs = out_dir, data_files, jobs
         self.warm_start, self.engine, self.sets = warm_start, engine, sets
         self.confidence, self.quiet, self.as_json = confidence, quiet, as_json
+        self.plot = plot
 
 
 def _subfolders(specs):
@@ -287,6 +294,10 @@ def _run_one(path, opts, subfolder):
     from .run import run_spec
 
     spec = _load(path, opts.sets)
+    if opts.plot and not spec.output.plot:
+        import dataclasses
+        spec = dataclasses.replace(
+            spec, output=dataclasses.replace(spec.output, plot=True))
     files, single = _batch_files(spec, opts.data_files)
     if single is not None:
         spec = spec.with_data_file(single)
@@ -588,7 +599,8 @@ def _verify(result, spec_path, rtol, atol):
     engine = (doc.get("engine") or {}).get("name")
     confidence = bool(((doc.get("confidence") or {}).get("intervals")))
     outcome = run_spec(spec, engine=engine if engine != spec.fit.engine
-                       else None, confidence=confidence, write=False)
+                       else None, confidence=confidence, write=False,
+                       plot=False)
     checks = compare_documents(_result_doc(outcome), doc, rtol=rtol, atol=atol)
     failed = [c for c in checks if not c.ok]
     if failed:
@@ -613,6 +625,65 @@ def _recorded_data(spec, info):
         if os.path.basename(str(f)) == info["data"]:
             return f
     return None
+
+
+@main.command()
+@click.argument("result", type=click.Path())
+@click.option("-o", "--output", "out_file", type=click.Path(dir_okay=False),
+              help="Write the fit plot (or summary plot) to this file; its "
+                   "suffix gives the format unless --format is given.")
+@click.option("--format", "fmt", type=click.Choice(["png", "svg", "pdf"]),
+              help="Image format (default: the spec's output.plot_format, "
+                   "else png).")
+@click.option("--components/--no-components", default=None,
+              help="Draw each term of a sum (default: the spec's "
+                   "output.components).")
+@click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
+def plot(result, out_file, fmt, components, debug):
+    """Redraw the plots of a saved RESULT (a result.json, with the fit.csv
+    beside it, a summary.json, or a folder holding one) without fitting.
+
+    The plots are written next to RESULT (fit.png, ci2d_X_Y.png or
+    summary.png), or the main one to -o FILE (maps beside it).
+
+    \b
+    Examples:
+      fitcli plot specs/quickstart.fit/result.json
+      fitcli plot results/peaks -o peaks.svg
+    """
+    if out_file is not None and fmt is None:
+        suffix = os.path.splitext(out_file)[1].lower().lstrip(".")
+        if suffix not in ("png", "svg", "pdf"):
+            raise click.UsageError(f"cannot tell the image format from "
+                                   f"{out_file!r}; give --format png, svg or "
+                                   "pdf, or a .png/.svg/.pdf file name")
+        fmt = suffix
+
+    def body():
+        from .outputs import atomic_write, write_outputs
+        from .plot import redraw
+        try:
+            folder, files, notes = redraw(result, fmt=fmt,
+                                          components=components)
+            for note in notes:
+                click.echo(f"note: {note}", err=True)
+            names = list(files)
+            if out_file is None:
+                written = write_outputs(folder, files)
+            else:
+                main_name, others = names[0], names[1:]
+                rest = {n: files[n] for n in others}
+                target_dir = os.path.dirname(out_file) or "."
+                written = write_outputs(target_dir, rest) if rest else []
+                atomic_write(out_file, files[main_name])
+                written.append(out_file)
+        except Exception as exc:  # noqa: BLE001
+            return _say_error(exc, debug)
+        for path in written:
+            click.echo(f"wrote {path}", err=True)
+        return EXIT_OK
+
+    _guarded(body)
 
 
 @main.command()

@@ -71,6 +71,8 @@ class FitOutcome:
     out_dir : str or None
     report : str
         The text report (fit report + confidence table).
+    init_values : ndarray or None
+        The model at the initial values (computed only when plotting).
     """
 
     spec: object
@@ -87,6 +89,7 @@ class FitOutcome:
     report: str = ""
     checks: list = field(default_factory=list)
     failed_checks: str = ""
+    init_values: object = None
 
 
 def _relocate(exc, spec, key):
@@ -216,7 +219,7 @@ def check_spec(spec):
 
 
 def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True,
-             initial=None):
+             initial=None, plot=None):
     """Fit a spec and (with ``write``) write its outputs.
 
     Parameters
@@ -234,6 +237,10 @@ def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True,
         Starting values replacing the spec's for the named varied
         parameters (a warm start from a previous fit), clipped to the
         bounds.
+    plot : bool, optional
+        Draw the plots (``fit.<fmt>``, ``ci2d_<x>_<y>.<fmt>``; see
+        :mod:`fitcli.plot`).  Default: the spec's ``output.plot``.
+        matplotlib is imported only when plotting.
 
     Returns
     -------
@@ -245,6 +252,14 @@ def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True,
     params, dataset, model, data = _prepare(spec)
     if initial:
         _warm_start(params, initial)
+    if plot is None:
+        plot = spec.output is not None and spec.output.plot
+    init_values = None
+    if plot:
+        with np.errstate(all="ignore"):
+            init_values = np.array(np.broadcast_to(
+                np.asarray(model.eval(params.valuesdict(), data), dtype=float),
+                dataset.y.shape))
     fcn = model.residual_function(data, dataset.y, _residual_scale(dataset))
     options = dict(spec.fit.options)
     method = spec.fit.engine
@@ -309,6 +324,11 @@ def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True,
             outcome.failed_checks = format_checks(failed)
     outcome.report = _report(spec, dataset, result, outcome)
     outcome.files = _files(spec, dataset, result, outcome, method, options)
+    if plot:
+        from .plot import run_plots
+        outcome.init_values = init_values
+        outcome.files.update(run_plots(spec, dataset, result, outcome,
+                                       init_values))
     outcome.out_dir = str(out_dir if out_dir is not None else spec.output.dir)
     if write and outcome.files:
         from .outputs import write_outputs
