@@ -729,3 +729,9 @@ def test_importing_fitcli_plot_does_not_import_matplotlib():
     code = ("import sys, fitcli, fitcli.plot, fitcli.run, fitcli.batch, "
             "fitcli.cli, fitcli.spec\nprint('matplotlib' in sys.modules)")
     assert _modules_after(code) == "False"
+
+
+def test_readme_shows_the_committed_quickstart_plot():
+    readme = (ROOT / "README.md").read_text()
+    assert "![" in readme and "](docs/quickstart.png)" in readme
+    assert_png(ROOT / "docs" / "quickstart.png", 800, 600)
