@@ -58,12 +58,21 @@ MAP_SIGMAS = (1, 2, 3)
 @contextlib.contextmanager
 def _style():
     """matplotlib's default style (a user's matplotlibrc does not change our
-    files) with a fixed SVG id salt (no random ids)."""
+    files) with a fixed SVG id salt (no random ids).  matplotlib's own
+    warnings (a layout that does not fit a tiny figure...) are not shown:
+    the plot is drawn anyway, and library code does not talk to the
+    terminal."""
+    import warnings
+
     import matplotlib
     import matplotlib.style
 
-    with matplotlib.style.context("default"), \
+    with warnings.catch_warnings(), matplotlib.style.context("default"), \
             matplotlib.rc_context({"svg.hashsalt": "fitcli"}):
+        warnings.filterwarnings("ignore", category=UserWarning,
+                                module="matplotlib")
+        warnings.filterwarnings("ignore", category=UserWarning,
+                                module=r"fitcli\.plot")
         yield
 
 

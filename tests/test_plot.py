@@ -735,3 +735,17 @@ def test_readme_shows_the_committed_quickstart_plot():
     readme = (ROOT / "README.md").read_text()
     assert "![" in readme and "](docs/quickstart.png)" in readme
     assert_png(ROOT / "docs" / "quickstart.png", 800, 600)
+
+
+def test_tiny_and_degenerate_plots_draw_without_warnings(tmp_path):
+    # pytest turns warnings into errors (pyproject filterwarnings): a
+    # constrained layout that cannot fit a 1 x 1 inch figure must not warn
+    x = np.linspace(0, 1, 10)
+    fig = fit_figure(x, x, x, size=(1, 1),
+                     params=[("a", 1.0, 0.1, True, None)])
+    (tmp_path / "t.png").write_bytes(render(fig, "png"))
+    assert png_pixels(tmp_path / "t.png").shape[:2] == (100, 100)
+    flat = map_figure(x, x, np.full((10, 10), 0.1), "a", "b", best=(0, 0))
+    assert render(flat, "png")[:8] == PNG_MAGIC
+    empty = summary_figure([], ["a"])
+    assert render(empty, "svg").startswith(b"<?xml")
