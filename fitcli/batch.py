@@ -212,6 +212,8 @@ def _worker_task(task):
     fork or set up by the initializer)."""
     global _IN_TASK
     key, index, dataset, data_file, shown, out_dir, engine, confidence = task
+    if _PARENT[0] is not None and os.getppid() != _PARENT[0]:
+        os._exit(128 + signal.SIGTERM)      # the batch is gone
     _IN_TASK = True
     try:
         return fit_dataset(_SPECS[key], index, dataset, data_file, shown,
@@ -222,8 +224,30 @@ def _worker_task(task):
         _IN_TASK = False
 
 
+_PARENT = [None]
+
+
+def _exit_with_parent():
+    """Ask the kernel to send SIGTERM to this worker when the batch process
+    dies (Linux ``prctl(PR_SET_PDEATHSIG)``): a batch killed with SIGKILL
+    must not leave workers fitting on.  Elsewhere each task checks the
+    parent first (:func:`_worker_task`)."""
+    _PARENT[0] = os.getppid()
+    if not os.path.exists("/proc/self"):
+        return
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)     # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - no prctl
+        pass
+    if os.getppid() != _PARENT[0]:                  # died meanwhile
+        os._exit(128 + signal.SIGTERM)
+
+
 def _worker_init_specs(specs):
     _worker_init()
+    _exit_with_parent()
     _SPECS.update(specs)
 
 
