@@ -42,7 +42,7 @@ class DatasetResult:
     Attributes
     ----------
     index : int
-        Position in the batch (sorted data files).
+        Position in the batch (data files in natural order).
     dataset : str
         Dataset name (the data file stem, made unique) = output subfolder.
     data : str

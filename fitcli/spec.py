@@ -158,8 +158,8 @@ class DataSection:
 
     Several data files (a batch): ``data.file`` may be a glob pattern
     (``runs/*.csv``) or a list of paths and patterns.  ``files`` then holds
-    every matching file (absolute paths, sorted by path text, no
-    duplicates), ``file`` is ``files[0]``, and ``pattern`` is the text as
+    every matching file (absolute paths in natural order -- ``run2``
+    before ``run10``, see :func:`natural_key` -- no duplicates), ``file`` is ``files[0]``, and ``pattern`` is the text as
     written (list items joined by ``', '``).  For a plain path ``files`` is
     ``(file,)`` and ``pattern`` is None; inline data have ``files == ()``.
     When only ``file`` is given, ``files`` defaults to ``(file,)``; use
@@ -1054,7 +1054,16 @@ def _expand_one(text, base_dir, fail, *, check_plain):
         extra = f"; only {dirs} director{'y' if dirs == 1 else 'ies'} " \
             "match" if dirs else ""
         fail(f"no file matches {text!r}{where}{extra}")
-    return [Path(p) for p in sorted(found)], True
+    return [Path(p) for p in sorted(found, key=natural_key)], True
+
+
+def natural_key(text):
+    """Sort key putting numbers in names in numeric order (``run2`` before
+    ``run10``; ``run002`` and ``run2`` by value, then by text): the batch
+    order, in which datasets are fitted, warm-started and summarised."""
+    parts = re.split(r"(\d+)", str(text))
+    return ([(0, int(t), "") if t.isdigit() else (1, 0, t)
+             for t in parts if t], str(text))
 
 
 def _expand_files(value, base_dir, fail, what):
@@ -1083,7 +1092,7 @@ def _expand_files(value, base_dir, fail, what):
                                lambda m, _i=i: fail(_i, m), check_plain=True)
         for p in paths:
             found.setdefault(str(p), p)
-    files = tuple(found[k] for k in sorted(found))
+    files = tuple(found[k] for k in sorted(found, key=natural_key))
     return files, ", ".join(value)
 
 
@@ -1939,8 +1948,8 @@ def expand_data_files(value, base_dir, *, source=None, key="--data"):
     ``value`` is a path or glob pattern (``'runs/*.csv'``; ``*``, ``?``,
     ``[...]`` and ``**`` are glob magic, ``~`` is expanded) or a list of
     them.  Relative paths are taken relative to ``base_dir`` (the current
-    directory for a command-line ``--data``).  Returns absolute paths,
-    sorted by path text, without duplicates.
+    directory for a command-line ``--data``).  Returns absolute paths in
+    natural order (:func:`natural_key`), without duplicates.
 
     A pattern must match at least one file (directories do not count); a
     plain path inside a list must exist; a single plain path is returned

@@ -526,3 +526,20 @@ def test_progress_bar_on_a_terminal(tmp_path):
     assert stdout.decode().splitlines() == [
         f"{spec}: 6 datasets, 5 ok, 1 failed; summary in "
         f"{tmp_path / 'o' / 'summary.csv'}"]
+
+
+def test_batch_order_is_natural(tmp_path):
+    """run2 comes before run10: numbers in file names sort by value."""
+    make_datasets(tmp_path / "runs", 3)
+    runs = tmp_path / "runs"
+    for old, new in (("run000", "run10"), ("run001", "run2"), ("run002", "run1")):
+        (runs / f"{old}.csv").rename(runs / f"{new}.csv")
+    spec = write_spec(tmp_path)
+    res = invoke("run", spec, "-o", tmp_path / "o", "-q")
+    assert res.exit_code == 0, res.output
+    assert [r["dataset"] for r in read_summary(tmp_path / "o")] == [
+        "run1", "run2", "run10"]
+    from fitcli.spec import natural_key
+    names = ["b10.csv", "b2.csv", "a.csv", "b02.csv", "b1x.csv", "B3.csv"]
+    assert sorted(names, key=natural_key) == [
+        "B3.csv", "a.csv", "b1x.csv", "b02.csv", "b2.csv", "b10.csv"]
