@@ -394,15 +394,23 @@ def summary_files(spec, results):
 
     names = _param_names(spec)
     rows = [r.row for r in results]
-    header = ["dataset", "data", "success", "status", "exit_code", "chisqr",
-              "redchi", "nfev"]
+    sx = getattr(spec.output, "summary_x", None)
+    if sx is not None:
+        # the number read from each file name (output.summary_x), after
+        # the file, as a column of its own
+        rows = [dict(list(row.items())[:2] + [("summary_x", sx.value(row["data"]))]
+                     + list(row.items())[2:]) for row in rows]
+    header = ["dataset", "data"] + (["summary_x"] if sx is not None else []) \
+        + ["success", "status", "exit_code", "chisqr", "redchi", "nfev"]
     for name in names:
         header += [name, f"{name}_stderr"]
     header.append("message")
     table = []
     for row in rows:
-        cells = [row["dataset"], row["data"], row["success"], row["status"],
-                 row["exit_code"], row["chisqr"], row["redchi"], row["nfev"]]
+        cells = [row["dataset"], row["data"]] + \
+            ([row["summary_x"]] if sx is not None else []) + \
+            [row["success"], row["status"], row["exit_code"], row["chisqr"],
+             row["redchi"], row["nfev"]]
         for name in names:
             p = row["params"].get(name, {})
             cells += [p.get("value"), p.get("stderr")]

@@ -543,3 +543,22 @@ def test_batch_order_is_natural(tmp_path):
     names = ["b10.csv", "b2.csv", "a.csv", "b02.csv", "b1x.csv", "B3.csv"]
     assert sorted(names, key=natural_key) == [
         "B3.csv", "a.csv", "b1x.csv", "b02.csv", "b2.csv", "b10.csv"]
+
+
+def test_summary_x_column(tmp_path):
+    """output.summary_x: the number in each file name is a summary column."""
+    make_datasets(tmp_path / "runs", 3)
+    runs = tmp_path / "runs"
+    for i, temp in enumerate((300, 77, 4.2)):
+        (runs / f"run{i:03d}.csv").rename(runs / f"T{temp}K.csv")
+    (runs / "Tx.csv").write_text((runs / "T300K.csv").read_text())
+    spec = write_spec(tmp_path, extra="output:\n  summary_x: {regex: 'T([0-9.]+)K', "
+                                      "label: temperature (K)}\n")
+    res = invoke("run", spec, "-o", tmp_path / "o", "-q")
+    assert res.exit_code == 0, res.output
+    rows = read_summary(tmp_path / "o")
+    assert list(rows[0])[:4] == ["dataset", "data", "summary_x", "success"]
+    assert [(r["dataset"], r["summary_x"]) for r in rows] == [
+        ("T4.2K", "4.2"), ("T77K", "77.0"), ("T300K", "300.0"), ("Tx", "")]
+    doc = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert [d["summary_x"] for d in doc["datasets"]] == [4.2, 77.0, 300.0, None]
