@@ -1748,6 +1748,12 @@ class _Checker:
         except re.error as exc:
             self.fail_value(rpath, f"invalid regular expression {regex!r}: "
                             f"{exc}")
+        slow = _slow_regex(regex)
+        if slow:
+            self.fail_value(rpath, f"the regular expression {regex!r} could "
+                            f"take exponential time to match: {slow}; write "
+                            "it without nested or repeated open-ended "
+                            "repetition, e.g. 'T(\\d+)K'")
         if compiled.groups > 1:
             self.fail_value(rpath, f"the regular expression {regex!r} has "
                             f"{compiled.groups} groups; give one group "
@@ -1852,6 +1858,77 @@ class _Checker:
             self.fail_value(f"{path}.min", f"min ({lo!r}) is greater than max"
                             f" ({hi!r})")
         return ExpectParam(**got)
+
+
+#: Longest ``summary_x`` regular expression accepted.
+MAX_REGEX_LENGTH = 200
+#: Most open-ended repetitions (``*``, ``+``, ``{m,n}``) in one regex: with
+#: k of them a search on a name of n characters may try about n**(k+1)
+#: paths, still fast for k = 2 and n = 255 (the longest file name).
+MAX_REGEX_REPEATS = 2
+
+
+def _slow_regex(regex):
+    """Why matching ``regex`` could blow up (catastrophic backtracking), or
+    None.  Python's ``re`` has no time limit and cannot be interrupted, so
+    regexes from specs are refused when they have a repetition inside a
+    repetition (``(a+)+``), alternatives inside a repetition (``(a|aa)+``),
+    back-references, more than :data:`MAX_REGEX_REPEATS` open-ended
+    repetitions (``\\d*\\d*\\d*x``), or more than
+    :data:`MAX_REGEX_LENGTH` characters."""
+    if len(regex) > MAX_REGEX_LENGTH:
+        return f"it is longer than {MAX_REGEX_LENGTH} characters"
+    try:
+        from re import _parser as sre
+    except ImportError:  # pragma: no cover - Python 3.10
+        import sre_parse as sre
+    c = sre._constants if hasattr(sre, "_constants") else sre
+    repeats = {c.MAX_REPEAT, c.MIN_REPEAT}
+    if hasattr(c, "POSSESSIVE_REPEAT"):
+        repeats.add(c.POSSESSIVE_REPEAT)
+    refs = {c.GROUPREF, c.GROUPREF_EXISTS}
+    count = [0]
+
+    def walk(items, inside):
+        for op, av in items:
+            if op in refs:
+                return "it uses a back-reference"
+            if op in repeats:
+                lo, hi, sub = av
+                open_ended = hi > lo and hi > 1
+                if open_ended:
+                    if inside:
+                        return "a repetition is repeated"
+                    count[0] += 1
+                why = walk(sub, inside or open_ended)
+            elif op == c.BRANCH:
+                if inside:
+                    return "alternatives are repeated"
+                why = None
+                for sub in av[1]:
+                    why = why or walk(sub, inside)
+            elif op == c.SUBPATTERN:
+                why = walk(av[-1], inside)
+            elif op in (c.ASSERT, c.ASSERT_NOT):
+                why = walk(av[1], inside)
+            elif getattr(c, "ATOMIC_GROUP", None) == op:
+                why = walk(av, inside)
+            else:
+                why = None
+            if why:
+                return why
+        return None
+
+    try:
+        why = walk(sre.parse(regex), False)
+    except Exception:  # noqa: BLE001 - re.compile reports bad patterns
+        return None
+    if why:
+        return why
+    if count[0] > MAX_REGEX_REPEATS:
+        return (f"it has {count[0]} open-ended repetitions (at most "
+                f"{MAX_REGEX_REPEATS})")
+    return None
 
 
 def _valid(name):

@@ -1589,3 +1589,39 @@ def test_output_plot_errors(text, key, line, col, message):
     err = info.value
     assert (err.key, err.line, err.column) == (key, line, col), str(err)
     assert err.message.startswith(message), err.message
+
+
+@pytest.mark.parametrize("regex, why", [
+    (r"(a+)+$", "a repetition is repeated"),
+    (r"(\w*)*x", "a repetition is repeated"),
+    (r"(?:x+y?)*(\d)", "a repetition is repeated"),
+    (r"(a|aa)+$", "alternatives are repeated"),
+    (r"(?:ab|cd)*(\d+)", "alternatives are repeated"),
+    (r"\d*\d*\d*x", "it has 3 open-ended repetitions (at most 2)"),
+    (r"(a)\1", "it uses a back-reference"),
+    (r"(a)?(?(1)b|c)", "it uses a back-reference"),
+    ("x" * 201, "it is longer than 200 characters"),
+])
+def test_summary_x_regex_that_could_hang_is_refused(regex, why):
+    """Python's re cannot be interrupted: spec regexes that can backtrack
+    catastrophically are refused at load time (hostile input)."""
+    import time
+    text = BASE + "output:\n  summary_x: {regex: '%s'}\n" % regex
+    t0 = time.perf_counter()
+    with pytest.raises(SpecError) as info:
+        load_spec_text(text, source="s.yaml")
+    assert time.perf_counter() - t0 < 2.0
+    err = info.value
+    assert (err.key, err.line) == ("output.summary_x.regex", 9), str(err)
+    assert err.message == (f"the regular expression {regex!r} could take "
+                           f"exponential time to match: {why}; write it "
+                           "without nested or repeated open-ended repetition,"
+                           " e.g. 'T(\\d+)K'")
+
+
+@pytest.mark.parametrize("regex", [r"T(\d+)K", r"run_(\d+)", r".*_T(\d+)",
+                                   r"(\d+(?:\.\d+)?)K", r"T(\d{3})K",
+                                   r"(?:a|b)+(\d+)", r"(?=x)(\d+)"])
+def test_summary_x_ordinary_regexes_accepted(regex):
+    out = load_spec_text(BASE + "output:\n  summary_x: '%s'\n" % regex).output
+    assert out.summary_x.regex == regex
