@@ -58,7 +58,8 @@ MAP_SIGMAS = (1, 2, 3)
 @contextlib.contextmanager
 def _style():
     """matplotlib's default style (a user's matplotlibrc does not change our
-    files) with a fixed SVG id salt (no random ids).  matplotlib's own
+    files) with a fixed SVG id salt (no random ids) and text taken
+    literally (``$...$`` in a title or column name is not mathtext).  matplotlib's own
     warnings (a layout that does not fit a tiny figure...) are not shown:
     the plot is drawn anyway, and library code does not talk to the
     terminal."""
@@ -68,7 +69,12 @@ def _style():
     import matplotlib.style
 
     with warnings.catch_warnings(), matplotlib.style.context("default"), \
-            matplotlib.rc_context({"svg.hashsalt": "fitcli"}):
+            matplotlib.rc_context({"svg.hashsalt": "fitcli",
+                                   # titles, column names and labels come
+                                   # from specs and data files: shown as
+                                   # written, never parsed as math or TeX
+                                   "text.parse_math": False,
+                                   "text.usetex": False}):
         warnings.filterwarnings("ignore", category=UserWarning,
                                 module="matplotlib")
         warnings.filterwarnings("ignore", category=UserWarning,

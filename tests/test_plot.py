@@ -749,3 +749,23 @@ def test_tiny_and_degenerate_plots_draw_without_warnings(tmp_path):
     assert render(flat, "png")[:8] == PNG_MAGIC
     empty = summary_figure([], ["a"])
     assert render(empty, "svg").startswith(b"<?xml")
+
+
+def test_text_from_specs_is_literal_not_mathtext():
+    """Titles and labels come from untrusted specs and data headers: '$'
+    is shown as written, never parsed as mathtext (a malformed or huge
+    expression would fail or be slow)."""
+    import numpy as np
+
+    from fitcli.plot import fit_figure, render
+
+    x = np.linspace(0, 1, 20)
+    title = "costs $5 or $\\frac{1$"            # broken mathtext
+    fig = fit_figure(x, 2 * x, model=2 * x, title=title, xlabel="$x_{$",
+                     ylabel="y in $ per $ (k$)")
+    png = render(fig, "png")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    texts = [fig._suptitle, fig.axes[-1].xaxis.label, fig.axes[0].yaxis.label]
+    assert [t.get_text() for t in texts] == [title, "$x_{$",
+                                             "y in $ per $ (k$)"]
+    assert not any(t.get_parse_math() for t in texts)
