@@ -562,3 +562,56 @@ def test_summary_x_column(tmp_path):
         ("T4.2K", "4.2"), ("T77K", "77.0"), ("T300K", "300.0"), ("Tx", "")]
     doc = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert [d["summary_x"] for d in doc["datasets"]] == [4.2, 77.0, 300.0, None]
+
+
+def test_baseline_with_several_specs_uses_subfolders(tmp_path):
+    make_datasets(tmp_path / "runs", 2)
+    a = write_spec(tmp_path, file="runs/run000.csv", name="a.yaml")
+    b = write_spec(tmp_path, name="b.yaml")          # a batch
+    base = tmp_path / "base"
+    res = invoke("run", a, b, "-o", tmp_path / "o", "-q", "--baseline", base,
+                 "--update-baseline")
+    assert (res.exit_code, res.stderr) == (0, "")
+    assert (base / "a" / "result.json").read_bytes() == \
+        (tmp_path / "o" / "a" / "result.json").read_bytes()
+    assert (base / "b" / "summary.json").read_bytes() == \
+        (tmp_path / "o" / "b" / "summary.json").read_bytes()
+    res = invoke("run", a, b, "-o", tmp_path / "o", "-q", "--baseline", base)
+    assert (res.exit_code, res.stderr) == (0, "")
+    res = invoke("run", a, b, "-o", tmp_path / "o", "-q", "--baseline", base,
+                 "--set", "offset=2", "--set", "offset.vary=false")
+    assert res.exit_code == 3
+    assert res.stderr.count("difference(s) beyond rtol=1e-06") == 2
+
+
+def test_verify_a_dataset_of_a_batch(tmp_path):
+    make_datasets(tmp_path / "runs", 2)
+    spec = write_spec(tmp_path)
+    invoke("run", spec, "-o", tmp_path / "o", "-q")
+    res = invoke("verify", tmp_path / "o" / "run001" / "result.json")
+    assert res.exit_code == 0, res.output
+    assert "verified" in res.stdout
+    res = invoke("verify", tmp_path / "o" / "summary.json")
+    assert res.exit_code == 2
+    assert "verify needs a result.json" in res.stderr
+
+
+def test_json_output_of_a_batch_is_the_summary(tmp_path):
+    make_datasets(tmp_path / "runs", 2)
+    spec = write_spec(tmp_path)
+    res = invoke("run", spec, "-o", tmp_path / "o", "--json")
+    assert res.exit_code == 0 and res.stderr == ""
+    doc = json.loads(res.stdout)
+    assert doc == json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert doc["format"] == "fitcli.summary" and doc["n_datasets"] == 2
+
+
+def test_data_option_with_inline_data_is_an_input_error(tmp_path):
+    make_datasets(tmp_path / "runs", 1)
+    spec = tmp_path / "inline.yaml"
+    spec.write_text("data: {x: [1, 2, 3, 4], y: [2, 4, 6, 8.1]}\n"
+                    "model: a*x + b\nparameters: {a: 1, b: 0}\n")
+    res = invoke("run", spec, "--data", tmp_path / "runs" / "run000.csv")
+    assert res.exit_code == 2 and res.stdout == ""
+    assert res.stderr.startswith(f"Error: {spec}") and \
+        len(res.stderr.splitlines()) == 1
