@@ -304,7 +304,7 @@ def run_batch(spec, files, out_dir, *, engine=None, confidence=True, jobs=1,
 
     files = [str(f) for f in files]
     shown = list(shown) if shown is not None else files
-    _check_summary_x(spec, files)
+    check_summary_x(spec, files)
     names = dataset_names(files)
     out_dir = str(out_dir)
     tasks = [(0, i, names[i], files[i], shown[i],
@@ -367,7 +367,7 @@ def _plots(spec):
     return out is not None and out.plot
 
 
-def _check_summary_x(spec, files):
+def check_summary_x(spec, files):
     """With plots and ``output.summary_x``, every data file name must give
     a number (checked before any fit: a SpecError at the regex)."""
     if not _plots(spec) or spec.output.summary_x is None:

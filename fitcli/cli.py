@@ -706,6 +706,9 @@ def check(specs, debug):
                 spec = load_spec(path)
                 files = (spec.data.files if getattr(spec.data, "pattern", None)
                          is not None else [None])
+                if files != [None]:
+                    from .batch import check_summary_x
+                    check_summary_x(spec, files)
                 npts = []
                 for f in files:
                     one = spec if f is None else spec.with_data_file(f)

@@ -615,3 +615,14 @@ def test_data_option_with_inline_data_is_an_input_error(tmp_path):
     assert res.exit_code == 2 and res.stdout == ""
     assert res.stderr.startswith(f"Error: {spec}") and \
         len(res.stderr.splitlines()) == 1
+
+
+def test_check_tests_summary_x_against_file_names(tmp_path):
+    make_datasets(tmp_path / "runs", 2)
+    (tmp_path / "runs" / "run000.csv").rename(tmp_path / "runs" / "T10K.csv")
+    spec = write_spec(tmp_path, extra="output:\n  plot: true\n"
+                                      "  summary_x: 'T(\\d+)K'\n")
+    res = invoke("check", spec)
+    assert res.exit_code == 2 and res.stdout == ""
+    assert "output.summary_x" in res.stderr and "'run001.csv'" in res.stderr
+    assert len(res.stderr.splitlines()) == 1
