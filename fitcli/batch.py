@@ -173,7 +173,8 @@ def fit_dataset(spec, index, dataset, data_file, shown, out_dir, *,
     try:
         one = spec.with_data_file(data_file)
         outcome = run_spec(one, out_dir=out_dir, engine=engine,
-                           confidence=confidence, initial=initial)
+                           confidence=confidence, initial=initial,
+                           report=False)
     except OutputError as exc:
         msg = " ".join(str(exc).split())
         return DatasetResult(index, dataset, shown, EXIT_OUTPUT,

@@ -219,7 +219,7 @@ def check_spec(spec):
 
 
 def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True,
-             initial=None, plot=None):
+             initial=None, plot=None, report=True):
     """Fit a spec and (with ``write``) write its outputs.
 
     Parameters
@@ -241,6 +241,9 @@ def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True,
         Draw the plots (``fit.<fmt>``, ``ci2d_<x>_<y>.<fmt>``; see
         :mod:`fitcli.plot`).  Default: the spec's ``output.plot``.
         matplotlib is imported only when plotting.
+    report : bool, default True
+        Build ``outcome.report``.  With False it is built only when
+        ``report.txt`` is written (a batch skips it otherwise).
 
     Returns
     -------
@@ -322,7 +325,8 @@ def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True,
         if failed:
             outcome.exit_code = EXIT_CHECK
             outcome.failed_checks = format_checks(failed)
-    outcome.report = _report(spec, dataset, result, outcome)
+    if report or spec.output is None or spec.output.report:
+        outcome.report = _report(spec, dataset, result, outcome)
     outcome.files = _files(spec, dataset, result, outcome, method, options)
     if plot:
         from .plot import run_plots
