@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import EngineError
-from .uncertainty import RCOND, Linearization, jacobian
+from .uncertainty import RCOND, Linearization, _any_finite, jacobian
+
+_EPS = np.finfo(float).eps
 
 __all__ = ["Engine", "EngineOutput", "ENGINES", "ALIASES", "get_engine",
            "engine_names", "check_options"]
@@ -200,8 +202,8 @@ def _run_leastsq(problem, options):
             lin = Linearization.from_minpack(info["fjac"], info["ipvt"],
                                              info["qtf"], x)
         chi = float(r @ r)
-        trouble = _trouble(problem, x, r, lin) if ier in (1, 2, 3, 4) else \
-            _MINPACK_MESSAGES.get(ier, mesg)
+        trouble = _trouble(problem, x, r, lin, chi) if ier in (1, 2, 3, 4) \
+            else _MINPACK_MESSAGES.get(ier, mesg)
         rank = (trouble is not None, chi if math.isfinite(chi) else math.inf)
         if best is None or rank < best[0]:
             best = (rank, x, ier, mesg, lin, trouble)
@@ -284,7 +286,7 @@ def _minpack_lm(func, x0, factor, maxfev, opts):
             x, info, ier = lmdif(func, x0, (), 1, opts.get("ftol", 1.49012e-8),
                                  opts.get("xtol", 1.49012e-8),
                                  opts.get("gtol", 0.0), maxfev,
-                                 np.finfo(float).eps if eps is None else eps,
+                                 _EPS if eps is None else eps,
                                  factor, opts.get("diag"))
             return x, info, int(ier)
         except TypeError:       # a changed private signature: use the public API
@@ -324,8 +326,7 @@ def _polish(problem, x, r, max_iter=30):
         return x, r, None
     n = len(x)
     scale = [abs(v) if v != 0 else 1.0 for v in x.tolist()]
-    bounded = bool(np.isfinite(problem.lower).any()
-                   or np.isfinite(problem.upper).any())
+    bounded = _any_finite(problem.lower) or _any_finite(problem.upper)
     lin, fresh, lam = None, False, 0.0
     for _ in range(max_iter):
         if lin is None:
@@ -384,9 +385,9 @@ def _polish(problem, x, r, max_iter=30):
     return x, r, lin
 
 
-def _trouble(problem, x, r, lin):
-    """Why a finished leastsq run should not be trusted, or None."""
-    chi = float(r @ r)
+def _trouble(problem, x, r, lin, chi):
+    """Why a finished leastsq run should not be trusted, or None
+    (``chi`` is ``r @ r``)."""
     if not (math.isfinite(chi) and math.isfinite(float(x.sum()))):
         return "chi-square or a parameter is not finite"
     if lin is None:
@@ -402,12 +403,18 @@ def _trouble(problem, x, r, lin):
     if not lin.ok or lin.s[-1] <= lin.s[0] * RCOND:
         return None       # redundant parameters: not a failure of the start
     nfree = max(1, len(r) - len(x))
-    err = np.sqrt(np.maximum(lin.cov_diag() * (chi / nfree), 0.0))
-    if problem.transform:
-        err = err * np.abs(problem.gradient(x))
-    size = np.maximum(np.abs(problem.to_external(x)), np.abs(problem.init_ext))
-    if bool((err > UNDETERMINED * size).any()):
-        return "a parameter is not determined by the data"
+    # plain floats: one value per varied parameter
+    var = (lin.cov_diag() * (chi / nfree)).tolist()
+    grad = np.abs(problem.gradient(x)).tolist() if problem.transform else None
+    ext = problem.to_external(x).tolist()
+    for i, (v, p, p0) in enumerate(zip(var, ext, problem.init_ext.tolist())):
+        if not v > 0:
+            continue      # a zero (or NaN) variance never flags a parameter
+        err = math.sqrt(v)
+        if grad is not None:
+            err = err * grad[i]
+        if err > UNDETERMINED * max(abs(p), abs(p0)):
+            return "a parameter is not determined by the data"
     return None
 
 

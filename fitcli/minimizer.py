@@ -177,9 +177,8 @@ class _Problem:
             any(v != math.inf for v in hi)
         init = [p._val for p in self.pars]
         self.init_ext = np.array(init, dtype=float)
-        scale = np.abs(self.init_ext) * 1e-3
-        scale[scale == 0] = 1e-3
-        self.scale = scale
+        scale = [abs(v) * 1e-3 for v in self.init_ext.tolist()]
+        self.scale = np.array([v if v != 0 else 1e-3 for v in scale])
         self.transform = bool(self.any_bounds and not self.native)
         if self.transform:
             both = np.isfinite(self.lo) & np.isfinite(self.hi)
@@ -197,8 +196,8 @@ class _Problem:
         if self.native or not self.any_bounds:
             self.lower, self.upper = self.lo, self.hi
         else:
-            self.lower = -np.inf * np.ones(len(lo))
-            self.upper = np.inf * np.ones(len(hi))
+            self.lower = np.full(len(lo), -np.inf)
+            self.upper = np.full(len(hi), np.inf)
         self.fcn = mini.userfcn
         self.args = mini.userargs
         self.kws = mini.userkws
@@ -519,23 +518,28 @@ class Minimizer:
         problem.set_values(problem.to_external(problem.x0))
         r0 = problem.call_user()
         problem.nfev += 1
-        finite = np.isfinite(r0)
-        if not finite.all():
-            if self.nan_policy == "raise":
-                raise self._nonfinite_error(r0, problem)
-            if self.nan_policy == "omit":
-                problem.keep = np.flatnonzero(finite)
-                result.ndata_omitted = int(len(r0) - len(problem.keep))
-                r0 = r0[problem.keep]
+        chi0 = float(r0 @ r0)
+        # a finite sum of squares means every value is finite (the
+        # element-wise test is only needed when it is not)
+        if not math.isfinite(chi0):
+            finite = np.isfinite(r0)
+            if not finite.all():
+                if self.nan_policy == "raise":
+                    raise self._nonfinite_error(r0, problem)
+                if self.nan_policy == "omit":
+                    problem.keep = np.flatnonzero(finite)
+                    result.ndata_omitted = int(len(r0) - len(problem.keep))
+                    r0 = r0[problem.keep]
+                    chi0 = float(r0 @ r0)
         if r0.size == 0:
             raise FitcliError("the residual function returned no values"
                               + (" after omitting non-finite points"
                                  if problem.keep is not None else ""))
         if self.nan_policy != "propagate":
-            problem.penalty = 10.0 * (math.sqrt(float(r0 @ r0)) + 1.0)
+            problem.penalty = 10.0 * (math.sqrt(chi0) + 1.0)
         problem.last_key = problem.x0.tobytes()
         problem.last_r = r0
-        problem.best_chi = float(r0 @ r0)
+        problem.best_chi = chi0
         problem.best_x = problem.x0.copy()
         if len(r0) < len(problem.names):
             raise FitcliError(f"{len(r0)} data points are fewer than the "
@@ -691,7 +695,7 @@ class Minimizer:
         degenerate)."""
         params = result.params
         names = problem.names
-        ext = np.array([params[n]._val for n in names], dtype=float)
+        ext = np.array([par._val for par in problem.pars], dtype=float)
 
         def resid_ext(v):
             problem.set_values(v)
@@ -709,6 +713,7 @@ class Minimizer:
                     lin = None
             else:
                 J = lin.J
+        evals = problem.evals_uncounted
         try:
             if engine.least_squares:
                 if J is not None:
@@ -730,7 +735,8 @@ class Minimizer:
                                else (None, "chi-square is not finite next to "
                                      "the solution"))
         finally:
-            problem.set_values(ext)
+            if problem.evals_uncounted != evals:
+                problem.set_values(ext)     # the derivatives moved the values
         result.nfev_covar = problem.evals_uncounted
         degenerate = reason if reason and "does not affect" in reason else None
         if cov is None:
@@ -752,25 +758,31 @@ class Minimizer:
                 return degenerate
             cov = cov * result.redchi
         err, corr = _unc.stderr_correl(cov)
-        if not math.isfinite(float(err.sum())):
+        errs = err.tolist()
+        # each error is a square root (no overflow when summed): the sum is
+        # finite exactly when every error is
+        if not all(math.isfinite(e) for e in errs):
             result.errorbars = False
             notes.append("uncertainties could not be estimated: the "
                          "covariance is not finite")
             return degenerate
         result.covar = cov
         result.errorbars = True
-        size = np.maximum(np.abs(ext), np.abs(problem.init_ext))
-        scaled = err if self.scale_covar or result.nfree <= 0 else \
-            err * math.sqrt(result.redchi)
-        bad = np.flatnonzero((size > 0) & (scaled > UNDETERMINED * size))
-        if len(bad):
-            i = int(bad[0])
-            degenerate = (f"parameter {names[i]!r} is not determined by the "
-                          f"data (standard error {scaled[i]:.3g} for a "
-                          f"value of {ext[i]:.6g})")
-            notes.append(degenerate)
+        # plain floats from here: one value per varied parameter
+        factor = 1.0 if self.scale_covar or result.nfree <= 0 else \
+            math.sqrt(result.redchi)
+        for i, (e, v, v0) in enumerate(zip(errs, ext.tolist(),
+                                           problem.init_ext.tolist())):
+            size = max(abs(v), abs(v0))
+            scaled = e * factor
+            if size > 0 and scaled > UNDETERMINED * size:
+                degenerate = (f"parameter {names[i]!r} is not determined by "
+                              f"the data (standard error {scaled:.3g} for a "
+                              f"value of {v:.6g})")
+                notes.append(degenerate)
+                break
         rows = corr.tolist()
-        for i, (name, e) in enumerate(zip(names, err.tolist())):
+        for i, (name, e) in enumerate(zip(names, errs)):
             par = params[name]
             par.stderr = e
             row = rows[i]
@@ -877,8 +889,8 @@ def _exact_fit(J, values, chisqr, lin=None):
     the model terms: each parameter's contribution ``|p_j| * |J_j|``."""
     norms = lin.norms if lin is not None and lin.J is J else \
         np.sqrt(np.einsum("ij,ij->j", J, J))
-    contrib = np.abs(values) * norms
-    size = float(np.max(contrib)) if contrib.size else 0.0
+    contrib = [abs(v) * w for v, w in zip(values.tolist(), norms.tolist())]
+    size = max(contrib) if contrib else 0.0
     return size > 0 and math.sqrt(chisqr) <= 1e-11 * size
 
 

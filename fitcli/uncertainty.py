@@ -48,6 +48,11 @@ def _stencil(x, h, lo, hi):
 _EPS3 = _EPS ** (1.0 / 3.0)
 
 
+def _any_finite(values):
+    """True if any bound is finite (plain floats: the arrays are short)."""
+    return any(math.isfinite(v) for v in np.ravel(values).tolist())
+
+
 def jacobian(func, x, scale, lo, hi, f0=None):
     """Jacobian ``d func / d x`` (rows = residuals) by finite differences.
 
@@ -65,7 +70,7 @@ def jacobian(func, x, scale, lo, hi, f0=None):
     x = np.asarray(x, dtype=float)
     n = len(x)
     h = _EPS3 * np.maximum(np.abs(x), scale)
-    bounded = np.isfinite(lo).any() or np.isfinite(hi).any()
+    bounded = _any_finite(lo) or _any_finite(hi)
     if bounded:
         span = hi - lo
         h = np.minimum(h, np.where(np.isfinite(span), span / 4.0, np.inf))
@@ -77,21 +82,23 @@ def jacobian(func, x, scale, lo, hi, f0=None):
     for i in range(n):
         xi = xl[i]
         if kind[i] == 1:
+            xpi, xmi = xi + hl[i], xi - hl[i]
             xp = x.copy()
-            xp[i] = xi + hl[i]
+            xp[i] = xpi
             xm = x.copy()
-            xm[i] = xi - hl[i]
+            xm[i] = xmi
             fp = func(xp)
-            col = (fp - func(xm)) / (xp[i] - xm[i])
+            col = (fp - func(xm)) / (xpi - xmi)
         else:
             s = hl[i] if kind[i] == 0 else -hl[i]
             base = f0 if f0 is not None else func(x.copy())
+            x1i = xi + s
             x1 = x.copy()
-            x1[i] = xi + s
+            x1[i] = x1i
             x2 = x.copy()
             x2[i] = xi + 2.0 * s
             f1 = func(x1)
-            col = (-3.0 * base + 4.0 * f1 - func(x2)) / (2.0 * (x1[i] - xi))
+            col = (-3.0 * base + 4.0 * f1 - func(x2)) / (2.0 * (x1i - xi))
         if J is None:
             J = np.empty((len(col), n))
         J[:, i] = col
@@ -131,6 +138,19 @@ def hessian(func, x, scale, lo, hi, f0=None):
     return H, bool(np.all(np.isfinite(H)))
 
 
+_LOWER = {}
+
+
+def _strictly_lower(n):
+    """Boolean n x n mask of the entries below the diagonal (cached: the
+    same few sizes recur in every fit)."""
+    mask = _LOWER.get(n)
+    if mask is None:
+        mask = _LOWER[n] = np.tri(n, k=-1, dtype=bool)
+        mask.flags.writeable = False
+    return mask
+
+
 class Linearization:
     """A Jacobian with scaled columns and its SVD: Gauss-Newton steps and the
     unscaled covariance ``(J^T J)^-1`` for the cost of one SVD.
@@ -150,8 +170,11 @@ class Linearization:
         self.J, self.x = J, x
         norms = np.sqrt(np.einsum("ij,ij->j", J, J))
         self.norms = norms
-        low = float(norms.min()) if norms.size else 0.0
-        self.ok = low > 1e-300 and math.isfinite(float(norms.sum()))
+        # plain floats: n is small, and a norm (the square root of a finite
+        # sum of squares) cannot overflow when summed
+        nl = norms.tolist()
+        self.ok = bool(nl) and all(math.isfinite(v) for v in nl) and \
+            min(nl) > 1e-300
         if self.ok:
             try:
                 self.u, self.s, self.vt = np.linalg.svd(J / norms,
@@ -159,7 +182,8 @@ class Linearization:
             except np.linalg.LinAlgError:
                 self.ok = False
         if self.ok:
-            self.ok = bool(self.s[-1] > self.s[0] * 1e-15)
+            sl = self.s.tolist()
+            self.ok = sl[-1] > sl[0] * 1e-15
 
     def cov_diag(self):
         """Diagonal of ``(J^T J)^-1``."""
@@ -174,9 +198,12 @@ class Linearization:
         before --, ``qtf`` = Q^T r): the n x n matrix ``R P^T`` has the same
         ``J^T J`` and column norms as J."""
         n = len(ipvt)
-        R = np.triu(np.asarray(fjac, dtype=float).T[:n, :])
+        # R is the upper triangle of the first n rows (below it MINPACK
+        # leaves other data)
+        R = np.where(_strictly_lower(n), 0.0,
+                     np.asarray(fjac, dtype=float).T[:n, :])
         perm = np.asarray(ipvt, dtype=int)
-        if perm.min() == 1:            # MINPACK's 1-based pivots (older scipy)
+        if min(perm.tolist()) == 1:    # MINPACK's 1-based pivots (older scipy)
             perm = perm - 1
         Jeq = np.empty_like(R)
         Jeq[:, perm] = R
@@ -199,7 +226,8 @@ class Linearization:
     def cov(self):
         """``(J^T J)^-1``."""
         inner = (self.vt.T / (self.s * self.s)) @ self.vt
-        return inner / np.outer(self.norms, self.norms)
+        norms = self.norms
+        return inner / (norms[:, None] * norms[None, :])
 
 
 def covariance_from_jacobian(J, names, lin=None):
@@ -213,9 +241,11 @@ def covariance_from_jacobian(J, names, lin=None):
     """
     norms = lin.norms if lin is not None and lin.J is J else \
         np.sqrt(np.einsum("ij,ij->j", J, J))
-    if not math.isfinite(float(norms.sum())):
-        return None, "the Jacobian at the solution is not finite"
     nl = norms.tolist()
+    # a norm (the square root of a finite sum of squares) cannot overflow
+    # when summed: the sum is finite exactly when every norm is
+    if not all(math.isfinite(v) for v in nl):
+        return None, "the Jacobian at the solution is not finite"
     top = max(nl) if nl else 0.0
     dead = [names[i] for i, v in enumerate(nl)
             if v <= max(top, 1e-300) * 1e-13 or v == 0.0]
@@ -259,9 +289,9 @@ def covariance_from_hessian(H, names):
 def stderr_correl(cov):
     """Standard errors and correlation matrix of a covariance matrix."""
     err = np.sqrt(np.maximum(cov.diagonal(), 0.0))
-    inv = np.divide(1.0, err, out=np.zeros_like(err), where=err > 0)
-    corr = cov * np.outer(inv, inv)
-    np.fill_diagonal(corr, 1.0)
+    inv = np.array([1.0 / e if e > 0 else 0.0 for e in err.tolist()])
+    corr = cov * (inv[:, None] * inv[None, :])
+    corr.flat[::len(err) + 1] = 1.0         # the diagonal
     return err, corr
 
 
