@@ -498,8 +498,11 @@ def _param_tolerances(items):
               help="Relative tolerance for one parameter (repeatable).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but "
               "the differences.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print every check as JSON ({\"passed\", \"checks\"}) "
+                   "instead of the table.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
-def compare(result, baseline, rtol, atol, params, quiet, debug):
+def compare(result, baseline, rtol, atol, params, quiet, as_json, debug):
     """Compare RESULT with BASELINE (two result.json or two summary.json
     files, row by row); exit 0 when they agree within the tolerances, 3
     when they do not.
@@ -519,6 +522,11 @@ def compare(result, baseline, rtol, atol, params, quiet, debug):
         except Exception as exc:  # noqa: BLE001
             return _say_error(exc, debug)
         failed = [c for c in checks if not c.ok]
+        if as_json:
+            from .outputs import json_bytes
+            from .regress import expect_document
+            click.echo(json_bytes(expect_document(checks)).decode(), nl=False)
+            return EXIT_CHECK if failed else EXIT_OK
         if failed:
             click.echo(f"{result} differs from {baseline} "
                        f"({len(failed)} of {len(checks)} checks):")

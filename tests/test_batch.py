@@ -626,3 +626,24 @@ def test_check_tests_summary_x_against_file_names(tmp_path):
     assert res.exit_code == 2 and res.stdout == ""
     assert "output.summary_x" in res.stderr and "'run001.csv'" in res.stderr
     assert len(res.stderr.splitlines()) == 1
+
+
+def test_compare_json(tmp_path):
+    make_datasets(tmp_path / "runs", 1)
+    spec = write_spec(tmp_path, file="runs/run000.csv")
+    invoke("run", spec, "-o", tmp_path / "a", "-q")
+    invoke("run", spec, "-o", tmp_path / "b", "-q", "--set", "slope=0.1",
+           "--set", "slope.vary=false")
+    ra, rb = tmp_path / "a" / "result.json", tmp_path / "b" / "result.json"
+    res = invoke("compare", ra, ra, "--json")
+    assert (res.exit_code, res.stderr) == (0, "")
+    doc = json.loads(res.stdout)
+    assert doc["passed"] is True and len(doc["checks"]) == 14
+    assert all(c["ok"] for c in doc["checks"])
+    res = invoke("compare", rb, ra, "--json")
+    assert res.exit_code == 3
+    doc = json.loads(res.stdout)
+    assert doc["passed"] is False
+    bad = {c["what"] for c in doc["checks"] if not c["ok"]}
+    assert "params.slope.value" in bad and "chisqr" in bad
+    assert set(doc["checks"][0]) == {"what", "expected", "got", "ok", "detail"}
