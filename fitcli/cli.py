@@ -186,13 +186,16 @@ def main():
               show_default=True, help="Relative tolerance for --baseline.")
 @click.option("--atol", type=click.FloatRange(min=0), default=0.0,
               show_default=True, help="Absolute tolerance for --baseline.")
+@click.option("--junit", "junit", type=click.Path(dir_okay=False),
+              help="Also write a JUnit XML report (one test case per fit or "
+                   "dataset) for CI systems.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the result documents as JSON instead of reports.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
 def run(specs, out_dir, data_files, jobs, warm_start, engine, sets,
-        no_confidence, plot, baseline, update_baseline, rtol, atol, quiet,
-        as_json, debug):
+        no_confidence, plot, baseline, update_baseline, rtol, atol, junit,
+        quiet, as_json, debug):
     """Fit each SPEC and write report.txt, result.json, params.csv, fit.csv
     (and ci.csv, ci2d_X_Y.csv when asked; fit.png with --plot) into its
     output directory.
@@ -217,23 +220,40 @@ def run(specs, out_dir, data_files, jobs, warm_start, engine, sets,
         folders = _subfolders(specs)
         opts = _RunOptions(out_dir, data_files, jobs, warm_start, engine,
                            sets, not no_confidence, quiet, as_json, plot)
+        from .junit import Case
+        suites = []
         for path in specs:
             sub = folders[path] if len(specs) > 1 else None
             try:
-                code, doc = _run_one(path, opts, sub)
+                code, doc, cases = _run_one(path, opts, sub)
                 if baseline:
-                    code = _worst([code, _baseline(doc, baseline, sub,
-                                                   update_baseline, rtol,
-                                                   atol, quiet)])
+                    bcode, diff = _baseline(doc, baseline, sub,
+                                            update_baseline, rtol, atol,
+                                            quiet)
+                    cases.append(Case("baseline", bcode, "baseline",
+                                      "differs from the baseline" if bcode
+                                      else "", diff))
+                    code = _worst([code, bcode])
             except Exception as exc:  # noqa: BLE001 - mapped to exit codes
-                codes.append(_say_error(exc, debug))
+                code = _say_error(exc, debug)
+                codes.append(code)
+                suites.append((path, [Case("fit", code, "error",
+                                           " ".join(str(exc).split()))]))
                 continue
             codes.append(code)
+            suites.append((path, cases))
             if as_json:
                 docs.append(doc)
         if as_json and not quiet:
             payload = docs[0] if len(specs) == 1 and docs else docs
             click.echo(json_bytes(payload).decode(), nl=False)
+        if junit:
+            from .junit import junit_xml
+            from .outputs import atomic_write
+            try:
+                atomic_write(junit, junit_xml(suites))
+            except Exception as exc:  # noqa: BLE001
+                codes.append(_say_error(exc, debug))
         return _worst(codes)
 
     _guarded(body)
@@ -290,7 +310,8 @@ def _batch_files(spec, data_files):
 
 def _run_one(path, opts, subfolder):
     """Run one spec (a single fit or a batch); returns (exit code, result
-    or summary document)."""
+    or summary document, JUnit cases)."""
+    from .junit import Case
     from .run import run_spec
 
     spec = _load(path, opts.sets)
@@ -315,7 +336,15 @@ def _run_one(path, opts, subfolder):
         _print_report(outcome.report, outcome.spec.title or path)
         click.echo(f"{path}: {_status_text(outcome.exit_code, outcome.result)}"
                    f"; results in {outcome.out_dir}")
-    return outcome.exit_code, _result_doc(outcome)
+    res = outcome.result
+    code = outcome.exit_code
+    case = Case(os.path.splitext(os.path.basename(outcome.dataset.path))[0]
+                if outcome.dataset.path else "fit", code,
+                "expect" if code == EXIT_CHECK else res.status,
+                _status_text(code, res) + ("" if code in (EXIT_OK, EXIT_CHECK)
+                                           else f": {res.message}"),
+                outcome.failed_checks)
+    return code, _result_doc(outcome), [case]
 
 
 def _result_doc(outcome):
@@ -372,7 +401,14 @@ def _run_batch(path, spec, files, target, opts):
                    f"{os.path.join(out, 'summary.csv')}")
     with open(os.path.join(out, "summary.json"), "rb") as fh:
         doc = json.loads(fh.read())
-    return batch.exit_code, doc
+    from .junit import Case
+    cases = [Case(r.dataset, r.exit_code,
+                  "expect" if r.exit_code == EXIT_CHECK else r.row["status"],
+                  r.error or (_status_text(r.exit_code, _RowStatus(r.row))
+                              + ("" if r.exit_code in (EXIT_OK, EXIT_CHECK)
+                                 else f": {r.row['message']}")),
+                  r.failed_checks) for r in batch.results]
+    return batch.exit_code, doc, cases
 
 
 class _RowStatus:
@@ -444,7 +480,8 @@ def _baseline_path(baseline, subfolder, doc):
 
 
 def _baseline(doc, baseline, subfolder, update, rtol, atol, quiet):
-    """Compare ``doc`` with the baseline (exit 0 or 3), or write it."""
+    """Compare ``doc`` with the baseline, or write it; returns (exit code
+    0 or 3, the table of differences or '')."""
     from .errors import SpecError
     from .outputs import atomic_write, json_bytes
     from .regress import compare_documents, format_checks, load_document
@@ -455,21 +492,21 @@ def _baseline(doc, baseline, subfolder, update, rtol, atol, quiet):
         atomic_write(path, json_bytes(doc))
         if not quiet:
             click.echo(f"baseline written: {path}", err=True)
-        return EXIT_OK
+        return EXIT_OK, ""
     if not os.path.exists(path):
         raise SpecError(f"baseline {path} does not exist; create it with "
                         "--update-baseline", key="--baseline")
     checks = compare_documents(doc, load_document(path), rtol=rtol, atol=atol)
     failed = [c for c in checks if not c.ok]
     if failed:
+        table = format_checks(failed)
         click.echo(f"baseline {path}: {len(failed)} difference(s) beyond "
-                   f"rtol={rtol:g}, atol={atol:g}:\n{format_checks(failed)}",
-                   err=True)
-        return EXIT_CHECK
+                   f"rtol={rtol:g}, atol={atol:g}:\n{table}", err=True)
+        return EXIT_CHECK, table
     if not quiet:
         click.echo(f"baseline {path}: matches ({len(checks)} checks)",
                    err=True)
-    return EXIT_OK
+    return EXIT_OK, ""
 
 
 def _param_tolerances(items):

@@ -647,3 +647,47 @@ def test_compare_json(tmp_path):
     bad = {c["what"] for c in doc["checks"] if not c["ok"]}
     assert "params.slope.value" in bad and "chisqr" in bad
     assert set(doc["checks"][0]) == {"what", "expected", "got", "ok", "detail"}
+
+
+def test_junit_report(tmp_path):
+    """--junit: one test case per fit or dataset, failures and errors as CI
+    systems read them; same bytes on a rerun."""
+    import xml.etree.ElementTree as ET
+
+    make_datasets(tmp_path / "runs", 3, bad={1})
+    batch = write_spec(tmp_path, name="batch.yaml",
+                       extra="expect:\n  params:\n    cen: {min: 4.5, max: 5.0}\n")
+    single = write_spec(tmp_path, file="runs/run000.csv", name="single.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("data: {file: nope.csv, x: x, y: y}\nmodel: a*x\n"
+                      "parameters: {a: 1}\n")
+    out = tmp_path / "junit.xml"
+    args = ("run", batch, single, broken, "-o", tmp_path / "o", "-q",
+            "--junit", out)
+    res = invoke(*args)
+    assert res.exit_code == 2
+    first = out.read_bytes()
+    root = ET.fromstring(first)
+    assert root.tag == "testsuites"
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == \
+        ("5", "1", "2")
+    suites = root.findall("testsuite")
+    assert [s.get("name") for s in suites] == [str(batch), str(single),
+                                               str(broken)]
+    cases = {(s.get("name"), c.get("name")): c
+             for s in suites for c in s.findall("testcase")}
+    assert list(cases) == [(str(batch), "run000"), (str(batch), "run001"),
+                           (str(batch), "run002"), (str(single), "run000"),
+                           (str(broken), "fit")]
+    assert list(cases[(str(batch), "run000")]) == []          # passed
+    err = cases[(str(batch), "run001")].find("error")
+    assert err.get("message").startswith("exit 2: ") and "oops" in err.get("message")
+    fail = cases[(str(batch), "run002")].find("failure")
+    assert fail.get("type") == "expect"
+    assert fail.get("message").startswith("exit 3: expectations missed")
+    assert "params.cen" in fail.text
+    assert list(cases[(str(single), "run000")]) == []
+    err = cases[(str(broken), "fit")].find("error")
+    assert "nope.csv" in err.get("message")
+    invoke(*args)
+    assert out.read_bytes() == first
