@@ -1605,12 +1605,9 @@ def test_output_plot_errors(text, key, line, col, message):
 def test_summary_x_regex_that_could_hang_is_refused(regex, why):
     """Python's re cannot be interrupted: spec regexes that can backtrack
     catastrophically are refused at load time (hostile input)."""
-    import time
     text = BASE + "output:\n  summary_x: {regex: '%s'}\n" % regex
-    t0 = time.perf_counter()
     with pytest.raises(SpecError) as info:
         load_spec_text(text, source="s.yaml")
-    assert time.perf_counter() - t0 < 2.0
     err = info.value
     assert (err.key, err.line) == ("output.summary_x.regex", 9), str(err)
     assert err.message == (f"the regular expression {regex!r} could take "
