@@ -77,6 +77,8 @@ class BatchResult:
     results: list
     out_dir: str
     written: list = field(default_factory=list)
+    #: the bytes of summary.json as written
+    summary_json: bytes = b""
 
     @property
     def exit_code(self):
@@ -170,31 +172,27 @@ def fit_dataset(spec, index, dataset, data_file, shown, out_dir, *,
     from .run import run_spec
 
     names = list(spec.parameters)
+
+    def failed(code, status, text):
+        msg = " ".join(text.split())
+        return DatasetResult(index, dataset, shown, code,
+                             _row(dataset, shown, names, exit_code=code,
+                                  message=msg, status=status), error=msg)
+
     try:
         one = spec.with_data_file(data_file)
         outcome = run_spec(one, out_dir=out_dir, engine=engine,
                            confidence=confidence, initial=initial,
                            report=False)
     except OutputError as exc:
-        msg = " ".join(str(exc).split())
-        return DatasetResult(index, dataset, shown, EXIT_OUTPUT,
-                             _row(dataset, shown, names, exit_code=EXIT_OUTPUT,
-                                  message=msg, status="output_error"),
-                             error=msg)
+        return failed(EXIT_OUTPUT, "output_error", str(exc))
     except FitcliError as exc:
-        msg = " ".join(str(exc).split())
-        return DatasetResult(index, dataset, shown, EXIT_ERROR,
-                             _row(dataset, shown, names, exit_code=EXIT_ERROR,
-                                  message=msg), error=msg)
+        return failed(EXIT_ERROR, "error", str(exc))
     except (_Stop, KeyboardInterrupt, SystemExit):
         raise
     except Exception as exc:  # noqa: BLE001 - a bug: keep going, report it
-        msg = f"internal error: {type(exc).__name__}: {exc}"
-        msg = " ".join(msg.split())
-        return DatasetResult(index, dataset, shown, EXIT_INTERNAL,
-                             _row(dataset, shown, names,
-                                  exit_code=EXIT_INTERNAL, message=msg,
-                                  status="internal_error"), error=msg)
+        return failed(EXIT_INTERNAL, "internal_error",
+                      f"internal error: {type(exc).__name__}: {exc}")
     res = outcome.result
     values = {name: float(res.params[name].value) for name in res.var_names}
     return DatasetResult(index, dataset, shown, outcome.exit_code,
@@ -328,8 +326,10 @@ def run_batch(spec, files, out_dir, *, engine=None, confidence=True, jobs=1,
                 on_result(r)
     else:
         _parallel(spec, tasks, njobs, results, on_result, before_start)
-    batch = BatchResult(results=results, out_dir=out_dir)
-    batch.written = write_outputs(out_dir, summary_files(spec, results))
+    files = summary_files(spec, results)
+    batch = BatchResult(results=results, out_dir=out_dir,
+                        summary_json=files["summary.json"])
+    batch.written = write_outputs(out_dir, files)
     return batch
 
 

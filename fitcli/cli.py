@@ -296,11 +296,11 @@ def _batch_files(spec, data_files):
     """(files of a batch, None) or (None, the single data file given with
     --data, or None)."""
     if data_files:
-        from .spec import expand_data_files
+        from .spec import expand_data_files, is_glob
         found = expand_data_files(list(data_files), os.getcwd(),
                                   source=None, key="--data")
         if len(data_files) == 1 and len(found) == 1 and \
-                not any(c in data_files[0] for c in "*?["):
+                not is_glob(data_files[0]):
             return None, found[0]
         return list(found), None
     if getattr(spec.data, "pattern", None) is not None:
@@ -334,14 +334,14 @@ def _run_one(path, opts, subfolder):
                    err=True)
     if not opts.quiet and not opts.as_json:
         _print_report(outcome.report, outcome.spec.title or path)
-        click.echo(f"{path}: {_status_text(outcome.exit_code, outcome.result)}"
+        click.echo(f"{path}: {_status_text(outcome.exit_code, outcome.result.status)}"
                    f"; results in {outcome.out_dir}")
     res = outcome.result
     code = outcome.exit_code
     case = Case(os.path.splitext(os.path.basename(outcome.dataset.path))[0]
                 if outcome.dataset.path else "fit", code,
                 "expect" if code == EXIT_CHECK else res.status,
-                _status_text(code, res) + ("" if code in (EXIT_OK, EXIT_CHECK)
+                _status_text(code, res.status) + ("" if code in (EXIT_OK, EXIT_CHECK)
                                            else f": {res.message}"),
                 outcome.failed_checks)
     return code, _result_doc(outcome), [case]
@@ -359,18 +359,18 @@ def _result_doc(outcome):
     return json.loads(data)
 
 
-def _status_text(code, result):
+def _status_text(code, status):
     if code == EXIT_OK:
         return "converged"
     if code == EXIT_CHECK:
         return "expectations missed"
-    return f"NOT converged ({result.status})"
+    return f"NOT converged ({status})"
 
 
 def _run_batch(path, spec, files, target, opts):
     import json
 
-    from .batch import effective_jobs, run_batch
+    from .batch import run_batch
     from .run import _shown_path
 
     out = target if target is not None else str(spec.output.dir)
@@ -380,10 +380,9 @@ def _run_batch(path, spec, files, target, opts):
     if opts.warm_start and opts.jobs != 1 and not opts.quiet:
         click.echo("note: --warm-start fits the datasets in order in one "
                    "process (--jobs ignored)", err=True)
-    jobs = effective_jobs(opts.jobs, total)
     try:
         batch = run_batch(spec, files, out, engine=opts.engine,
-                          confidence=opts.confidence, jobs=jobs,
+                          confidence=opts.confidence, jobs=opts.jobs,
                           warm_start=opts.warm_start, shown=shown,
                           on_result=progress.update,
                           before_start=progress.start)
@@ -391,7 +390,7 @@ def _run_batch(path, spec, files, target, opts):
         progress.stop()
     failures = batch.failures
     for r in failures:
-        what = r.error or _status_text(r.exit_code, _RowStatus(r.row))
+        what = r.error or _status_text(r.exit_code, r.row["status"])
         click.echo(f"{r.data}: exit {r.exit_code}: {what}", err=True)
         if r.failed_checks:
             click.echo(r.failed_checks, err=True)
@@ -399,21 +398,15 @@ def _run_batch(path, spec, files, target, opts):
         click.echo(f"{path}: {total} datasets, {total - len(failures)} ok, "
                    f"{len(failures)} failed; summary in "
                    f"{os.path.join(out, 'summary.csv')}")
-    with open(os.path.join(out, "summary.json"), "rb") as fh:
-        doc = json.loads(fh.read())
+    doc = json.loads(batch.summary_json)
     from .junit import Case
     cases = [Case(r.dataset, r.exit_code,
                   "expect" if r.exit_code == EXIT_CHECK else r.row["status"],
-                  r.error or (_status_text(r.exit_code, _RowStatus(r.row))
+                  r.error or (_status_text(r.exit_code, r.row["status"])
                               + ("" if r.exit_code in (EXIT_OK, EXIT_CHECK)
                                  else f": {r.row['message']}")),
                   r.failed_checks) for r in batch.results]
     return batch.exit_code, doc, cases
-
-
-class _RowStatus:
-    def __init__(self, row):
-        self.status = row.get("status")
 
 
 class _Progress:

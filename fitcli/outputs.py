@@ -355,20 +355,24 @@ def _plain(obj):
     if kind is int:
         return obj
     if kind is dict:
-        out = {}
-        for key, val in obj.items():
-            if type(key) is str:
-                out[key] = _plain(val)
-                continue
+        return _plain_dict(obj)
+    if kind is list or kind is tuple:
+        return [_plain(v) for v in obj]
+    return _plain_other(obj)
+
+
+def _plain_dict(obj):
+    """A mapping with string (or integer) keys as a plain dict."""
+    out = {}
+    for key, val in obj.items():
+        if type(key) is not str:
             if isinstance(key, (bool, np.bool_)) or not isinstance(
                     key, (str, int, np.integer)):
                 raise TypeError(f"JSON object keys must be strings, got "
                                 f"{key!r:.40}")
-            out[str(key) if not isinstance(key, str) else key] = _plain(val)
-        return out
-    if kind is list or kind is tuple:
-        return [_plain(v) for v in obj]
-    return _plain_other(obj)
+            key = str(key)
+        out[key] = _plain(val)
+    return out
 
 
 def _plain_other(obj):
@@ -386,14 +390,7 @@ def _plain_other(obj):
                             "to JSON")
         return _plain(obj.tolist())
     if isinstance(obj, dict):
-        out = {}
-        for key, val in obj.items():
-            if isinstance(key, (bool, np.bool_)) or not isinstance(
-                    key, (str, int, np.integer)):
-                raise TypeError(f"JSON object keys must be strings, got "
-                                f"{key!r:.40}")
-            out[str(key) if not isinstance(key, str) else key] = _plain(val)
-        return out
+        return _plain_dict(obj)
     if isinstance(obj, (list, tuple)):
         return [_plain(v) for v in obj]
     raise TypeError(f"cannot write {type(obj).__name__} to JSON")

@@ -1015,6 +1015,11 @@ def _suggestion(word, allowed):
 
 
 _GLOB_MAGIC = re.compile(r"[*?[]")
+
+
+def is_glob(text):
+    """Whether ``text`` is a glob pattern (holds ``*``, ``?`` or ``[``)."""
+    return _GLOB_MAGIC.search(os.path.expanduser(str(text))) is not None
 _EXPECT_INF = ("expect takes finite numbers only (leave a bound out for no "
                "limit)")
 
@@ -1034,7 +1039,7 @@ def _expand_one(text, base_dir, fail, *, check_plain):
     literal = os.path.abspath(os.path.join(base, expanded))
     where = "" if os.path.isabs(expanded) else \
         f" (relative to {os.path.abspath(base)})"
-    if not _GLOB_MAGIC.search(expanded):
+    if not is_glob(expanded):
         if check_plain:
             if not os.path.exists(literal):
                 fail(f"data file not found: {literal}")
