@@ -847,7 +847,9 @@ def _starter_spec(model, data_file, out_file):
             rel = os.path.relpath(os.path.abspath(data_file),
                                   os.path.dirname(os.path.abspath(out_file)))
         lines += [f"  file: {rel}", "  x: 0          # column name or 0-based index",
-                  "  y: 1"]
+                  "  y: 1",
+                  "  # sigma: 2     # uncertainty column; 0.5 = the same for "
+                  "every point"]
     else:
         lines += ["  # sample data: replace with `file: yourdata.csv`, `x:` and `y:`",
                   f"  x: {_INIT_X}", f"  y: {sample}"]

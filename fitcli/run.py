@@ -111,7 +111,9 @@ def build_dataset(spec, *, min_points=1):
         names = list(d.x)
         inline = {name: list(vals) for name, vals in zip(names, d.x_values)}
         inline["y"] = list(d.y_values)
-        sigma = weights = None
+        # a constant sigma/weight is a float in d.sigma / d.weights
+        sigma = d.sigma if isinstance(d.sigma, float) else None
+        weights = d.weights if isinstance(d.weights, float) else None
         if d.sigma_values is not None:
             if len(d.sigma_values) == 1:
                 sigma = float(d.sigma_values[0])

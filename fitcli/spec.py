@@ -1465,6 +1465,27 @@ class _Checker:
             self.fail_value(path, "column name is empty")
         return value
 
+    def constant(self, value, path, key, *, inline):
+        """A constant ``sigma`` or ``weights`` for every point -- a decimal
+        number (``0.05``; in a data file a whole number is a column index,
+        inline any number), or ``{constant: number}`` -- as a float that
+        must be finite and > 0; None when ``value`` is not of that form."""
+        if isinstance(value, dict):
+            self.mapping(value, path, ("constant",), required=("constant",),
+                         what=f"a mapping {{constant: number}}")
+            cpath = f"{path}.constant"
+            out = self.number(value["constant"], cpath)
+        elif isinstance(value, float) or (
+                inline and isinstance(value, int) and not isinstance(value, bool)):
+            cpath = path
+            out = self.number(value, cpath)
+        else:
+            return None
+        if not out > 0:
+            self.fail_value(cpath, f"a constant {key} must be a finite number "
+                            f"> 0, got {out!r}")
+        return out
+
     def data_files(self, value, path):
         def fail(index, msg):
             self.fail_value(path if index is None else f"{path}[{index}]",
@@ -1502,6 +1523,11 @@ class _Checker:
         for key in ("y", "sigma", "weights"):
             if key in value:
                 sub = f"{path}.{key}"
+                if key != "y":
+                    const = self.constant(value[key], sub, key, inline=False)
+                    if const is not None:
+                        refs[key] = const
+                        continue
                 c = self.column(value[key], sub)
                 if c in cols:
                     self.fail_value(sub, f"column {c!r} is already used by "
@@ -1561,11 +1587,16 @@ class _Checker:
         for sub, col in zip(xpaths, xs):
             if len(col) != n:
                 self.fail_value(sub, f"has {len(col)} values but y has {n}")
-        extra = {}
+        extra, const = {}, {}
         for key in ("sigma", "weights"):
             if key in value:
                 sub = f"{path}.{key}"
-                col = self.numbers(value[key], sub, "a list of numbers")
+                c = self.constant(value[key], sub, key, inline=True)
+                if c is not None:
+                    const[key] = c
+                    continue
+                col = self.numbers(value[key], sub, "a list of numbers, one "
+                                   "per point, or a number for all points")
                 if len(col) != n:
                     self.fail_value(sub, f"has {len(col)} values but y has {n}")
                 if key == "sigma":
@@ -1576,8 +1607,8 @@ class _Checker:
                 extra[key] = col
         return DataSection(
             file=None, x=tuple(names), y="y",
-            sigma="sigma" if "sigma" in extra else None,
-            weights="weights" if "weights" in extra else None,
+            sigma="sigma" if "sigma" in extra else const.get("sigma"),
+            weights="weights" if "weights" in extra else const.get("weights"),
             x_values=tuple(xs), y_values=ys,
             sigma_values=extra.get("sigma"),
             weights_values=extra.get("weights"))
@@ -2188,6 +2219,14 @@ def spec_schema() -> dict:
     column = {"anyOf": [text, {"type": "integer", "minimum": 0}],
               "description": "column header name or 0-based index"}
     numbers = {"type": "array", "minItems": 1, "items": number}
+    constant = {"anyOf": [{"type": "number", "exclusiveMinimum": 0},
+                          {"type": "object", "required": ["constant"],
+                           "additionalProperties": False,
+                           "properties": {"constant": {
+                               "type": "number", "exclusiveMinimum": 0}}}],
+                "description": "the same value for every point (in a data "
+                               "file a whole number is a column index: "
+                               "write 2.0 or {constant: 2})"}
     positive_int = {"type": "integer", "minimum": 1}
 
     parameter = {"anyOf": [
@@ -2219,8 +2258,8 @@ def spec_schema() -> dict:
                           "additionalProperties": numbers}],
                "description": "x column(s), or inline values"},
          "y": {"anyOf": [column, numbers]},
-         "sigma": {"anyOf": [column, numbers]},
-         "weights": {"anyOf": [column, numbers]},
+         "sigma": {"anyOf": [column, numbers, constant]},
+         "weights": {"anyOf": [column, numbers, constant]},
          "range": {"type": "array", "prefixItems": [number, number],
                    "minItems": 2, "maxItems": 2,
                    "description": "x window [low, high]"},
@@ -2232,12 +2271,14 @@ def spec_schema() -> dict:
            "then": {"properties": {
                "x": {"anyOf": [column, {"type": "array", "minItems": 1,
                                         "items": column}]},
-               "y": column, "sigma": column, "weights": column}},
+               "y": column, "sigma": {"anyOf": [column, constant]},
+               "weights": {"anyOf": [column, constant]}}},
            "else": {"properties": {
                "x": {"anyOf": [numbers, {"type": "object",
                                          "minProperties": 1,
                                          "additionalProperties": numbers}]},
-               "y": numbers, "sigma": numbers, "weights": numbers,
+               "y": numbers, "sigma": {"anyOf": [numbers, constant]},
+               "weights": {"anyOf": [numbers, constant]},
                "delimiter": False}}})
     fit = obj({"engine": {"type": "string", "default": DEFAULT_ENGINE,
                           "description": "engine name (fitcli engines)"},

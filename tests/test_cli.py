@@ -201,6 +201,52 @@ def test_several_specs_one_subfolder_each(tmp_path):
         assert OUTPUT_FILES <= files_in(tmp_path / sub), sub
 
 
+def test_constant_sigma_for_file_and_inline_data(tmp_path):
+    """``sigma: 0.05`` / ``{constant: 0.05}`` weight every point alike: the
+    same fit as a sigma column of 0.05s, chi-square divided by 0.05**2 with
+    the same best fit; without scale_covar the errors scale with sigma."""
+    rng = np.random.default_rng(7)
+    x = np.linspace(0.0, 10.0, 40)
+    y = 3.0 * np.exp(-x / 2.0) + 0.5 + rng.normal(0.0, 0.05, x.size)
+    (tmp_path / "d.csv").write_text("x,y,s\n" + "".join(
+        f"{float(a)!r},{float(b)!r},0.05\n" for a, b in zip(x, y)))
+    head = "data: {file: d.csv, x: x, y: y%s}\n"
+    body = ("model: a*exp(-x/tau) + c\n"
+            "parameters: {a: 1.0, tau: 1.0, c: 0.0}\n")
+    inline = ("data: {x: %s, y: %s, sigma: 0.05}\n"
+              % ([float(v) for v in x], [float(v) for v in y]))
+    runs = {"column": head % ", sigma: s", "float": head % ", sigma: 0.05",
+            "mapping": head % ", sigma: {constant: 0.05}",
+            "inline": inline, "none": head % "",
+            "fixed_errors": (head % ", sigma: 0.05") + body
+            + "fit: {scale_covar: false}\n",
+            "fixed_errors_2x": (head % ", sigma: 0.1") + body
+            + "fit: {scale_covar: false}\n"}
+    docs = {}
+    for name, text in runs.items():
+        spec = tmp_path / f"{name}.yaml"
+        spec.write_text(text if name.startswith("fixed") else text + body)
+        result = invoke(["run", spec, "-o", tmp_path / name, "--quiet"])
+        assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
+        docs[name] = json.loads((tmp_path / name / "result.json").read_text())
+    ref = docs["column"]
+    for name in ("float", "mapping", "inline"):
+        assert docs[name]["fit"] == ref["fit"], name
+        assert docs[name]["parameters"] == ref["parameters"], name
+    plain = docs["none"]
+    assert ref["fit"]["chisqr"] == pytest.approx(
+        plain["fit"]["chisqr"] / 0.05 ** 2, rel=1e-9)
+    for p in ("a", "tau", "c"):
+        assert ref["parameters"][p]["value"] == pytest.approx(
+            plain["parameters"][p]["value"], rel=1e-9)
+        one = docs["fixed_errors"]["parameters"][p]["stderr"]
+        assert docs["fixed_errors_2x"]["parameters"][p]["stderr"] == \
+            pytest.approx(2.0 * one, rel=1e-6)
+    fit_csv = (tmp_path / "float" / "fit.csv").read_text().splitlines()
+    assert fit_csv[0] == "x,y,sigma,model,residual"
+    assert all(line.split(",")[2] == "0.05" for line in fit_csv[1:])
+
+
 def test_check_all_specs():
     result = invoke(["check", *ALL_SPECS])
     assert result.exit_code == 0, result.stderr

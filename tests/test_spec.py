@@ -230,6 +230,35 @@ def test_positions_in_toml(tmp_path):
     assert spec.where("output.dir") == (42, 1)
 
 
+@pytest.mark.parametrize("text, sigma, weights", [
+    ("  sigma: 0.25\n", 0.25, None),
+    ("  sigma: 2\n", 2.0, None),                 # inline: any number
+    ("  sigma: {constant: 3}\n", 3.0, None),
+    ("  weights: 0.5\n", None, 0.5),
+    ("  weights: {constant: 4.0}\n", None, 4.0),
+])
+def test_inline_constant_sigma_and_weights(text, sigma, weights):
+    spec = load_spec_text(edit("  y: [2, 4, 6]\n", "  y: [2, 4, 6]\n" + text))
+    assert spec.data.sigma == sigma and spec.data.weights == weights
+    assert spec.data.sigma_values is None and spec.data.weights_values is None
+
+
+@pytest.mark.parametrize("text, sigma", [
+    ("  sigma: 0.05\n", 0.05),
+    ("  sigma: 2.0\n", 2.0),                    # a decimal: the constant
+    ("  sigma: {constant: 2}\n", 2.0),
+    ("  sigma: 2\n", 2),                        # a whole number: column 2
+    ("  sigma: err\n", "err"),
+])
+def test_file_constant_sigma_or_column(tmp_path, text, sigma):
+    (tmp_path / "d.csv").write_text("x,y,err\n1,2,0.1\n2,4,0.1\n")
+    spec = load_spec(write(tmp_path, "s.yaml", "data:\n  file: d.csv\n  x: x\n"
+                           "  y: y\n" + text + "model: a*x\nparameters: "
+                           "{a: 1}\n"))
+    assert spec.data.sigma == sigma
+    assert type(spec.data.sigma) is type(sigma)
+
+
 def test_defaults(tmp_path):
     text = "data: {x: [1, 2, 3], y: [2, 4, 6.5]}\nmodel: a*x\nparameters: {a: 1}\n"
     spec = load_spec(write(tmp_path, "line.yml", text))
@@ -501,6 +530,37 @@ YAML_CASES = {
     "inline sigma not positive": (edit("  y: [2, 4, 6]\n", "  y: [2, 4, 6]\n"
                                        "  sigma: [1, 0, 1]\n"), 4, 14,
                                   "data.sigma[1]", "sigma must be positive"),
+    "constant sigma zero": (edit("  y: [2, 4, 6]\n", "  y: [2, 4, 6]\n"
+                                 "  sigma: 0\n"), 4, 10, "data.sigma",
+                            "a constant sigma must be a finite number > 0, "
+                            "got 0.0"),
+    "constant sigma negative": (edit("  y: [2, 4, 6]\n", "  y: [2, 4, 6]\n"
+                                     "  sigma: {constant: -0.5}\n"), 4, 21,
+                                "data.sigma.constant",
+                                "a constant sigma must be a finite number > 0"),
+    "constant weights text": (edit("  y: [2, 4, 6]\n", "  y: [2, 4, 6]\n"
+                                   "  weights: {constant: heavy}\n"), 4, 23,
+                              "data.weights.constant",
+                              "expected a number, got text 'heavy'"),
+    "constant sigma misspelt": (edit("  y: [2, 4, 6]\n", "  y: [2, 4, 6]\n"
+                                     "  sigma: {const: 1}\n"), 4, 11,
+                                "data.sigma.const",
+                                "unknown key; did you mean 'constant'?"),
+    "constant sigma empty mapping": (edit("  y: [2, 4, 6]\n", "  y: [2, 4, 6]"
+                                          "\n  sigma: {}\n"), 4, 3,
+                                     "data.sigma.constant",
+                                     "required key is missing"),
+    "constant sigma infinite": (edit("  y: [2, 4, 6]\n", "  y: [2, 4, 6]\n"
+                                     "  sigma: .inf\n"), 4, 10, "data.sigma",
+                                "expected a finite number"),
+    "file constant sigma zero": ("data:\n  file: d.csv\n  x: 0\n  y: 1\n"
+                                 "  sigma: 0.0\nmodel: a\nparameters: {a: 1}\n",
+                                 5, 10, "data.sigma", "a constant sigma must "
+                                 "be a finite number > 0, got 0.0"),
+    "file constant sigma bool": ("data:\n  file: d.csv\n  x: 0\n  y: 1\n"
+                                 "  sigma: {constant: yes}\nmodel: a\n"
+                                 "parameters: {a: 1}\n", 5, 21,
+                                 "data.sigma.constant", "YAML 1.1 reads"),
     "inline text value": (edit("y: [2, 4, 6]", "y: [2, four, 6]"), 3, 10,
                           "data.y[1]", "got text 'four'"),
     "inline delimiter": (edit("  y: [2, 4, 6]\n", "  y: [2, 4, 6]\n  "
@@ -945,8 +1005,22 @@ def test_example_validates_against_the_schema(tmp_path):
                  BASE + "confidence: {sigmas: [-1]}\n",
                  edit("  y: [2, 4, 6]\n", "  y: [2, 4, 6]\n  delimiter: ','\n"),
                  edit("  a: 1\n", "  a: {min: 0}\n"),
-                 edit("  a: 1\n", "  1a: 1\n")):
+                 edit("  a: 1\n", "  1a: 1\n"),
+                 edit("  y: [2, 4, 6]\n", "  y: [2, 4, 6]\n  sigma: -1\n"),
+                 edit("  y: [2, 4, 6]\n", "  y: [2, 4, 6]\n  sigma: "
+                      "{constant: 0}\n"),
+                 edit("  y: [2, 4, 6]\n", "  y: [2, 4, 6]\n  sigma: "
+                      "{const: 1}\n")):
         assert not _valid(yaml.safe_load(text), schema, schema), text
+    # constant sigma / weights: a number or {constant: number}
+    for text in (edit("  y: [2, 4, 6]\n", "  y: [2, 4, 6]\n  sigma: 0.5\n"),
+                 edit("  y: [2, 4, 6]\n", "  y: [2, 4, 6]\n  weights: "
+                      "{constant: 2}\n"),
+                 "data: {file: d.csv, x: 0, y: 1, sigma: {constant: 0.1}}\n"
+                 "model: a\nparameters: {a: 1}\n",
+                 "data: {file: d.csv, x: 0, y: 1, sigma: 0.1}\n"
+                 "model: a\nparameters: {a: 1}\n"):
+        assert _valid(yaml.safe_load(text), schema, schema), text
 
 
 def _schema_keys(schema, node, path, out):
@@ -1011,8 +1085,11 @@ def test_schema_and_validator_accept_the_same_keys(tmp_path):
     inline = "data: {x: {t: [1, 2]}, y: [1, 2], sigma: [1, 1]}\n" \
         "model: a * t\nparameters: {a: 1}\n" \
         "expect: {redchi: {min: 0.1, max: 2}, params: {a: {max: 3}}}\n"
+    constants = ["data: {x: [1, 2], y: [1, 2], %s: {constant: 2}}\n"
+                 "model: a * x\nparameters: {a: 1}\n" % key
+                 for key in ("sigma", "weights")]
     accepted = set()
-    for text in (full, weights, inline):
+    for text in (full, weights, inline, *constants):
         accepted |= _spec_keys(load_spec_text(text, base_dir=tmp_path))
     schema = spec_schema()
     allowed = set()
