@@ -5,6 +5,7 @@ starts without numpy or scipy.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import sys
@@ -276,12 +277,16 @@ def _subfolders(specs):
             for p, s in zip(specs, stems)}
 
 
-def _load(path, sets):
+def _load(path, sets, confidence=True):
     from .errors import FitcliError, SpecError
     from .spec import apply_overrides, load_spec
 
     spec = load_spec(path)
     if sets:
+        if not confidence:
+            # --no-confidence: an override that would not suit the
+            # confidence section (e.g. fixing one of its parameters) is fine
+            spec = dataclasses.replace(spec, confidence=None)
         try:
             spec = apply_overrides(spec, list(sets))
         except FitcliError as exc:
@@ -314,9 +319,8 @@ def _run_one(path, opts, subfolder):
     from .junit import Case
     from .run import run_spec
 
-    spec = _load(path, opts.sets)
+    spec = _load(path, opts.sets, opts.confidence)
     if opts.plot and not spec.output.plot:
-        import dataclasses
         spec = dataclasses.replace(
             spec, output=dataclasses.replace(spec.output, plot=True))
     files, single = _batch_files(spec, opts.data_files)
@@ -623,7 +627,10 @@ def _verify(result, spec_path, rtol, atol):
                    "was written (sha256 differs); not re-running")
         return EXIT_CHECK
     spec = load_spec(spec_path)
+    confidence = bool(((doc.get("confidence") or {}).get("intervals")))
     if info.get("overrides"):
+        if not confidence:
+            spec = dataclasses.replace(spec, confidence=None)
         spec = apply_overrides(spec, list(info["overrides"]))
     data_file = _recorded_data(spec, info)
     if data_file is not None:
@@ -635,7 +642,6 @@ def _verify(result, spec_path, rtol, atol):
                    "not re-running")
         return EXIT_CHECK
     engine = (doc.get("engine") or {}).get("name")
-    confidence = bool(((doc.get("confidence") or {}).get("intervals")))
     outcome = run_spec(spec, engine=engine if engine != spec.fit.engine
                        else None, confidence=confidence, write=False,
                        plot=False)

@@ -192,6 +192,24 @@ def test_no_confidence(tmp_path):
     assert files_in(out) == OUTPUT_FILES
 
 
+def test_set_fixing_a_confidence_parameter(tmp_path):
+    """Fixing a parameter the confidence section names is an input error --
+    unless --no-confidence leaves that section out; the result then
+    verifies (the override is replayed without the section too)."""
+    args = ["run", QUICKSTART, "--set", "amp1.vary=false", "-q"]
+    line = assert_one_line_error(invoke(args + ["-o", tmp_path / "a"]))
+    assert "confidence.params[0]: parameter 'amp1' is not varied" in line
+    result = invoke(args + ["-o", tmp_path / "b", "--no-confidence"])
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
+    doc = json.loads((tmp_path / "b" / "result.json").read_text())
+    assert doc["parameters"]["amp1"]["vary"] is False
+    assert doc["parameters"]["amp1"]["value"] == 10.0
+    assert doc["confidence"]["intervals"] in (None, {})
+    check = invoke(["verify", tmp_path / "b" / "result.json"])
+    assert check.exit_code == 0, (check.stdout, check.stderr)
+    assert "verified" in check.stdout
+
+
 def test_several_specs_one_subfolder_each(tmp_path):
     result = invoke(["run", QUICKSTART, INLINE, SPECS / "damped_sine.toml",
                      "-o", tmp_path, "-q"])
