@@ -12,7 +12,7 @@ __all__ = [
     "Parameter", "Parameters", "create_params", "Minimizer", "MinimizerResult",
     "minimize", "fit_report", "report_fit", "report_errors", "ENGINES",
     "conf_interval", "conf_interval2d", "ci_report", "report_ci",
-    "FitcliError", "SpecError", "DataError", "ExprError", "ConstraintError",
+    "fit_warnings", "FitcliError", "SpecError", "DataError", "ExprError", "ConstraintError",
     "ParameterError", "EngineError", "NonFiniteError", "FitcliWarning",
     "ParameterAtBoundWarning", "ConfidenceWarning", "__version__",
 ]
@@ -24,7 +24,7 @@ _WHERE = {
     "fit_report": "report", "report_fit": "report", "report_errors": "report",
     "ENGINES": "engines", "conf_interval": "confidence",
     "conf_interval2d": "confidence", "ci_report": "report",
-    "report_ci": "report",
+    "report_ci": "report", "fit_warnings": "uncertainty",
 }
 _WHERE.update({name: "errors" for name in (
     "FitcliError", "SpecError", "DataError", "ExprError", "ConstraintError",

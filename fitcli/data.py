@@ -543,8 +543,8 @@ def _resolve(ref, sub, table, err, role):
         if ref >= table.ncols:
             extra = ""
             if role in ("sigma", "weights"):
-                extra = (f"; for a constant {role} write a decimal "
-                         f"({_fmt(ref)}.0) or {{constant: {_fmt(ref)}}}")
+                extra = (f"; for a constant {role} write a float "
+                         f"({_fmt(ref)}.0)")
             if table.names is not None:
                 raise err.data_error(
                     f"column index {ref} is out of range: there are {table.ncols} "

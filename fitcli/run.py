@@ -31,6 +31,8 @@ __all__ = ["FitOutcome", "run_spec", "check_spec", "build_dataset",
 
 from .codes import EXIT_CHECK, EXIT_OK
 from .codes import EXIT_FIT as EXIT_NOT_CONVERGED
+from .uncertainty import fit_warnings
+
 #: Seed given to the stochastic engines when a spec does not set one, so that
 #: the same spec and data always give the same results.
 DEFAULT_SEED = 0
@@ -297,6 +299,7 @@ def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True,
         except EngineError as exc:
             raise _relocate(exc, spec, "fit.engine") from None
         outcome = FitOutcome(spec=spec, dataset=dataset, result=result)
+        caught.extend(fit_warnings(result))
         values = model.eval(result.params.valuesdict(), data)
         outcome.model_values = np.array(np.broadcast_to(values, dataset.y.shape),
                                         dtype=float)

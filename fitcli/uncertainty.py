@@ -22,7 +22,7 @@ import math
 import numpy as np
 
 __all__ = ["fd_steps", "jacobian", "hessian", "covariance_from_jacobian",
-           "covariance_from_hessian", "stderr_correl"]
+           "covariance_from_hessian", "stderr_correl", "fit_warnings"]
 
 _EPS = np.finfo(float).eps
 #: Relative singular-value threshold below which a covariance is singular.
@@ -311,3 +311,55 @@ def propagate(func, p, cov, scale, lo=None, hi=None):
 def isfinite_all(values):
     """True if every value is finite (floats or arrays)."""
     return all(math.isfinite(v) for v in np.ravel(values))
+
+
+#: Default thresholds of :func:`fit_warnings`.
+MAX_CORREL = 0.999
+MAX_REL_STDERR = 1e3
+
+
+def fit_warnings(result, max_correl=MAX_CORREL, max_rel_stderr=MAX_REL_STDERR):
+    """Signs that a fit's parameters are poorly determined, as sentences.
+
+    * two varied parameters correlated at ``|C| >= max_correl``: the data
+      hardly tell them apart (fix one, or re-parametrise);
+    * a varied parameter whose standard error exceeds ``max_rel_stderr``
+      times its value: the data do not determine it.
+
+    Only results with error bars are examined.  Pairs come strongest first,
+    then in parameter order; the text is the same for the same result.
+
+    Parameters
+    ----------
+    result : MinimizerResult
+    max_correl : float, default 0.999
+    max_rel_stderr : float, default 1e3
+
+    Returns
+    -------
+    list of str
+    """
+    if not getattr(result, "errorbars", False):
+        return []
+    names = [n for n in result.var_names if n in result.params]
+    pairs = []
+    for i, a in enumerate(names):
+        correl = result.params[a].correl or {}
+        for b in names[i + 1:]:
+            c = correl.get(b)
+            if c is not None and math.isfinite(c) and abs(c) >= max_correl:
+                pairs.append((-abs(c), i, b, a, c))
+    out = [f"parameters '{a}' and '{b}' are correlated at {c:+.6f}: the data "
+           "hardly tell them apart (fix one, or re-parametrise the model)"
+           for _, _, b, a, c in sorted(pairs)]
+    for name in names:
+        par = result.params[name]
+        err, val = par.stderr, par.value
+        if err is None or not math.isfinite(err) or val == 0 or \
+                not math.isfinite(val):
+            continue
+        ratio = err / abs(val)
+        if ratio > max_rel_stderr:
+            out.append(f"the standard error of '{name}' is {ratio:.3g} times "
+                       "its value: the data do not determine it")
+    return out

@@ -192,6 +192,32 @@ def test_no_confidence(tmp_path):
     assert files_in(out) == OUTPUT_FILES
 
 
+def test_nearly_degenerate_fit_is_reported_not_failed(tmp_path):
+    """Two decays 0.01 % apart: the fit converges (exit 0) and the report
+    and result.json say that the amplitudes cannot be told apart."""
+    rng = np.random.default_rng(3)
+    x = np.linspace(0.0, 10.0, 60)
+    y = 3.0 * np.exp(-x / 2.0) + 0.5 + rng.normal(0.0, 0.02, x.size)
+    (tmp_path / "d.csv").write_text("x,y\n" + "".join(
+        f"{float(a)!r},{float(b)!r}\n" for a, b in zip(x, y)))
+    spec = tmp_path / "s.yaml"
+    spec.write_text("data: {file: d.csv, x: x, y: y}\n"
+                    "model: a*exp(-x/tau) + b*exp(-x/(tau*1.0001)) + c\n"
+                    "parameters: {a: 1.0, b: 1.0, tau: 1.0, c: 0.0}\n")
+    result = invoke(["run", spec, "-o", tmp_path / "o"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    warning = re.search(r"\[\[Warnings\]\]\n    (parameters 'a' and 'b' are "
+                        r"correlated at -(?:0\.999\d+|1\.000000): the data hardly tell them "
+                        r"apart \(fix one, or re-parametrise the model\))",
+                        result.stdout)
+    assert warning, result.stdout
+    doc = json.loads((tmp_path / "o" / "result.json").read_text())
+    assert doc["input"]["warnings"][0] == warning.group(1)
+    assert doc["fit"]["success"] is True
+    assert "[[Warnings]]" in (tmp_path / "o" / "report.txt").read_text()
+
+
 def test_set_fixing_a_confidence_parameter(tmp_path):
     """Fixing a parameter the confidence section names is an input error --
     unless --no-confidence leaves that section out; the result then

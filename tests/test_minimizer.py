@@ -1038,3 +1038,65 @@ def test_stationary_check_used_for_precision_loss():
     assert _stationary(quad, np.array([1.0 + 1e-7, -3.0]), quad(np.array([1.0 + 1e-7, -3.0])))
     assert not _stationary(quad, np.array([1.01, -3.0]), quad(np.array([1.01, -3.0])))
     assert not _stationary(quad, np.array([1.0, -3.0]), float("nan"))
+
+
+# ---------------------------------------------------------------- fit_warnings
+def _two_near_equal_decays():
+    """Two exponentials whose decay times differ by 0.01 %: their amplitudes
+    are correlated at about -1, yet the covariance is not singular."""
+    rng = np.random.default_rng(3)
+    x = np.linspace(0.0, 10.0, 60)
+    y = 3.0 * np.exp(-x / 2.0) + 0.5 + rng.normal(0.0, 0.02, x.size)
+
+    def residual(p, x, y):
+        v = p.valuesdict()
+        return (v["a"] * np.exp(-x / v["tau"])
+                + v["b"] * np.exp(-x / (v["tau"] * 1.0001)) + v["c"] - y)
+
+    params = Parameters()
+    for name, value in (("a", 1.0), ("b", 1.0), ("tau", 1.0), ("c", 0.0)):
+        params.add(name, value=value)
+    return minimize(residual, params, args=(x, y))
+
+
+def test_fit_warnings_names_nearly_degenerate_pairs():
+    from fitcli import fit_warnings
+
+    res = _two_near_equal_decays()
+    assert res.errorbars
+    corr = res.params["a"].correl["b"]
+    assert corr <= -0.999
+    notes = fit_warnings(res)
+    assert notes[0] == (f"parameters 'a' and 'b' are correlated at "
+                        f"{corr:+.6f}: the data hardly tell them apart (fix "
+                        "one, or re-parametrise the model)")
+    # every flagged pair is at or beyond the threshold, strongest first
+    flagged = [float(n.split("correlated at ")[1].split(":")[0]) for n in notes
+               if n.startswith("parameters ")]
+    assert all(abs(c) >= 0.999 for c in flagged)
+    assert [abs(c) for c in flagged] == sorted((abs(c) for c in flagged),
+                                               reverse=True)
+    assert fit_warnings(res, max_correl=1.0, max_rel_stderr=math.inf) == []
+    assert fit_warnings(res) == notes          # same result, same text
+
+
+def test_fit_warnings_undetermined_parameter_and_no_errorbars():
+    from fitcli import fit_warnings
+
+    x = np.linspace(0.0, 5.0, 40)
+    y = 2.0 * x + 1.0 + np.random.default_rng(5).normal(0.0, 0.01, x.size)
+    params = Parameters()
+    params.add("m", value=1.0)
+    params.add("q", value=0.0)
+    res = minimize(lambda p: p["m"].value * x + p["q"].value - y, params)
+    assert res.errorbars and fit_warnings(res) == []
+    q = res.params["q"]
+    q.stderr = 2500.0 * abs(q.value)
+    assert fit_warnings(res) == ["the standard error of 'q' is 2.5e+03 times "
+                                 "its value: the data do not determine it"]
+    assert fit_warnings(res, max_rel_stderr=3000.0) == []
+    q.value = 0.0                  # a zero value is not judged relative to 0
+    assert fit_warnings(res) == []
+    res.errorbars = False
+    assert fit_warnings(res) == []
+
