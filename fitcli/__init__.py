@@ -12,7 +12,7 @@ __all__ = [
     "Parameter", "Parameters", "create_params", "Minimizer", "MinimizerResult",
     "minimize", "fit_report", "report_fit", "report_errors", "ENGINES",
     "conf_interval", "conf_interval2d", "ci_report", "report_ci",
-    "fit_warnings", "FitcliError", "SpecError", "DataError", "ExprError", "ConstraintError",
+    "fit_warnings", "eval_uncertainty", "FitcliError", "SpecError", "DataError", "ExprError", "ConstraintError",
     "ParameterError", "EngineError", "NonFiniteError", "FitcliWarning",
     "ParameterAtBoundWarning", "ConfidenceWarning", "__version__",
 ]
@@ -25,6 +25,7 @@ _WHERE = {
     "ENGINES": "engines", "conf_interval": "confidence",
     "conf_interval2d": "confidence", "ci_report": "report",
     "report_ci": "report", "fit_warnings": "uncertainty",
+    "eval_uncertainty": "uncertainty",
 }
 _WHERE.update({name: "errors" for name in (
     "FitcliError", "SpecError", "DataError", "ExprError", "ConstraintError",

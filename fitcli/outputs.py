@@ -737,17 +737,22 @@ def params_csv(result):
     return csv_bytes(PARAMS_COLUMNS, rows)
 
 
-def fit_csv(x, y, sigma, model, residual):
+def fit_csv(x, y, sigma, model, residual, model_stderr=None):
     """fit.csv: the independent variables (one column each, named by the
     keys of ``x``), then ``y``, ``sigma`` (only when given), ``model`` (the
-    best fit) and ``residual``.  All columns must have the same length
-    (align the residual with the data, e.g. NaN for omitted points)."""
+    best fit), ``residual`` and ``model_stderr`` (the standard error of the
+    model, only when given; NaN where unknown).  All columns must have the
+    same length (align the residual with the data, e.g. NaN for omitted
+    points)."""
     cols = [(str(name), np.asarray(v).ravel()) for name, v in x.items()]
     cols.append(("y", np.asarray(y).ravel()))
     if sigma is not None:
         cols.append(("sigma", np.asarray(sigma).ravel()))
     cols.append(("model", np.asarray(model).ravel()))
     cols.append(("residual", np.asarray(residual).ravel()))
+    if model_stderr is not None:
+        cols.append(("model_stderr", np.asarray(model_stderr,
+                                                dtype=float).ravel()))
     header = [name for name, _ in cols]
     if len(set(header)) != len(header):
         raise ValueError(f"fit.csv column names must be unique, got "

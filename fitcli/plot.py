@@ -150,7 +150,7 @@ def _param_lines(params):
 # ---------------------------------------------------------------- figures
 def fit_figure(x, y, model, *, sigma=None, init=None, components=None,
                params=None, stats=None, title=None, xlabel="x", ylabel="y",
-               size=None):
+               size=None, band=None):
     """The fit plot.
 
     Parameters
@@ -167,6 +167,11 @@ def fit_figure(x, y, model, *, sigma=None, init=None, components=None,
         The model at the initial values (dashed).
     components : list of (label, array), optional
         Terms of the model drawn separately (dotted).
+    band : array, optional
+        Standard error of the model at each point
+        (:func:`fitcli.eval_uncertainty`): a shaded band of +/- one
+        standard error around the best fit (gid ``band``).  Not drawn
+        when it is missing or not finite anywhere.
     params : list of (name, value, stderr, vary, expr), optional
         Shown in a box beside the plot.
     stats : dict, optional
@@ -178,7 +183,7 @@ def fit_figure(x, y, model, *, sigma=None, init=None, components=None,
     -------
     matplotlib.figure.Figure
         Its lines carry gids: ``data`` (error bar markers), ``initial``,
-        ``best_fit``, ``component:<i>``, ``residual``.  The model curves
+        ``best_fit``, ``component:<i>``, ``residual``, ``band``.  The model curves
         are drawn at the data points, in increasing ``x`` order.
     """
     y = np.asarray(y, dtype=float)
@@ -212,6 +217,15 @@ def fit_figure(x, y, model, *, sigma=None, init=None, components=None,
                             color=_COMPONENT_COLORS[i % len(_COMPONENT_COLORS)],
                             zorder=3)
             line.set_gid(f"component:{i}")
+        if band is not None:
+            band = np.broadcast_to(np.asarray(band, dtype=float), y.shape)
+            if np.isfinite(band).any():
+                lo, hi = model - band, model + band
+                fill = ax.fill_between(xs, lo[order], hi[order],
+                                       color="tab:red", alpha=0.2, lw=0,
+                                       label="best fit ± 1 std. error",
+                                       zorder=3.5)
+                fill.set_gid("band")
         line, = ax.plot(xs, model[order], "-", color="tab:red", lw=1.6,
                         label="best fit", zorder=4)
         line.set_gid("best_fit")
@@ -421,7 +435,7 @@ def run_figures(spec, dataset, result, outcome, init_values=None):
                      init=init_values, components=comps,
                      params=_params_of(result), stats=stats,
                      title=spec.title or spec.source, xlabel=xl, ylabel=yl,
-                     size=size)
+                     size=size, band=outcome.model_stderr)
     figures = {f"fit.{fmt}": fig}
     for mx, my, grid, xn, yn in outcome.maps:
         best = (result.params[xn].value, result.params[yn].value)
@@ -645,7 +659,8 @@ def redraw_figures(path, *, fmt=None, components=None, size=None):
     fig = fit_figure(x, y, model, sigma=sigma, init=init, components=comps,
                      params=params, stats=stats,
                      title=info.get("title") or info.get("spec"),
-                     xlabel=xl, ylabel=yl, size=size)
+                     xlabel=xl, ylabel=yl, size=size,
+                     band=cols.get("model_stderr"))
     figures = {f"fit.{fmt}": fig}
     for m in ((doc.get("confidence") or {}).get("maps") or []):
         xn, yn = m["x_name"], m["y_name"]

@@ -31,7 +31,7 @@ __all__ = ["FitOutcome", "run_spec", "check_spec", "build_dataset",
 
 from .codes import EXIT_CHECK, EXIT_OK
 from .codes import EXIT_FIT as EXIT_NOT_CONVERGED
-from .uncertainty import fit_warnings
+from .uncertainty import eval_uncertainty, fit_warnings
 
 #: Seed given to the stochastic engines when a spec does not set one, so that
 #: the same spec and data always give the same results.
@@ -75,6 +75,9 @@ class FitOutcome:
         The text report (fit report + confidence table).
     init_values : ndarray or None
         The model at the initial values (computed only when plotting).
+    model_stderr : ndarray or None
+        Standard error of the best-fit model at each data point
+        (:func:`fitcli.eval_uncertainty`); None without error bars.
     """
 
     spec: object
@@ -92,6 +95,7 @@ class FitOutcome:
     checks: list = field(default_factory=list)
     failed_checks: str = ""
     init_values: object = None
+    model_stderr: object = None
 
 
 def _relocate(exc, spec, key):
@@ -303,6 +307,8 @@ def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True,
         values = model.eval(result.params.valuesdict(), data)
         outcome.model_values = np.array(np.broadcast_to(values, dataset.y.shape),
                                         dtype=float)
+        outcome.model_stderr = _model_stderr(model, data, result,
+                                             dataset.y.shape)
         conf = spec.confidence
         if confidence and conf is not None and result.errorbars:
             try:
@@ -438,7 +444,8 @@ def _files(spec, dataset, result, outcome, method, options):
         y = dataset.y
         files["fit.csv"] = fit_csv(dict(zip(spec.data.variables, dataset.x.values())),
                                    y, dataset.sigma, outcome.model_values,
-                                   y - outcome.model_values)
+                                   y - outcome.model_values,
+                                   model_stderr=_stderr_column(outcome, y))
         if outcome.ci:
             files["ci.csv"] = ci_csv(outcome.ci)
         for x, yv, grid, xn, yn in outcome.maps:
@@ -452,6 +459,25 @@ def _files(spec, dataset, result, outcome, method, options):
             doc["expect"] = expect_document(outcome.checks)
         files["result.json"] = json_bytes(doc)
     return files
+
+
+def _stderr_column(outcome, y):
+    """fit.csv's model_stderr column: NaN where there are no error bars."""
+    if outcome.model_stderr is None:
+        return np.full(np.shape(y), np.nan)
+    return outcome.model_stderr
+
+
+def _model_stderr(model, data, result, shape):
+    """Standard error of the model at the data points, or None (no error
+    bars, or a model that cannot be evaluated next to the best fit)."""
+    def curve(params):
+        return np.broadcast_to(model.eval(params.valuesdict(), data), shape)
+    try:
+        err = eval_uncertainty(curve, result)
+    except FitcliError:
+        return None
+    return None if err is None else np.array(err, dtype=float)
 
 
 def exit_code_of(result):

@@ -22,7 +22,8 @@ import math
 import numpy as np
 
 __all__ = ["fd_steps", "jacobian", "hessian", "covariance_from_jacobian",
-           "covariance_from_hessian", "stderr_correl", "fit_warnings"]
+           "covariance_from_hessian", "stderr_correl", "fit_warnings",
+           "eval_uncertainty"]
 
 _EPS = np.finfo(float).eps
 #: Relative singular-value threshold below which a covariance is singular.
@@ -363,3 +364,56 @@ def fit_warnings(result, max_correl=MAX_CORREL, max_rel_stderr=MAX_REL_STDERR):
             out.append(f"the standard error of '{name}' is {ratio:.3g} times "
                        "its value: the data do not determine it")
     return out
+
+
+def eval_uncertainty(func, result, dscale=0.01):
+    """Standard error of a quantity computed from the best-fit parameters,
+    typically the model curve: ``sqrt(diag(G C G^T))``, with ``C`` the
+    covariance of the varied parameters (``result.covar``) and ``G`` the
+    derivatives of ``func`` with respect to them.
+
+    The derivatives are central differences with steps of ``dscale`` times
+    each parameter's standard error (the scale over which the fit knows the
+    parameter); constrained (``expr``) parameters follow the varied ones.
+
+    Parameters
+    ----------
+    func : callable
+        ``func(params)`` -> array (or float), e.g.
+        ``lambda p: model(x, **p.valuesdict())``.
+    result : MinimizerResult
+    dscale : float, default 0.01
+
+    Returns
+    -------
+    ndarray (func's shape) or None
+        One standard error per value of ``func``; None when the fit has no
+        covariance (``result.errorbars`` is False).  Multiply by the wanted
+        number of sigma for a band.
+    """
+    covar = getattr(result, "covar", None)
+    names = list(result.var_names)
+    if covar is None or not getattr(result, "errorbars", False) or not names:
+        return None
+    covar = np.asarray(covar, dtype=float)
+    params = result.params.copy()
+    pars = [params[n] for n in names]
+    base = [p.value for p in pars]
+    params.update_constraints()
+    shape = np.shape(func(params))
+    rows = []
+    for i, (par, v) in enumerate(zip(pars, base)):
+        err = math.sqrt(covar[i, i]) if covar[i, i] > 0 else 0.0
+        h = dscale * err if math.isfinite(err) and err > 0 else \
+            _EPS3 * max(abs(v), 1.0)
+        vals = []
+        for step in (h, -h):
+            par._val = v + step          # past a bound too: no clipping
+            params.update_constraints()
+            vals.append(np.asarray(func(params), dtype=float).ravel())
+        par._val = v
+        rows.append((vals[0] - vals[1]) / (2.0 * h))
+    params.update_constraints()
+    G = np.array(rows)
+    var = np.einsum("im,ij,jm->m", G, covar, G)
+    return np.sqrt(np.maximum(var, 0.0)).reshape(shape)

@@ -105,7 +105,7 @@ def test_run_quickstart_files(quickstart_run):
     assert {line.split(",")[0] for line in
             (out / "ci.csv").read_text().splitlines()[1:]} == {"amp1", "cen1"}
     fit = (out / "fit.csv").read_text().splitlines()
-    assert fit[0] == "x,y,sigma,model,residual"
+    assert fit[0] == "x,y,sigma,model,residual,model_stderr"
     assert len(fit) - 1 == doc["fit"]["ndata"]
 
 
@@ -218,6 +218,22 @@ def test_nearly_degenerate_fit_is_reported_not_failed(tmp_path):
     assert "[[Warnings]]" in (tmp_path / "o" / "report.txt").read_text()
 
 
+def test_model_stderr_is_nan_without_error_bars(tmp_path):
+    """Two parameters that only appear as a sum: the fit converges without a
+    covariance, so there is no standard error of the model either (NaN in
+    fit.csv)."""
+    spec = tmp_path / "s.yaml"
+    spec.write_text("data: {x: [0, 1, 2, 3, 4], y: [1.1, 2.9, 5.2, 6.8, 9.1]}\n"
+                    "model: a*x + b + c\nparameters: {a: 1, b: 0, c: 0}\n")
+    result = invoke(["run", spec, "-o", tmp_path / "o", "-q"])
+    assert result.exit_code == 0, result.stderr     # converged, no errors
+    fit = (tmp_path / "o" / "fit.csv").read_text().splitlines()
+    assert fit[0] == "x,y,model,residual,model_stderr"
+    assert [line.rsplit(",", 1)[1] for line in fit[1:]] == ["nan"] * 5
+    doc = json.loads((tmp_path / "o" / "result.json").read_text())
+    assert doc["fit"]["errorbars"] is False
+
+
 def test_set_fixing_a_confidence_parameter(tmp_path):
     """Fixing a parameter the confidence section names is an input error --
     unless --no-confidence leaves that section out; the result then
@@ -287,7 +303,7 @@ def test_constant_sigma_for_file_and_inline_data(tmp_path):
         assert docs["fixed_errors_2x"]["parameters"][p]["stderr"] == \
             pytest.approx(2.0 * one, rel=1e-6)
     fit_csv = (tmp_path / "float" / "fit.csv").read_text().splitlines()
-    assert fit_csv[0] == "x,y,sigma,model,residual"
+    assert fit_csv[0] == "x,y,sigma,model,residual,model_stderr"
     assert all(line.split(",")[2] == "0.05" for line in fit_csv[1:])
 
 

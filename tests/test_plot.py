@@ -103,6 +103,20 @@ def lines_by_gid(fig):
     return out
 
 
+def band_edges(fig):
+    """(x, lower, upper) of the shaded model band (gid ``band``), or None."""
+    for ax in fig.axes:
+        for coll in ax.collections:
+            if coll.get_gid() == "band":
+                verts = coll.get_paths()[0].vertices
+                n = (len(verts) - 3) // 2
+                lower = verts[1:1 + n]
+                upper = verts[n + 2:2 * n + 2][::-1]
+                assert np.array_equal(lower[:, 0], upper[:, 0])
+                return lower[:, 0], lower[:, 1], upper[:, 1]
+    return None
+
+
 def with_output(spec, **changes):
     return dataclasses.replace(spec, output=dataclasses.replace(spec.output,
                                                                 **changes))
@@ -131,8 +145,8 @@ def test_run_writes_fit_png_between_tables_and_result_json(quickstart):
 def test_best_fit_curve_is_fit_csv(quickstart):
     spec, outcome, figures, out = quickstart
     header, table = read_csv(out / "fit.csv")
-    assert header == ["x", "y", "sigma", "model", "residual"]
-    x, y, sigma, model, resid = table.T
+    assert header == ["x", "y", "sigma", "model", "residual", "model_stderr"]
+    x, y, sigma, model, resid, err = table.T
     lines = lines_by_gid(figures["fit.png"])
     order = np.argsort(x, kind="stable")
     best = lines["best_fit"]
@@ -146,6 +160,47 @@ def test_best_fit_curve_is_fit_csv(quickstart):
     r = lines["residual"]
     np.testing.assert_allclose(r.get_ydata(), resid / sigma, rtol=1e-12,
                                atol=1e-15)
+    # the band is the best fit +/- the model's standard error of fit.csv
+    assert np.all(err > 0) and np.all(np.isfinite(err))
+    bx, lo, hi = band_edges(figures["fit.png"])
+    np.testing.assert_allclose(bx, x[order], rtol=1e-15, atol=0)
+    np.testing.assert_allclose(lo, (model - err)[order], rtol=1e-13, atol=0)
+    np.testing.assert_allclose(hi, (model + err)[order], rtol=1e-13, atol=0)
+
+
+def test_model_stderr_is_the_propagated_covariance(quickstart):
+    """fit.csv's model_stderr equals sqrt(g C g^T) with the gradient of the
+    quickstart model (two Gaussians, a line, wid2 tied to wid1) taken
+    analytically, and the covariance of result.json."""
+    spec, outcome, figures, out = quickstart
+    header, table = read_csv(out / "fit.csv")
+    cols = dict(zip(header, table.T))
+    x = cols["x"]
+    doc = json.loads((out / "result.json").read_text())
+    p = {n: v["value"] for n, v in doc["parameters"].items()}
+    names = doc["var_names"]
+    C = np.array(doc["covariance"])
+
+    def d_gauss(amp, cen, wid):
+        g = gaussian(x, amp, cen, wid)
+        return {"amp": g / amp, "cen": g * (x - cen) / wid ** 2,
+                "wid": g * ((x - cen) ** 2 / wid ** 3 - 1.0 / wid)}
+    g1 = d_gauss(p["amp1"], p["cen1"], p["wid1"])
+    g2 = d_gauss(p["amp2"], p["cen2"], p["wid2"])
+    grad = {"amp1": g1["amp"], "cen1": g1["cen"],
+            "wid1": g1["wid"] + g2["wid"],          # wid2 = wid1
+            "amp2": g2["amp"], "cen2": g2["cen"], "slope": x}
+    G = np.array([grad[n] for n in names])
+    exact = np.sqrt(np.einsum("im,ij,jm->m", G, C, G))
+    np.testing.assert_allclose(cols["model_stderr"], exact, rtol=1e-6)
+
+
+def test_no_band_without_error_bars():
+    fig = fit_figure(np.arange(4.0), np.ones(4), np.ones(4),
+                     band=np.full(4, np.nan))
+    assert band_edges(fig) is None
+    assert band_edges(fit_figure(np.arange(4.0), np.ones(4),
+                                 np.ones(4))) is None
 
 
 def gaussian(x, amp, cen, wid):
@@ -465,9 +520,11 @@ def test_redraw_figure_curve_is_fit_csv(saved):
     folder, figures, fmt, notes = redraw_figures(out / "result.json")
     assert (folder, fmt, notes) == (str(out), "png", [])
     header, table = read_csv(out / "fit.csv")
-    x, y, sigma, model, resid = table.T
+    x, y, sigma, model, resid, err = table.T
     order = np.argsort(x, kind="stable")
     lines = lines_by_gid(figures["fit.png"])
+    bx, lo, hi = band_edges(figures["fit.png"])
+    np.testing.assert_allclose(hi, (model + err)[order], rtol=1e-13, atol=0)
     np.testing.assert_allclose(lines["best_fit"].get_xdata(), x[order],
                                rtol=1e-15, atol=0)
     np.testing.assert_allclose(lines["best_fit"].get_ydata(), model[order],
