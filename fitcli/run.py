@@ -77,7 +77,8 @@ class FitOutcome:
         The model at the initial values (computed only when plotting).
     model_stderr : ndarray or None
         Standard error of the best-fit model at each data point
-        (:func:`fitcli.eval_uncertainty`); None without error bars.
+        (:func:`fitcli.eval_uncertainty`), computed when ``fit.csv`` or the
+        plots are made; None without error bars.
     """
 
     spec: object
@@ -307,8 +308,6 @@ def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True,
         values = model.eval(result.params.valuesdict(), data)
         outcome.model_values = np.array(np.broadcast_to(values, dataset.y.shape),
                                         dtype=float)
-        outcome.model_stderr = _model_stderr(model, data, result,
-                                             dataset.y.shape)
         conf = spec.confidence
         if confidence and conf is not None and result.errorbars:
             try:
@@ -338,6 +337,9 @@ def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True,
             outcome.failed_checks = format_checks(failed)
     if report or spec.output is None or spec.output.report:
         outcome.report = _report(spec, dataset, result, outcome)
+    if plot or spec.output is None or spec.output.csv:
+        outcome.model_stderr = _model_stderr(model, data, result,
+                                             dataset.y.shape)
     outcome.files = _files(spec, dataset, result, outcome, method, options)
     if plot:
         from .plot import run_plots

@@ -399,9 +399,7 @@ def eval_uncertainty(func, result, dscale=0.01):
     params = result.params.copy()
     pars = [params[n] for n in names]
     base = [p.value for p in pars]
-    params.update_constraints()
-    shape = np.shape(func(params))
-    rows = []
+    rows, shape = [], None
     for i, (par, v) in enumerate(zip(pars, base)):
         err = math.sqrt(covar[i, i]) if covar[i, i] > 0 else 0.0
         h = dscale * err if math.isfinite(err) and err > 0 else \
@@ -410,7 +408,9 @@ def eval_uncertainty(func, result, dscale=0.01):
         for step in (h, -h):
             par._val = v + step          # past a bound too: no clipping
             params.update_constraints()
-            vals.append(np.asarray(func(params), dtype=float).ravel())
+            out = np.asarray(func(params), dtype=float)
+            shape = out.shape
+            vals.append(out.ravel())
         par._val = v
         rows.append((vals[0] - vals[1]) / (2.0 * h))
     params.update_constraints()

@@ -1100,3 +1100,28 @@ def test_fit_warnings_undetermined_parameter_and_no_errorbars():
     res.errorbars = False
     assert fit_warnings(res) == []
 
+
+
+# ------------------------------------------------------------ eval_uncertainty
+def test_eval_uncertainty_of_a_line_is_exact_and_follows_constraints():
+    from fitcli import eval_uncertainty
+
+    x = np.linspace(0.0, 10.0, 30)
+    y = 2.0 * x + 1.0 + np.random.default_rng(0).normal(0.0, 0.5, x.size)
+    params = Parameters()
+    params.add("m", value=1.0)
+    params.add("q", value=0.0)
+    params.add("q2", expr="2*q")        # the curve uses q only through q2
+    res = minimize(lambda p: p["m"].value * x + p["q2"].value / 2 - y, params)
+    C = res.covar
+    exact = np.sqrt(C[0, 0] * x ** 2 + 2 * C[0, 1] * x + C[1, 1])
+    band = eval_uncertainty(lambda p: p["m"].value * x + p["q2"].value / 2,
+                            res)
+    np.testing.assert_allclose(band, exact, rtol=1e-9)
+    # a scalar quantity: the intercept's own standard error
+    assert eval_uncertainty(lambda p: p["q2"].value, res) == \
+        pytest.approx(2 * res.params["q"].stderr, rel=1e-9)
+    # the result is left as it was
+    assert res.params["q2"].value == 2 * res.params["q"].value
+    res.errorbars = False
+    assert eval_uncertainty(lambda p: p["m"].value * x, res) is None
