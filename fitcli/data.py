@@ -66,6 +66,9 @@ class DataSpec:
         (a *float*; ``sigma: 2`` is column 2, ``sigma: 2.0`` the constant).
     weights : str, int or float, optional
         Per-point weights, like ``sigma``.  Not together with ``sigma``.
+    sigma_x : str, int or float, optional
+        Per-point uncertainty of x (one x variable only), like ``sigma``;
+        values ``>= 0``.  Needs ``sigma``.
     range : [lo, hi], optional
         Keep only points with ``lo <= x <= hi`` (first x column; ``lo`` or
         ``hi`` may be infinite).
@@ -86,6 +89,7 @@ class DataSpec:
     y: str | int | None = None
     sigma: str | int | float | None = None
     weights: str | int | float | None = None
+    sigma_x: str | int | float | None = None
     range: list | tuple | None = None
     inline: Mapping | None = None
     delimiter: str | None = None
@@ -104,8 +108,8 @@ class Dataset:
         Name -> float array, one per independent variable, in the order
         given.  Names are header names (inline: the dict keys); a file
         without a header gives ``'col<index>'``.
-    y, sigma, weights : ndarray (sigma, weights may be None)
-        A constant sigma/weight is expanded to a full array.
+    y, sigma, weights, sigma_x : ndarray (all but y may be None)
+        A constant sigma/weight/sigma_x is expanded to a full array.
     n_omitted : int
         Rows dropped for non-finite values (``nan_policy='omit'``).
     n_outside_range : int
@@ -126,6 +130,7 @@ class Dataset:
     y: np.ndarray
     sigma: np.ndarray | None = None
     weights: np.ndarray | None = None
+    sigma_x: np.ndarray | None = None
     n_omitted: int = 0
     n_outside_range: int = 0
     path: str | None = None
@@ -504,12 +509,25 @@ def _check_spec(spec, err):
 
     if spec.sigma is not None and spec.weights is not None:
         raise err.spec_error("give either sigma or weights, not both", sub="weights")
-    for what in ("sigma", "weights"):
+    if spec.sigma_x is not None:
+        if spec.sigma is None:
+            raise err.spec_error("sigma_x (the uncertainty of x) needs sigma "
+                                 "(the uncertainty of y) as well",
+                                 sub="sigma_x")
+        if len(xs) != 1:
+            raise err.spec_error(f"sigma_x needs a single x variable, got "
+                                 f"{len(xs)}", sub="sigma_x")
+    for what in ("sigma", "weights", "sigma_x"):
         ref = getattr(spec, what)
         if ref is None:
             continue
         _check_ref(ref, what, err, constant=True)
-        if _is_real(ref) and not _is_index(ref):
+        if what == "sigma_x" and _is_real(ref) and not _is_index(ref):
+            v = float(ref)
+            if not (math.isfinite(v) and v >= 0):
+                raise err.spec_error(f"a constant sigma_x must be a finite "
+                                     f"number >= 0, got {ref!r}", sub=what)
+        elif _is_real(ref) and not _is_index(ref):
             v = float(ref)
             if what == "sigma" and not (math.isfinite(v) and v > 0):
                 raise err.spec_error(f"a constant sigma must be a finite number "
@@ -632,7 +650,7 @@ def load_dataset(spec: DataSpec, base_dir=None, *, min_points: int = 1) -> Datas
         table = _parse_text(text, _delimiter(spec, name, err), err)
         columns = None if table.names is None else list(table.names)
 
-    # columns used, in check order: x..., y, sigma, weights
+    # columns used, in check order: x..., y, sigma, weights, sigma_x
     used = []               # (role, sub, column index)
     xidx = []
     for ref, sub in zip(xs, xsubs):
@@ -644,11 +662,17 @@ def load_dataset(spec: DataSpec, base_dir=None, *, min_points: int = 1) -> Datas
         used.append(("x", sub, j))
     yj = _resolve(yref, "y", table, err, "y")
     used.append(("y", "y", yj))
-    for role in ("sigma", "weights"):
+    for role in ("sigma", "weights", "sigma_x"):
         ref = getattr(spec, role)
         if ref is None or (_is_real(ref) and not _is_index(ref)):
             continue
         j = _resolve(ref, role, table, err, role)
+        taken = {jj: r for r, _, jj in used if r in ("sigma", "weights")}
+        if j in taken:
+            raise err.data_error(f"column {table.label(j)} is already used as "
+                                 f"{taken[j]}; {role} needs its own column",
+                                 line=table.header_line or table.line(0),
+                                 sub=role)
         if j == yj or j in xidx:
             other = "y" if j == yj else "x"
             hint = f"; for a constant {role} write {_fmt(ref)}.0" if _is_index(ref) else ""
@@ -703,8 +727,21 @@ def load_dataset(spec: DataSpec, base_dir=None, *, min_points: int = 1) -> Datas
                                      "have NaN, infinity or missing values",
                                      sub=None)
 
-    role_col = {role: j for role, _, j in used if role in ("sigma", "weights")}
-    sigma = weights = None
+    role_col = {role: j for role, _, j in used
+                if role in ("sigma", "weights", "sigma_x")}
+    sigma = weights = sigma_x = None
+    if spec.sigma_x is not None:
+        if "sigma_x" in role_col:
+            j = role_col["sigma_x"]
+            sigma_x = cache[j]
+            bad = keep & (sigma_x < 0)
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise _located(err, table,
+                               f"column {table.label(j)}: sigma_x must be >= 0,"
+                               f" got {_fmt(sigma_x[i])}", i, "sigma_x", j)
+        else:
+            sigma_x = np.full(n, float(spec.sigma_x))
     if spec.sigma is not None:
         if "sigma" in role_col:
             j = role_col["sigma"]
@@ -762,6 +799,7 @@ def load_dataset(spec: DataSpec, base_dir=None, *, min_points: int = 1) -> Datas
         x=x, y=take(cache[yj]),
         sigma=None if sigma is None else take(sigma),
         weights=None if weights is None else take(weights),
+        sigma_x=None if sigma_x is None else take(sigma_x),
         n_omitted=n_omitted, n_outside_range=n_outside, path=path, sha256=sha,
         columns=columns, lines=lines, y_name=table.name(yj))
 

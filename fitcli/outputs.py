@@ -737,9 +737,10 @@ def params_csv(result):
     return csv_bytes(PARAMS_COLUMNS, rows)
 
 
-def fit_csv(x, y, sigma, model, residual, model_stderr=None):
+def fit_csv(x, y, sigma, model, residual, model_stderr=None, sigma_x=None):
     """fit.csv: the independent variables (one column each, named by the
-    keys of ``x``), then ``y``, ``sigma`` (only when given), ``model`` (the
+    keys of ``x``), then ``y``, ``sigma`` and ``sigma_x`` (each only when
+    given), ``model`` (the
     best fit), ``residual`` and ``model_stderr`` (the standard error of the
     model, only when given; NaN where unknown).  All columns must have the
     same length (align the residual with the data, e.g. NaN for omitted
@@ -748,6 +749,8 @@ def fit_csv(x, y, sigma, model, residual, model_stderr=None):
     cols.append(("y", np.asarray(y).ravel()))
     if sigma is not None:
         cols.append(("sigma", np.asarray(sigma).ravel()))
+    if sigma_x is not None:
+        cols.append(("sigma_x", np.asarray(sigma_x, dtype=float).ravel()))
     cols.append(("model", np.asarray(model).ravel()))
     cols.append(("residual", np.asarray(residual).ravel()))
     if model_stderr is not None:

@@ -150,7 +150,7 @@ def _param_lines(params):
 # ---------------------------------------------------------------- figures
 def fit_figure(x, y, model, *, sigma=None, init=None, components=None,
                params=None, stats=None, title=None, xlabel="x", ylabel="y",
-               size=None, band=None):
+               size=None, band=None, sigma_x=None):
     """The fit plot.
 
     Parameters
@@ -172,6 +172,9 @@ def fit_figure(x, y, model, *, sigma=None, init=None, components=None,
         (:func:`fitcli.eval_uncertainty`): a shaded band of +/- one
         standard error around the best fit (gid ``band``).  Not drawn
         when it is missing or not finite anywhere.
+    sigma_x : array, optional
+        Per-point uncertainty of x: horizontal error bars (the residual
+        panel stays normalised by ``sigma``, the uncertainty of y).
     params : list of (name, value, stderr, vary, expr), optional
         Shown in a box beside the plot.
     stats : dict, optional
@@ -202,7 +205,9 @@ def fit_figure(x, y, model, *, sigma=None, init=None, components=None,
         ax = fig.add_subplot(grid[0, 0])
         axr = fig.add_subplot(grid[1, 0], sharex=ax)
         yerr = None if sigma is None else np.asarray(sigma, dtype=float)
-        bars = ax.errorbar(x, y, yerr=yerr, fmt="o", ms=3, lw=0.8,
+        xerr = None if sigma_x is None or index else \
+            np.asarray(sigma_x, dtype=float)
+        bars = ax.errorbar(x, y, yerr=yerr, xerr=xerr, fmt="o", ms=3, lw=0.8,
                            color="0.25", ecolor="0.6", elinewidth=0.8,
                            label="data", zorder=2)
         bars.lines[0].set_gid("data")
@@ -235,7 +240,8 @@ def fit_figure(x, y, model, *, sigma=None, init=None, components=None,
         resid = y - model
         if sigma is not None:
             resid = resid / np.asarray(sigma, dtype=float)
-            axr.set_ylabel("residual / σ")
+            axr.set_ylabel("residual / σ_y" if xerr is not None
+                           else "residual / σ")
         else:
             axr.set_ylabel("residual")
         axr.axhline(0.0, color="tab:red", lw=1)
@@ -432,6 +438,7 @@ def run_figures(spec, dataset, result, outcome, init_values=None):
     stats = {"ndata": int(result.ndata), "chisqr": float(result.chisqr),
              "redchi": float(result.redchi)}
     fig = fit_figure(x, dataset.y, outcome.model_values, sigma=dataset.sigma,
+                     sigma_x=dataset.sigma_x,
                      init=init_values, components=comps,
                      params=_params_of(result), stats=stats,
                      title=spec.title or spec.source, xlabel=xl, ylabel=yl,
@@ -660,7 +667,8 @@ def redraw_figures(path, *, fmt=None, components=None, size=None):
                      params=params, stats=stats,
                      title=info.get("title") or info.get("spec"),
                      xlabel=xl, ylabel=yl, size=size,
-                     band=cols.get("model_stderr"))
+                     band=cols.get("model_stderr"),
+                     sigma_x=cols.get("sigma_x"))
     figures = {f"fit.{fmt}": fig}
     for m in ((doc.get("confidence") or {}).get("maps") or []):
         xn, yn = m["x_name"], m["y_name"]

@@ -121,6 +121,9 @@ def build_dataset(spec, *, min_points=1):
         # a constant sigma/weight is a float in d.sigma / d.weights
         sigma = d.sigma if isinstance(d.sigma, float) else None
         weights = d.weights if isinstance(d.weights, float) else None
+        sigma_x = d.sigma_x if isinstance(d.sigma_x, float) else None
+        if d.sigma_x_values is not None:
+            inline["sigma_x"], sigma_x = list(d.sigma_x_values), "sigma_x"
         if d.sigma_values is not None:
             if len(d.sigma_values) == 1:
                 sigma = float(d.sigma_values[0])
@@ -132,11 +135,12 @@ def build_dataset(spec, *, min_points=1):
             else:
                 inline["weights"], weights = list(d.weights_values), "weights"
         dspec = DataSpec(inline=inline, x=names, y="y", sigma=sigma,
-                         weights=weights, range=d.range, nan_policy=nan_policy,
+                         weights=weights, sigma_x=sigma_x, range=d.range,
+                         nan_policy=nan_policy,
                          source=spec.source)
     else:
         dspec = DataSpec(file=str(d.file), x=list(d.x), y=d.y, sigma=d.sigma,
-                         weights=d.weights, range=d.range,
+                         weights=d.weights, sigma_x=d.sigma_x, range=d.range,
                          delimiter=d.delimiter, nan_policy=nan_policy,
                          source=spec.source)
     try:
@@ -194,6 +198,16 @@ def _prepare(spec):
     return params, dataset, model, data
 
 
+def residual_function(model, data, dataset):
+    """The residual ``fcn(params)`` of a spec's fit: ``(y - model)`` over
+    sigma, times the weights, or over the effective sigma when x has
+    uncertainties too."""
+    if dataset.sigma_x is not None:
+        return model.residual_function_xy(data, dataset.y, dataset.sigma,
+                                          dataset.sigma_x)
+    return model.residual_function(data, dataset.y, _residual_scale(dataset))
+
+
 def _residual_scale(dataset):
     if dataset.sigma is not None:
         return 1.0 / dataset.sigma
@@ -207,7 +221,7 @@ def check_spec(spec):
     initial values; raise if anything is wrong (non-finite model included).
     """
     params, dataset, model, data = _prepare(spec)
-    fcn = model.residual_function(data, dataset.y, _residual_scale(dataset))
+    fcn = residual_function(model, data, dataset)
     try:
         with np.errstate(all="ignore"):
             r = fcn(params)
@@ -272,7 +286,7 @@ def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True,
             init_values = np.array(np.broadcast_to(
                 np.asarray(model.eval(params.valuesdict(), data), dtype=float),
                 dataset.y.shape))
-    fcn = model.residual_function(data, dataset.y, _residual_scale(dataset))
+    fcn = residual_function(model, data, dataset)
     options = dict(spec.fit.options)
     method = spec.fit.engine
     if engine is not None:
@@ -447,7 +461,8 @@ def _files(spec, dataset, result, outcome, method, options):
         files["fit.csv"] = fit_csv(dict(zip(spec.data.variables, dataset.x.values())),
                                    y, dataset.sigma, outcome.model_values,
                                    y - outcome.model_values,
-                                   model_stderr=_stderr_column(outcome, y))
+                                   model_stderr=_stderr_column(outcome, y),
+                                   sigma_x=dataset.sigma_x)
         if outcome.ci:
             files["ci.csv"] = ci_csv(outcome.ci)
         for x, yv, grid, xn, yn in outcome.maps:

@@ -68,7 +68,8 @@ SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".toml": "toml"}
 TOP_KEYS = ("title", "data", "model", "functions", "parameters", "fit",
             "confidence", "output", "expect")
 TOP_REQUIRED = ("data", "model", "parameters")
-DATA_KEYS = ("file", "x", "y", "sigma", "weights", "range", "delimiter")
+DATA_KEYS = ("file", "x", "y", "sigma", "weights", "sigma_x", "range",
+             "delimiter")
 DATA_FILE_ONLY = ("delimiter",)
 PARAM_KEYS = ("value", "vary", "min", "max", "expr", "brute_step")
 FUNCTION_KEYS = ("args", "expr")
@@ -151,10 +152,11 @@ class DataSection:
 
     File mode (``file`` given): ``x`` is a tuple of column references (header
     names or 0-based indices), ``y``, ``sigma``, ``weights`` one column
-    reference each (or None).  Inline mode (``file`` is None): ``x`` holds the
+    reference each (or None; ``sigma``, ``weights`` and ``sigma_x`` may
+    also be a float constant).  Inline mode (``file`` is None): ``x`` holds the
     variable names (``('x',)`` for a plain list), ``y`` is ``'y'`` and the
     numbers are in ``x_values`` (one tuple per variable), ``y_values``,
-    ``sigma_values``, ``weights_values``.
+    ``sigma_values``, ``weights_values``, ``sigma_x_values``.
 
     Several data files (a batch): ``data.file`` may be a glob pattern
     (``runs/*.csv``) or a list of paths and patterns.  ``files`` then holds
@@ -171,12 +173,14 @@ class DataSection:
     y: object
     sigma: object = None
     weights: object = None
+    sigma_x: object = None
     range: tuple | None = None
     delimiter: str | None = None
     x_values: tuple | None = None
     y_values: tuple | None = None
     sigma_values: tuple | None = None
     weights_values: tuple | None = None
+    sigma_x_values: tuple | None = None
     files: tuple = ()
     pattern: str | None = None
 
@@ -1431,6 +1435,10 @@ class _Checker:
         if "sigma" in value and "weights" in value:
             self.fail(f"{path}.weights", "give either sigma or weights, not "
                       "both")
+        if "sigma_x" in value and "sigma" not in value:
+            self.fail(f"{path}.sigma_x", "sigma_x (the uncertainty of x) needs "
+                      "sigma (the uncertainty of y) as well; with exact y "
+                      "values write a small sigma")
         if "file" in value:
             out = self.data_file(value, path)
         else:
@@ -1465,11 +1473,12 @@ class _Checker:
             self.fail_value(path, "column name is empty")
         return value
 
-    def constant(self, value, path, key, *, inline):
-        """A constant ``sigma`` or ``weights`` for every point -- a decimal
-        number (``0.05``; in a data file a whole number is a column index,
-        inline any number), or ``{constant: number}`` -- as a float that
-        must be finite and > 0; None when ``value`` is not of that form."""
+    def constant(self, value, path, key, *, inline, zero=False):
+        """A constant ``sigma``, ``weights`` or ``sigma_x`` for every point
+        -- a decimal number (``0.05``; in a data file a whole number is a
+        column index, inline any number), or ``{constant: number}`` -- as a
+        float that must be finite and > 0 (>= 0 with ``zero``); None when
+        ``value`` is not of that form."""
         if isinstance(value, dict):
             self.mapping(value, path, ("constant",), required=("constant",),
                          what=f"a mapping {{constant: number}}")
@@ -1481,9 +1490,9 @@ class _Checker:
             out = self.number(value, cpath)
         else:
             return None
-        if not out > 0:
+        if not (out >= 0 if zero else out > 0):
             self.fail_value(cpath, f"a constant {key} must be a finite number "
-                            f"> 0, got {out!r}")
+                            f"{'>=' if zero else '>'} 0, got {out!r}")
         return out
 
     def data_files(self, value, path):
@@ -1520,11 +1529,12 @@ class _Checker:
                 self.fail_value(sub, f"column {c!r} is used twice")
             cols[c] = sub
         refs = {}
-        for key in ("y", "sigma", "weights"):
+        for key in ("y", "sigma", "weights", "sigma_x"):
             if key in value:
                 sub = f"{path}.{key}"
                 if key != "y":
-                    const = self.constant(value[key], sub, key, inline=False)
+                    const = self.constant(value[key], sub, key, inline=False,
+                                          zero=key == "sigma_x")
                     if const is not None:
                         refs[key] = const
                         continue
@@ -1542,9 +1552,12 @@ class _Checker:
                     delim in "\r\n#\"'":
                 self.fail_value(dpath, "expected a single character such as "
                                 f"',' or '\\t', got {_kind(delim)}")
+        if "sigma_x" in refs and len(xs) != 1:
+            self.fail(f"{path}.sigma_x", "sigma_x needs a single x variable")
         return DataSection(file=files[0], x=tuple(xs), y=refs["y"],
                            sigma=refs.get("sigma"),
-                           weights=refs.get("weights"), delimiter=delim,
+                           weights=refs.get("weights"),
+                           sigma_x=refs.get("sigma_x"), delimiter=delim,
                            files=files, pattern=pattern)
 
     def numbers(self, value, path, what):
@@ -1588,10 +1601,11 @@ class _Checker:
             if len(col) != n:
                 self.fail_value(sub, f"has {len(col)} values but y has {n}")
         extra, const = {}, {}
-        for key in ("sigma", "weights"):
+        for key in ("sigma", "weights", "sigma_x"):
             if key in value:
                 sub = f"{path}.{key}"
-                c = self.constant(value[key], sub, key, inline=True)
+                c = self.constant(value[key], sub, key, inline=True,
+                                  zero=key == "sigma_x")
                 if c is not None:
                     const[key] = c
                     continue
@@ -1604,11 +1618,20 @@ class _Checker:
                         if not s > 0:
                             self.fail_value(f"{sub}[{i}]", "sigma must be "
                                             f"positive, got {s!r}")
+                if key == "sigma_x":
+                    for i, s in enumerate(col):
+                        if not s >= 0:
+                            self.fail_value(f"{sub}[{i}]", "sigma_x must be "
+                                            f">= 0, got {s!r}")
                 extra[key] = col
+        if "sigma_x" in value and len(names) != 1:
+            self.fail(f"{path}.sigma_x", "sigma_x needs a single x variable")
         return DataSection(
             file=None, x=tuple(names), y="y",
             sigma="sigma" if "sigma" in extra else const.get("sigma"),
             weights="weights" if "weights" in extra else const.get("weights"),
+            sigma_x="sigma_x" if "sigma_x" in extra else const.get("sigma_x"),
+            sigma_x_values=extra.get("sigma_x"),
             x_values=tuple(xs), y_values=ys,
             sigma_values=extra.get("sigma"),
             weights_values=extra.get("weights"))
@@ -2227,6 +2250,12 @@ def spec_schema() -> dict:
                 "description": "the same value for every point (in a data "
                                "file a whole number is a column index: "
                                "write 2.0 or {constant: 2})"}
+    constant_x = {"anyOf": [{"type": "number", "minimum": 0},
+                            {"type": "object", "required": ["constant"],
+                             "additionalProperties": False,
+                             "properties": {"constant": {
+                                 "type": "number", "minimum": 0}}}],
+                  "description": constant["description"]}
     positive_int = {"type": "integer", "minimum": 1}
 
     parameter = {"anyOf": [
@@ -2260,6 +2289,10 @@ def spec_schema() -> dict:
          "y": {"anyOf": [column, numbers]},
          "sigma": {"anyOf": [column, numbers, constant]},
          "weights": {"anyOf": [column, numbers, constant]},
+         "sigma_x": {"anyOf": [column, numbers, constant_x],
+                     "description": "uncertainty of x (one x variable; "
+                                    "needs sigma): the effective variance "
+                                    "sigma**2 + (dmodel/dx * sigma_x)**2"},
          "range": {"type": "array", "prefixItems": [number, number],
                    "minItems": 2, "maxItems": 2,
                    "description": "x window [low, high]"},
@@ -2272,13 +2305,15 @@ def spec_schema() -> dict:
                "x": {"anyOf": [column, {"type": "array", "minItems": 1,
                                         "items": column}]},
                "y": column, "sigma": {"anyOf": [column, constant]},
-               "weights": {"anyOf": [column, constant]}}},
+               "weights": {"anyOf": [column, constant]},
+               "sigma_x": {"anyOf": [column, constant_x]}}},
            "else": {"properties": {
                "x": {"anyOf": [numbers, {"type": "object",
                                          "minProperties": 1,
                                          "additionalProperties": numbers}]},
                "y": numbers, "sigma": {"anyOf": [numbers, constant]},
                "weights": {"anyOf": [numbers, constant]},
+               "sigma_x": {"anyOf": [numbers, constant_x]},
                "delimiter": False}}})
     fit = obj({"engine": {"type": "string", "default": DEFAULT_ENGINE,
                           "description": "engine name (fitcli engines)"},

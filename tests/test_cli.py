@@ -218,6 +218,125 @@ def test_nearly_degenerate_fit_is_reported_not_failed(tmp_path):
     assert "[[Warnings]]" in (tmp_path / "o" / "report.txt").read_text()
 
 
+def _xy_data(tmp_path, model, truth, n=25, seed=11):
+    rng = np.random.default_rng(seed)
+    xt = np.linspace(0.5, 10.0, n)
+    sx = np.linspace(0.1, 0.4, n)
+    sy = np.full(n, 0.3)
+    x = xt + rng.normal(0.0, sx)
+    y = model(xt, *truth) + rng.normal(0.0, sy)
+    (tmp_path / "xy.csv").write_text("x,y,sx,sy\n" + "".join(
+        f"{float(a)!r},{float(b)!r},{float(c)!r},{float(d)!r}\n"
+        for a, b, c, d in zip(x, y, sx, sy)))
+    return x, y, sx, sy
+
+
+def _effective_variance_fit(f, dfdx, p0, x, y, sx, sy):
+    """Reference: minimise sum((y - f)^2 / (sy^2 + (f' sx)^2)) directly,
+    with the slope written out, by Nelder-Mead to tight tolerances."""
+    from scipy.optimize import minimize as sp_minimize
+
+    def chi2(p):
+        return float(np.sum((y - f(x, *p)) ** 2
+                            / (sy ** 2 + (dfdx(x, *p) * sx) ** 2)))
+    best = sp_minimize(chi2, p0, method="Nelder-Mead",
+                       options={"xatol": 1e-13, "fatol": 1e-15,
+                                "maxiter": 40000, "maxfev": 40000})
+    best = sp_minimize(chi2, best.x, method="Nelder-Mead",
+                       options={"xatol": 1e-13, "fatol": 1e-15,
+                                "maxiter": 40000, "maxfev": 40000})
+    return best.x, best.fun
+
+
+@pytest.mark.parametrize("case", ["line", "decay"])
+def test_sigma_x_fits_the_effective_variance(tmp_path, case):
+    """Uncertainties on x: chi-square is sum((y - f)^2 / (sigma^2 +
+    (f'(x) sigma_x)^2)), the slope taken numerically by fitcli; the best
+    fit matches a direct minimisation with the slope written out."""
+    if case == "line":
+        f = lambda x, m, q: m * x + q                       # noqa: E731
+        dfdx = lambda x, m, q: m + 0.0 * x                   # noqa: E731
+        truth, text, names = (1.5, 2.0), "m*x + q", ("m", "q")
+        start = "{m: 1.0, q: 0.0}"
+    else:
+        f = lambda x, a, tau: a * np.exp(-x / tau)           # noqa: E731
+        dfdx = lambda x, a, tau: -a / tau * np.exp(-x / tau)  # noqa: E731
+        truth, text, names = (10.0, 3.0), "a*exp(-x/tau)", ("a", "tau")
+        start = "{a: 5.0, tau: 2.0}"
+    x, y, sx, sy = _xy_data(tmp_path, f, truth)
+    spec = tmp_path / "s.yaml"
+    spec.write_text("data: {file: xy.csv, x: x, y: y, sigma: sy, sigma_x: sx}\n"
+                    f"model: {text}\nparameters: {start}\n")
+    result = invoke(["run", spec, "-o", tmp_path / "o", "-q"])
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
+    doc = json.loads((tmp_path / "o" / "result.json").read_text())
+    got = [doc["parameters"][n]["value"] for n in names]
+    ref, chi2 = _effective_variance_fit(f, dfdx, got, x, y, sx, sy)
+    np.testing.assert_allclose(got, ref, rtol=1e-6)
+    assert doc["fit"]["chisqr"] == pytest.approx(chi2, rel=1e-9)
+    # a plain sigma fit of the same data differs (the x errors count)
+    plain = tmp_path / "plain.yaml"
+    plain.write_text(spec.read_text().replace(", sigma_x: sx", ""))
+    assert invoke(["run", plain, "-o", tmp_path / "p", "-q"]).exit_code == 0
+    pdoc = json.loads((tmp_path / "p" / "result.json").read_text())
+    assert pdoc["fit"]["chisqr"] > 1.2 * doc["fit"]["chisqr"]
+    fit = (tmp_path / "o" / "fit.csv").read_text().splitlines()
+    assert fit[0] == "x,y,sigma,sigma_x,model,residual,model_stderr"
+    assert [float(r.split(",")[3]) for r in fit[1:]] == \
+        [float(v) for v in sx]
+
+
+def test_sigma_x_zero_is_the_plain_fit(tmp_path):
+    x, y, sx, sy = _xy_data(tmp_path, lambda x, m, q: m * x + q, (1.5, 2.0))
+    docs = []
+    for name, extra in (("zero", ", sigma_x: 0.0"), ("none", "")):
+        spec = tmp_path / f"{name}.yaml"
+        spec.write_text("data: {file: xy.csv, x: x, y: y, sigma: sy%s}\n"
+                        "model: m*x + q\nparameters: {m: 1.0, q: 0.0}\n"
+                        % extra)
+        assert invoke(["run", spec, "-o", tmp_path / name, "-q"]).exit_code == 0
+        docs.append(json.loads((tmp_path / name / "result.json").read_text()))
+    for n in ("m", "q"):
+        for k in ("value", "stderr"):
+            assert docs[0]["parameters"][n][k] == pytest.approx(
+                docs[1]["parameters"][n][k], rel=1e-10)
+
+
+@pytest.mark.parametrize("data, key, phrase", [
+    ("{x: [1, 2, 3], y: [1, 2, 3], sigma_x: 0.1}", "data.sigma_x",
+     "needs sigma (the uncertainty of y) as well"),
+    ("{x: [1, 2, 3], y: [1, 2, 3], weights: 1.0, sigma_x: 0.1}",
+     "data.sigma_x", "needs sigma"),
+    ("{x: [1, 2, 3], y: [1, 2, 3], sigma: 1.0, sigma_x: -0.1}",
+     "data.sigma_x", "a constant sigma_x must be a finite number >= 0"),
+    ("{x: [1, 2, 3], y: [1, 2, 3], sigma: 1.0, sigma_x: [0.1, -1, 0.1]}",
+     "data.sigma_x[1]", "sigma_x must be >= 0, got -1.0"),
+    ("{x: {u: [1, 2], v: [3, 4]}, y: [1, 2], sigma: 1.0, sigma_x: 0.1}",
+     "data.sigma_x", "sigma_x needs a single x variable"),
+    ("{file: xy.csv, x: x, y: y, sigma: sy, sigma_x: sy}",
+     "data.sigma_x", "column 'sy' is already used by data.sigma"),
+    ("{file: xy.csv, x: x, y: y, sigma: sy, sigma_x: nope}",
+     "data.sigma_x", "no column named 'nope'"),
+])
+def test_sigma_x_errors(tmp_path, data, key, phrase):
+    _xy_data(tmp_path, lambda x, m, q: m * x + q, (1.5, 2.0))
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(f"data: {data}\nmodel: m*x + q\n"
+                    "parameters: {m: 1.0, q: 0.0}\n")
+    line = assert_one_line_error(invoke(["run", spec, "-o", tmp_path / "o"]))
+    assert f" {key}: " in line and phrase in line, line
+
+
+def test_sigma_x_negative_in_a_file_names_the_line(tmp_path):
+    (tmp_path / "d.csv").write_text("x,y,sx\n1,2,0.1\n2,4,-0.2\n3,6,0.1\n")
+    spec = tmp_path / "s.yaml"
+    spec.write_text("data: {file: d.csv, x: x, y: y, sigma: 0.5, sigma_x: sx}"
+                    "\nmodel: m*x\nparameters: {m: 1.0}\n")
+    line = assert_one_line_error(invoke(["run", spec, "-o", tmp_path / "o"]))
+    assert line == (f"Error: {tmp_path / 'd.csv'}:3: data.sigma_x: column "
+                    "'sx': sigma_x must be >= 0, got -0.2")
+
+
 def test_model_stderr_is_nan_without_error_bars(tmp_path):
     """Two parameters that only appear as a sum: the fit converges without a
     covariance, so there is no standard error of the model either (NaN in

@@ -195,6 +195,24 @@ def test_model_stderr_is_the_propagated_covariance(quickstart):
     np.testing.assert_allclose(cols["model_stderr"], exact, rtol=1e-6)
 
 
+def test_x_error_bars(tmp_path):
+    (tmp_path / "d.csv").write_text("x,y,sx\n1,2.1,0.1\n2,3.9,0.2\n"
+                                    "3,6.2,0.3\n4,7.8,0.1\n")
+    (tmp_path / "s.yaml").write_text(
+        "data: {file: d.csv, x: x, y: y, sigma: 0.2, sigma_x: sx}\n"
+        "model: m*x + q\nparameters: {m: 1.0, q: 0.0}\n")
+    spec = load_spec(tmp_path / "s.yaml")
+    outcome = run_spec(spec, write=False, plot=True)
+    fig = run_figures(spec, outcome.dataset, outcome.result, outcome,
+                      None)["fit.png"]
+    bars = fig.axes[0].containers[0]
+    assert bars.has_xerr and bars.has_yerr
+    segments = bars.lines[2][0].get_segments()       # the x error bars
+    np.testing.assert_allclose([s[1][0] - s[0][0] for s in segments],
+                               [0.2, 0.4, 0.6, 0.2], rtol=1e-12)
+    assert fig.axes[1].get_ylabel() == "residual / σ_y"
+
+
 def test_no_band_without_error_bars():
     fig = fit_figure(np.arange(4.0), np.ones(4), np.ones(4),
                      band=np.full(4, np.nan))

@@ -1088,6 +1088,8 @@ def test_schema_and_validator_accept_the_same_keys(tmp_path):
     constants = ["data: {x: [1, 2], y: [1, 2], %s: {constant: 2}}\n"
                  "model: a * x\nparameters: {a: 1}\n" % key
                  for key in ("sigma", "weights")]
+    constants.append("data: {x: [1, 2], y: [1, 2], sigma: 1.0, sigma_x: "
+                     "{constant: 0.5}}\nmodel: a * x\nparameters: {a: 1}\n")
     accepted = set()
     for text in (full, weights, inline, *constants):
         accepted |= _spec_keys(load_spec_text(text, base_dir=tmp_path))
