@@ -729,46 +729,30 @@ def load_dataset(spec: DataSpec, base_dir=None, *, min_points: int = 1) -> Datas
 
     role_col = {role: j for role, _, j in used
                 if role in ("sigma", "weights", "sigma_x")}
-    sigma = weights = sigma_x = None
-    if spec.sigma_x is not None:
-        if "sigma_x" in role_col:
-            j = role_col["sigma_x"]
-            sigma_x = cache[j]
-            bad = keep & (sigma_x < 0)
-            if bad.any():
-                i = int(np.argmax(bad))
-                raise _located(err, table,
-                               f"column {table.label(j)}: sigma_x must be >= 0,"
-                               f" got {_fmt(sigma_x[i])}", i, "sigma_x", j)
-        else:
-            sigma_x = np.full(n, float(spec.sigma_x))
-    if spec.sigma is not None:
-        if "sigma" in role_col:
-            j = role_col["sigma"]
-            sigma = cache[j]
-            bad = keep & (sigma <= 0)
-            if bad.any():
-                i = int(np.argmax(bad))
-                raise _located(err, table,
-                               f"column {table.label(j)}: sigma must be > 0, got "
-                               f"{_fmt(sigma[i])}", i, "sigma", j)
-        else:
-            sigma = np.full(n, float(spec.sigma))
-    if spec.weights is not None:
-        if "weights" in role_col:
-            j = role_col["weights"]
-            weights = cache[j]
-            bad = keep & (weights < 0)
-            if bad.any():
-                i = int(np.argmax(bad))
-                raise _located(err, table,
-                               f"column {table.label(j)}: weights must be >= 0, "
-                               f"got {_fmt(weights[i])}", i, "weights", j)
-            if not (weights[keep] > 0).any():
-                raise _located(err, table, "all weights are zero; at least one "
-                               "must be > 0", None, "weights", j)
-        else:
-            weights = np.full(n, float(spec.weights))
+
+    def per_point(role, is_bad, rule):
+        """The values of ``role`` (its column, or its constant repeated);
+        a kept row where ``is_bad`` is an error naming the line."""
+        ref = getattr(spec, role)
+        if ref is None:
+            return None
+        if role not in role_col:
+            return np.full(n, float(ref))
+        j = role_col[role]
+        values = cache[j]
+        bad = keep & is_bad(values)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise _located(err, table, f"column {table.label(j)}: {role} must "
+                           f"be {rule}, got {_fmt(values[i])}", i, role, j)
+        return values
+
+    sigma_x = per_point("sigma_x", lambda v: v < 0, ">= 0")
+    sigma = per_point("sigma", lambda v: v <= 0, "> 0")
+    weights = per_point("weights", lambda v: v < 0, ">= 0")
+    if "weights" in role_col and not (weights[keep] > 0).any():
+        raise _located(err, table, "all weights are zero; at least one must "
+                       "be > 0", None, "weights", role_col["weights"])
 
     npts = int(keep.sum())
     if npts < min_points:

@@ -22,6 +22,21 @@ from . import expr as _expr
 from .errors import ExprError
 
 _EPS3 = np.finfo(float).eps ** (1.0 / 3.0)
+_FLOAT = np.dtype(float)
+
+
+def _shaped(model, shape, key):
+    """A model value as a float array of the data's ``shape`` (a model that
+    does not broadcast to it is an ExprError at ``key``)."""
+    if type(model) is not np.ndarray or model.dtype != _FLOAT:
+        model = np.asarray(model, dtype=float)
+    if model.shape != shape:
+        try:
+            model = np.broadcast_to(model, shape)
+        except ValueError:
+            raise ExprError(f"the model gives shape {model.shape}, the data "
+                            f"have {shape[0]} points", key=key) from None
+    return model
 
 __all__ = ["ExpressionModel", "UserFunction"]
 
@@ -203,21 +218,11 @@ class ExpressionModel:
         table.update(data)
         fast, key = self._fast, self.key
         shape = y.shape
-        ndarray, float64 = np.ndarray, np.dtype(float)
 
         def residual(params):
             for name in names:
                 table[name] = params[name]._val
-            model = fast()
-            if type(model) is not ndarray or model.dtype != float64:
-                model = np.asarray(model, dtype=float)
-            if model.shape != shape:
-                try:
-                    model = np.broadcast_to(model, shape)
-                except ValueError:
-                    raise ExprError(f"the model gives shape {model.shape}, the "
-                                    f"data have {shape[0]} points",
-                                    key=key) from None
+            model = _shaped(fast(), shape, key)
             diff = y - model
             return diff if scale is None else diff * scale
 
@@ -249,15 +254,7 @@ class ExpressionModel:
 
         def at(values):
             table[name] = values
-            model = np.asarray(fast(), dtype=float)
-            if model.shape != shape:
-                try:
-                    model = np.broadcast_to(model, shape)
-                except ValueError:
-                    raise ExprError(f"the model gives shape {model.shape}, the "
-                                    f"data have {shape[0]} points",
-                                    key=key) from None
-            return model
+            return _shaped(fast(), shape, key)
 
         def residual(params):
             for pname in names:

@@ -1080,15 +1080,26 @@ def test_fit_warnings_names_nearly_degenerate_pairs():
     assert fit_warnings(res) == notes          # same result, same text
 
 
-def test_fit_warnings_undetermined_parameter_and_no_errorbars():
-    from fitcli import fit_warnings
-
-    x = np.linspace(0.0, 5.0, 40)
-    y = 2.0 * x + 1.0 + np.random.default_rng(5).normal(0.0, 0.01, x.size)
+def _line_fit(x, noise, seed, q_name="q", **q_kws):
+    """Fit m*x + q (q possibly given through a constraint as ``q_name``) to
+    a seeded noisy line 2x + 1; returns (result, curve function)."""
+    y = 2.0 * x + 1.0 + np.random.default_rng(seed).normal(0.0, noise, x.size)
     params = Parameters()
     params.add("m", value=1.0)
     params.add("q", value=0.0)
-    res = minimize(lambda p: p["m"].value * x + p["q"].value - y, params)
+    if q_name != "q":
+        params.add(q_name, **q_kws)
+    scale = 0.5 if q_name != "q" else 1.0
+
+    def curve(p):
+        return p["m"].value * x + p[q_name].value * scale
+    return minimize(lambda p: curve(p) - y, params), curve
+
+
+def test_fit_warnings_undetermined_parameter_and_no_errorbars():
+    from fitcli import fit_warnings
+
+    res, _ = _line_fit(np.linspace(0.0, 5.0, 40), 0.01, 5)
     assert res.errorbars and fit_warnings(res) == []
     q = res.params["q"]
     q.stderr = 2500.0 * abs(q.value)
@@ -1107,16 +1118,11 @@ def test_eval_uncertainty_of_a_line_is_exact_and_follows_constraints():
     from fitcli import eval_uncertainty
 
     x = np.linspace(0.0, 10.0, 30)
-    y = 2.0 * x + 1.0 + np.random.default_rng(0).normal(0.0, 0.5, x.size)
-    params = Parameters()
-    params.add("m", value=1.0)
-    params.add("q", value=0.0)
-    params.add("q2", expr="2*q")        # the curve uses q only through q2
-    res = minimize(lambda p: p["m"].value * x + p["q2"].value / 2 - y, params)
+    # the curve uses q only through q2 = 2*q
+    res, curve = _line_fit(x, 0.5, 0, q_name="q2", expr="2*q")
     C = res.covar
     exact = np.sqrt(C[0, 0] * x ** 2 + 2 * C[0, 1] * x + C[1, 1])
-    band = eval_uncertainty(lambda p: p["m"].value * x + p["q2"].value / 2,
-                            res)
+    band = eval_uncertainty(curve, res)
     np.testing.assert_allclose(band, exact, rtol=1e-9)
     # a scalar quantity: the intercept's own standard error
     assert eval_uncertainty(lambda p: p["q2"].value, res) == \
