@@ -32,7 +32,7 @@ from .errors import (ConfidenceWarning, FitcliError, NonFiniteError,
                      ParameterAtBoundWarning)
 
 __all__ = ["conf_interval", "conf_interval2d", "f_compare", "sigma_to_prob",
-           "ConfidenceSearch"]
+           "ConfidenceSearch", "chi2_sf"]
 
 _SQRT2 = math.sqrt(2.0)
 #: Absolute tolerance of each limit, in standard errors.
@@ -96,6 +96,55 @@ def betainc(a, b, x):
     if x < (a + 1.0) / (a + b + 2.0):
         return math.exp(lnfront) * _betacf(a, b, x) / a
     return 1.0 - math.exp(lnfront) * _betacf(b, a, 1.0 - x) / b
+
+
+def gammaincc(a, x):
+    """Regularised upper incomplete gamma function Q(a, x) = Γ(a, x)/Γ(a)
+    (series for x < a + 1, continued fraction otherwise; no scipy.special
+    import)."""
+    if not a > 0:
+        raise ValueError(f"gammaincc needs a > 0, got {a!r}")
+    if x <= 0.0:
+        return 1.0
+    if math.isinf(x):
+        return 0.0
+    front = -x + a * math.log(x) - math.lgamma(a)
+    if x < a + 1.0:
+        ap, term = a, 1.0 / a
+        total = term
+        for _ in range(100000):
+            ap += 1.0
+            term *= x / ap
+            total += term
+            if abs(term) < abs(total) * 1e-17:
+                break
+        return max(0.0, 1.0 - total * math.exp(front))
+    tiny = 1e-300
+    b = x + 1.0 - a
+    c, d = 1.0 / tiny, 1.0 / b
+    h = d
+    for i in range(1, 100000):
+        an = -i * (i - a)
+        b += 2.0
+        d = an * d + b
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = b + an / c
+        c = c if abs(c) > tiny else tiny
+        delta = d * c
+        h *= delta
+        if abs(delta - 1.0) < 1e-16:
+            break
+    return math.exp(front) * h
+
+
+def chi2_sf(chisqr, dof):
+    """Probability that a chi-square variable with ``dof`` degrees of
+    freedom exceeds ``chisqr``: the goodness-of-fit p-value of a fit whose
+    residuals are divided by absolute uncertainties.  NaN for ``dof < 1`` or
+    a NaN chi-square."""
+    if not dof >= 1 or math.isnan(chisqr):
+        return math.nan
+    return gammaincc(dof / 2.0, max(chisqr, 0.0) / 2.0)
 
 
 def _fdtr(dfn, dfd, x):

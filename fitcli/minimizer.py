@@ -93,6 +93,12 @@ class MinimizerResult:
         Residual at the best fit.
     chisqr, redchi, aic, bic : float
         Fit statistics (see the module docstring).
+    rsquared, pvalue : float or None
+        Goodness of fit where the data are known (``fitcli run`` sets
+        them; ``minimize`` cannot, it sees only residuals): the coefficient
+        of determination ``1 - sum((y - model)**2) / sum((y - mean(y))**2)``
+        and the chi-square p-value ``P(chi2(nfree) >= chisqr)``, the latter
+        only when the residuals are divided by absolute uncertainties.
     covar : ndarray or None
         Covariance matrix of the varied parameters (scaled by ``redchi``
         when ``scale_covar``).
@@ -128,6 +134,8 @@ class MinimizerResult:
     redchi = math.nan
     aic = math.nan
     bic = math.nan
+    rsquared = None
+    pvalue = None
     covar = None
     scale_covar = True
     x = None

@@ -684,6 +684,8 @@ def result_document(result, *, spec_info=None, ci=None, ci2d=None,
         "redchi": result.redchi,
         "aic": result.aic,
         "bic": result.bic,
+        "rsquared": result.rsquared,
+        "pvalue": result.pvalue,
         "scale_covar": bool(result.scale_covar),
         "at_bounds": list(getattr(result, "at_bounds", None) or []),
     }

@@ -172,14 +172,14 @@ def check_expect(expect, result) -> list:
     expect : fitcli.spec.ExpectSection or None
         None gives no checks.
     result : fitcli.MinimizerResult
-        Uses ``success``, ``status``, ``errorbars``, ``chisqr``, ``redchi``
-        and ``params[name].value`` / ``.stderr``.
+        Uses ``success``, ``status``, ``errorbars``, ``chisqr``, ``redchi``,
+        ``rsquared``, ``pvalue`` and ``params[name].value`` / ``.stderr``.
 
     Returns
     -------
     list of Check
         Every check, passed or not, in the order converged, errorbars,
-        chisqr, redchi, then the parameters in spec order (value or
+        chisqr, redchi, rsquared, pvalue, then the parameters in spec order (value or
         interval, then standard error).  A parameter missing from the result
         or with a NaN / None value fails.
     """
@@ -196,8 +196,8 @@ def check_expect(expect, result) -> list:
         got = bool(result.errorbars)
         checks.append(Check("errorbars", _fmt(expect.errorbars), _fmt(got),
                             got == expect.errorbars))
-    for name in ("chisqr", "redchi"):
-        window = getattr(expect, name)
+    for name in ("chisqr", "redchi", "rsquared", "pvalue"):
+        window = getattr(expect, name, None)
         if window is None:
             continue
         v = _float(getattr(result, name, None))

@@ -95,8 +95,12 @@ def fit_report(inpar, modelpars=None, show_correl=True, min_correl=0.1,
                 ("chi-square", _g(result.chisqr)),
                 ("reduced chi-square", _g(result.redchi)),
                 ("Akaike info crit", _g(result.aic)),
-                ("Bayesian info crit", _g(result.bic)),
-                ("status", f"{result.status} (success={result.success})")]
+                ("Bayesian info crit", _g(result.bic))]
+        if result.rsquared is not None:
+            rows.append(("R-squared", _g(result.rsquared)))
+        if result.pvalue is not None:
+            rows.append(("chi-square p-value", _g(result.pvalue)))
+        rows.append(("status", f"{result.status} (success={result.success})"))
         if result.ndata_omitted:
             rows.insert(3, ("# points omitted", result.ndata_omitted))
         for key, val in rows:

@@ -322,6 +322,7 @@ def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True,
         values = model.eval(result.params.valuesdict(), data)
         outcome.model_values = np.array(np.broadcast_to(values, dataset.y.shape),
                                         dtype=float)
+        _goodness_of_fit(result, dataset, outcome.model_values)
         conf = spec.confidence
         if confidence and conf is not None and result.errorbars:
             try:
@@ -476,6 +477,20 @@ def _files(spec, dataset, result, outcome, method, options):
             doc["expect"] = expect_document(outcome.checks)
         files["result.json"] = json_bytes(doc)
     return files
+
+
+def _goodness_of_fit(result, dataset, model):
+    """R-squared, in data space (unweighted), and -- when the residuals are
+    divided by absolute uncertainties (sigma, with or without sigma_x) --
+    the chi-square p-value."""
+    from .confidence import chi2_sf
+
+    y = dataset.y
+    sstot = float(np.sum((y - y.mean()) ** 2))
+    ssres = float(np.sum((y - model) ** 2))
+    result.rsquared = 1.0 - ssres / sstot if sstot > 0 else math.nan
+    if dataset.sigma is not None:
+        result.pvalue = chi2_sf(float(result.chisqr), int(result.nfree))
 
 
 def _stderr_column(outcome, y):

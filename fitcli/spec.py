@@ -85,7 +85,8 @@ PLOT_FORMATS = ("png", "svg", "pdf")
 DEFAULT_PLOT_SIZE = (8.0, 6.0)
 #: Smallest and largest side of a plot, in inches.
 PLOT_SIZE_RANGE = (1.0, 50.0)
-EXPECT_KEYS = ("converged", "errorbars", "chisqr", "redchi", "params")
+EXPECT_KEYS = ("converged", "errorbars", "chisqr", "redchi", "rsquared",
+               "pvalue", "params")
 WINDOW_KEYS = ("min", "max")
 EXPECT_PARAM_KEYS = ("value", "rtol", "atol", "min", "max", "stderr_max")
 #: Relative tolerance of an expected parameter value given without rtol/atol.
@@ -359,7 +360,8 @@ class ExpectSection:
         Required ``result.success`` (None: not checked).
     errorbars : bool or None
         Required ``result.errorbars`` (None: not checked).
-    chisqr, redchi : ExpectWindow or None
+    chisqr, redchi, rsquared, pvalue : ExpectWindow or None
+        Windows on the fit statistics (``pvalue`` needs ``data.sigma``).
     params : dict
         parameter name -> :class:`ExpectParam`, in spec order.
     """
@@ -368,6 +370,8 @@ class ExpectSection:
     errorbars: bool | None = None
     chisqr: ExpectWindow | None = None
     redchi: ExpectWindow | None = None
+    rsquared: ExpectWindow | None = None
+    pvalue: ExpectWindow | None = None
     params: dict = field(default_factory=dict)
 
 
@@ -1276,6 +1280,9 @@ class _Checker:
         expect = parts.get("expect")
         if expect is not None:
             _check_expect(expect, params, self.fail, "expect")
+            if expect.pvalue is not None and section.sigma is None:
+                self.fail("expect.pvalue", "a chi-square p-value needs "
+                          "absolute uncertainties: give data.sigma")
         output = parts.get("output") or self.section_output({}, "output",
                                                             stem=stem)
         if output.dir is None:
@@ -1826,7 +1833,7 @@ class _Checker:
     def section_expect(self, value, path):
         self.mapping(value, path, EXPECT_KEYS,
                      what="a mapping (converged, errorbars, chisqr, redchi, "
-                     "params)")
+                     "rsquared, pvalue, params)")
         if not value:
             self.fail_value(path, "nothing to check; give at least one of: "
                             + ", ".join(EXPECT_KEYS))
@@ -1834,7 +1841,7 @@ class _Checker:
         for key in ("converged", "errorbars"):
             if key in value:
                 out[key] = self.boolean(value[key], f"{path}.{key}")
-        for key in ("chisqr", "redchi"):
+        for key in ("chisqr", "redchi", "rsquared", "pvalue"):
             if key in value:
                 out[key] = self.window(value[key], f"{path}.{key}")
         if "params" in value:
@@ -2397,7 +2404,8 @@ def spec_schema() -> dict:
          "errorbars": {"type": "boolean",
                        "description": "standard errors must (not) be "
                                       "available"},
-         "chisqr": window, "redchi": window,
+         "chisqr": window, "redchi": window, "rsquared": window,
+         "pvalue": window,
          "params": {"type": "object", "minProperties": 1,
                     "propertyNames": {"pattern": NAME_PATTERN},
                     "additionalProperties": {

@@ -337,6 +337,70 @@ def test_sigma_x_negative_in_a_file_names_the_line(tmp_path):
                     "'sx': sigma_x must be >= 0, got -0.2")
 
 
+def test_goodness_of_fit_in_report_and_result(quickstart_run):
+    """R-squared (data space) and the chi-square p-value of the quickstart
+    fit (sigma given), checked against numpy and scipy.stats."""
+    from scipy.stats import chi2
+
+    _, out = quickstart_run
+    doc = json.loads((out / "result.json").read_text())
+    fit = doc["fit"]
+    rows = [line.split(",") for line in
+            (out / "fit.csv").read_text().splitlines()[1:]]
+    y = np.array([float(r[1]) for r in rows])
+    model = np.array([float(r[3]) for r in rows])
+    r2 = 1 - np.sum((y - model) ** 2) / np.sum((y - y.mean()) ** 2)
+    assert fit["rsquared"] == pytest.approx(r2, rel=1e-12)
+    assert fit["pvalue"] == pytest.approx(chi2.sf(fit["chisqr"], fit["nfree"]),
+                                          rel=1e-9)
+    report = (out / "report.txt").read_text()
+    assert f"    R-squared          = {fit['rsquared']:.7g}\n" in report
+    assert f"    chi-square p-value = {fit['pvalue']:.7g}\n" in report
+
+
+def test_no_pvalue_without_sigma(tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text("data: {x: [0, 1, 2, 3, 4], y: [1.1, 2.9, 5.2, 6.8, 9.1]}\n"
+                    "model: a*x + b\nparameters: {a: 1, b: 0}\n")
+    assert invoke(["run", spec, "-o", tmp_path / "o", "-q"]).exit_code == 0
+    doc = json.loads((tmp_path / "o" / "result.json").read_text())
+    assert doc["fit"]["pvalue"] is None and 0.99 < doc["fit"]["rsquared"] < 1
+    assert "p-value" not in (tmp_path / "o" / "report.txt").read_text()
+    # and an expectation on it is refused when the spec is loaded
+    spec.write_text(spec.read_text() + "expect: {pvalue: {min: 0.01}}\n")
+    line = assert_one_line_error(invoke(["run", spec, "-o", tmp_path / "o"]))
+    assert line == (f"Error: {spec}:4:10: expect.pvalue: a chi-square p-value "
+                    "needs absolute uncertainties: give data.sigma")
+
+
+@pytest.mark.parametrize("sigma, window, code", [
+    (0.05, "pvalue: {min: 0.01}", 0),        # the stated noise: p ~ 0.5
+    (0.01, "pvalue: {min: 0.01}", 3),        # sigma 5x too small: p ~ 0
+    (0.05, "rsquared: {min: 0.99}", 0),
+    (0.05, "rsquared: {min: 0.99999}", 3),
+])
+def test_expect_pvalue_and_rsquared(tmp_path, sigma, window, code):
+    rng = np.random.default_rng(7)
+    x = np.linspace(0.0, 10.0, 40)
+    y = 3.0 * np.exp(-x / 2.0) + 0.5 + rng.normal(0.0, 0.05, x.size)
+    (tmp_path / "d.csv").write_text("x,y\n" + "".join(
+        f"{float(a)!r},{float(b)!r}\n" for a, b in zip(x, y)))
+    spec = tmp_path / "s.yaml"
+    spec.write_text(f"data: {{file: d.csv, x: x, y: y, sigma: {sigma}}}\n"
+                    "model: a*exp(-x/tau) + c\n"
+                    "parameters: {a: 1.0, tau: 1.0, c: 0.0}\n"
+                    f"expect: {{{window}}}\n")
+    result = invoke(["run", spec, "-o", tmp_path / "o", "-q"])
+    assert result.exit_code == code, result.stderr
+    doc = json.loads((tmp_path / "o" / "result.json").read_text())
+    name = window.split(":")[0]
+    (check,) = doc["expect"]["checks"]
+    assert check["what"] == name and check["ok"] is (code == 0)
+    assert check["got"] == f"{doc['fit'][name]:.10g}"
+    if code == 3:
+        assert f"{name}  " in result.stderr and "below min" in result.stderr
+
+
 def test_model_stderr_is_nan_without_error_bars(tmp_path):
     """Two parameters that only appear as a sum: the fit converges without a
     covariance, so there is no standard error of the model either (NaN in

@@ -712,3 +712,27 @@ def test_ci_report_of_a_fit(twoexp):
         vals = [float(c) for c in line_.split()[1:]]
         np.testing.assert_allclose(vals, [v for _, v in ci[name]], rtol=1e-4)
     assert ci_report({}) == ""
+
+
+# ---------------------------------------------------------- chi-square p-value
+@pytest.mark.parametrize("dof", [1, 2, 3, 7, 30, 125, 1000, 20000])
+def test_chi2_sf_matches_scipy(dof):
+    from scipy.stats import chi2
+
+    from fitcli.confidence import chi2_sf
+
+    for q in (1e-12, 1e-6, 0.01, 0.2, 0.5, 0.8, 0.99, 1 - 1e-9):
+        x = float(chi2.isf(q, dof))
+        assert chi2_sf(x, dof) == pytest.approx(chi2.sf(x, dof), rel=1e-9,
+                                                abs=1e-300)
+    assert chi2_sf(0.0, dof) == 1.0
+    assert chi2_sf(math.inf, dof) == 0.0
+    assert math.isnan(chi2_sf(math.nan, dof))
+
+
+def test_chi2_sf_needs_a_degree_of_freedom():
+    from fitcli.confidence import chi2_sf, gammaincc
+
+    assert math.isnan(chi2_sf(3.0, 0))
+    with pytest.raises(ValueError):
+        gammaincc(0.0, 1.0)

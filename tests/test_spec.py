@@ -1077,6 +1077,8 @@ def test_schema_and_validator_accept_the_same_keys(tmp_path):
                         "  summary_x: {regex: 'T(\\d+)K', label: T}")
     full += ("expect:\n  converged: true\n  errorbars: true\n"
              "  chisqr: {min: 0, max: 150}\n  redchi: [0.5, 2.0]\n"
+             "  rsquared: {min: 0.99, max: 1}\n"
+             "  pvalue: {min: 0.01, max: 1}\n"
              "  params:\n    amp1: {value: 11.94, rtol: 0.01, atol: 0.1}\n"
              "    wid1: {min: 0.4, max: 0.5, stderr_max: 0.1}\n"
              "    amp2: 6.99\n")
@@ -1429,10 +1431,14 @@ EXPECT_CASES = {
                     "unknown key; did you mean 'converged'?"),
     "not a mapping": ("expect: true\n", 10, 9, "expect",
                       "expected a mapping (converged, errorbars, chisqr, "
-                      "redchi, params), got a boolean (true)"),
+                      "redchi, rsquared, pvalue, params), got a boolean "
+                      "(true)"),
     "empty": ("expect: {}\n", 10, 9, "expect",
               "nothing to check; give at least one of: converged, "
-              "errorbars, chisqr, redchi, params"),
+              "errorbars, chisqr, redchi, rsquared, pvalue, params"),
+    "pvalue window reversed": ("expect:\n  pvalue: [0.9, 0.1]\n", 11, 11,
+                               "expect.pvalue", "min (0.9) is greater "
+                               "than max (0.1)"),
     "converged not boolean": ("expect:\n  converged: 1\n", 11, 14,
                               "expect.converged",
                               "expected true or false, got the number 1"),
