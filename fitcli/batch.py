@@ -146,7 +146,10 @@ def _row(dataset, data, names, outcome=None, *, exit_code, message,
         res = outcome.result
         row.update(success=bool(res.success), status=res.status,
                    exit_code=exit_code, chisqr=float(res.chisqr),
-                   redchi=float(res.redchi), nfev=int(res.nfev))
+                   redchi=float(res.redchi),
+                   rsquared=None if res.rsquared is None else float(res.rsquared),
+                   pvalue=None if res.pvalue is None else float(res.pvalue),
+                   nfev=int(res.nfev))
         params = {}
         for name in names:
             p = res.params[name]
@@ -156,7 +159,8 @@ def _row(dataset, data, names, outcome=None, *, exit_code, message,
         row["params"] = params
     else:
         row.update(success=False, status=status or "error",
-                   exit_code=exit_code, chisqr=None, redchi=None, nfev=None,
+                   exit_code=exit_code, chisqr=None, redchi=None,
+                   rsquared=None, pvalue=None, nfev=None,
                    params={name: {"value": None, "stderr": None}
                            for name in names})
     row["message"] = message
@@ -402,7 +406,8 @@ def summary_files(spec, results):
         rows = [dict(list(row.items())[:2] + [("summary_x", sx.value(row["data"]))]
                      + list(row.items())[2:]) for row in rows]
     header = ["dataset", "data"] + (["summary_x"] if sx is not None else []) \
-        + ["success", "status", "exit_code", "chisqr", "redchi", "nfev"]
+        + ["success", "status", "exit_code", "chisqr", "redchi", "rsquared",
+           "pvalue", "nfev"]
     for name in names:
         header += [name, f"{name}_stderr"]
     header.append("message")
@@ -411,7 +416,7 @@ def summary_files(spec, results):
         cells = [row["dataset"], row["data"]] + \
             ([row["summary_x"]] if sx is not None else []) + \
             [row["success"], row["status"], row["exit_code"], row["chisqr"],
-             row["redchi"], row["nfev"]]
+             row["redchi"], row["rsquared"], row["pvalue"], row["nfev"]]
         for name in names:
             p = row["params"].get(name, {})
             cells += [p.get("value"), p.get("stderr")]

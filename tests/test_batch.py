@@ -91,12 +91,15 @@ def test_glob_batch_writes_subfolders_and_summary(tmp_path):
     rows = read_summary(out)
     assert [r["dataset"] for r in rows] == [f"run{i:03d}" for i in range(5)]
     assert list(rows[0]) == ["dataset", "data", "success", "status",
-                             "exit_code", "chisqr", "redchi", "nfev", "amp",
+                             "exit_code", "chisqr", "redchi", "rsquared",
+                             "pvalue", "nfev", "amp",
                              "amp_stderr", "cen", "cen_stderr", "wid",
                              "wid_stderr", "slope", "slope_stderr", "offset",
                              "offset_stderr", "message"]
     for row, t in zip(rows, truth):
         assert row["success"] == "true" and row["exit_code"] == "0"
+        assert 0.5 < float(row["rsquared"]) <= 1.0
+        assert row["pvalue"] == ""          # no sigma: no p-value
         assert float(row["amp"]) == pytest.approx(t[0], rel=0.05)
         assert float(row["cen"]) == pytest.approx(t[1], abs=0.05)
         assert float(row["cen_stderr"]) > 0
