@@ -37,7 +37,7 @@ import numpy as np
 
 from .errors import DataError
 
-__all__ = ["DataSpec", "Dataset", "load_dataset", "NAN_POLICIES"]
+__all__ = ["DataSpec", "Dataset", "SigmaModel", "load_dataset", "NAN_POLICIES"]
 
 #: Accepted values of ``DataSpec.nan_policy``.  ``'propagate'`` keeps
 #: non-finite rows (the minimizer then decides what to do with them).
@@ -46,6 +46,29 @@ NAN_POLICIES = ("raise", "omit", "propagate")
 _WHITESPACE = "whitespace"
 _SUFFIX_DELIMITERS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
 _DELIMITER_NAMES = {",": "','", "\t": "tabs", ";": "';'", _WHITESPACE: "whitespace"}
+
+
+@dataclass(frozen=True)
+class SigmaModel:
+    """An uncertainty of y made of an absolute and a relative part added in
+    quadrature: ``sigma_i = sqrt(constant**2 + (relative * |y_i|)**2)``
+    (e.g. a 2 % calibration uncertainty on top of a read-out noise)."""
+
+    constant: float = 0.0
+    relative: float = 0.0
+
+    def values(self, y):
+        y = np.asarray(y, dtype=float)
+        return np.hypot(self.constant, self.relative * np.abs(y))
+
+    def describe(self):
+        parts = []
+        if self.constant:
+            parts.append(f"{_fmt(self.constant)}")
+        if self.relative:
+            parts.append(f"{_fmt(self.relative)}*|y|")
+        return " (+) ".join(parts) if len(parts) > 1 else parts[0] \
+            if parts else "0"
 
 
 @dataclass(frozen=True)
@@ -61,9 +84,10 @@ class DataSpec:
         Default: column ``'x'`` of inline data, else column 0.
     y : str or int
         Dependent variable column.  Default: ``'y'`` for inline data, else 1.
-    sigma : str, int or float, optional
-        Per-point uncertainty: a column (name or *int* index) or a constant
-        (a *float*; ``sigma: 2`` is column 2, ``sigma: 2.0`` the constant).
+    sigma : str, int, float or SigmaModel, optional
+        Per-point uncertainty: a column (name or *int* index), a constant
+        (a *float*; ``sigma: 2`` is column 2, ``sigma: 2.0`` the constant),
+        or a :class:`SigmaModel` (absolute and relative parts).
     weights : str, int or float, optional
         Per-point weights, like ``sigma``.  Not together with ``sigma``.
     sigma_x : str, int or float, optional
@@ -87,7 +111,7 @@ class DataSpec:
     file: str | None = None
     x: str | int | list | None = None
     y: str | int | None = None
-    sigma: str | int | float | None = None
+    sigma: str | int | float | SigmaModel | None = None
     weights: str | int | float | None = None
     sigma_x: str | int | float | None = None
     range: list | tuple | None = None
@@ -519,7 +543,7 @@ def _check_spec(spec, err):
                                  f"{len(xs)}", sub="sigma_x")
     for what in ("sigma", "weights", "sigma_x"):
         ref = getattr(spec, what)
-        if ref is None:
+        if ref is None or (what == "sigma" and isinstance(ref, SigmaModel)):
             continue
         _check_ref(ref, what, err, constant=True)
         if what == "sigma_x" and _is_real(ref) and not _is_index(ref):
@@ -664,7 +688,8 @@ def load_dataset(spec: DataSpec, base_dir=None, *, min_points: int = 1) -> Datas
     used.append(("y", "y", yj))
     for role in ("sigma", "weights", "sigma_x"):
         ref = getattr(spec, role)
-        if ref is None or (_is_real(ref) and not _is_index(ref)):
+        if ref is None or (_is_real(ref) and not _is_index(ref)) or \
+                isinstance(ref, SigmaModel):
             continue
         j = _resolve(ref, role, table, err, role)
         taken = {jj: r for r, _, jj in used if r in ("sigma", "weights")}
@@ -748,7 +773,18 @@ def load_dataset(spec: DataSpec, base_dir=None, *, min_points: int = 1) -> Datas
         return values
 
     sigma_x = per_point("sigma_x", lambda v: v < 0, ">= 0")
-    sigma = per_point("sigma", lambda v: v <= 0, "> 0")
+    if isinstance(spec.sigma, SigmaModel):
+        sigma = spec.sigma.values(cache[yj])
+        bad = keep & (sigma <= 0)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise _located(err, table, f"sigma = {spec.sigma.describe()} is "
+                           f"{_fmt(sigma[i])} where y is {_fmt(cache[yj][i])};"
+                           " sigma must be > 0: add a constant part "
+                           "({constant: ..., relative: ...})",
+                           i, "sigma", yj)
+    else:
+        sigma = per_point("sigma", lambda v: v <= 0, "> 0")
     weights = per_point("weights", lambda v: v < 0, ">= 0")
     if "weights" in role_col and not (weights[keep] > 0).any():
         raise _located(err, table, "all weights are zero; at least one must "

@@ -109,7 +109,7 @@ def _relocate(exc, spec, key):
 
 def build_dataset(spec, *, min_points=1):
     """Load the spec's data (:class:`fitcli.data.Dataset`)."""
-    from .data import DataSpec, load_dataset
+    from .data import DataSpec, SigmaModel, load_dataset
 
     d = spec.data
     nan_policy = spec.fit.nan_policy
@@ -119,7 +119,7 @@ def build_dataset(spec, *, min_points=1):
         inline = {name: list(vals) for name, vals in zip(names, d.x_values)}
         inline["y"] = list(d.y_values)
         # a constant sigma/weight is a float in d.sigma / d.weights
-        sigma = d.sigma if isinstance(d.sigma, float) else None
+        sigma = d.sigma if isinstance(d.sigma, (float, SigmaModel)) else None
         weights = d.weights if isinstance(d.weights, float) else None
         sigma_x = d.sigma_x if isinstance(d.sigma_x, float) else None
         if d.sigma_x_values is not None:

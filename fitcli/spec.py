@@ -1485,10 +1485,16 @@ class _Checker:
         -- a decimal number (``0.05``; in a data file a whole number is a
         column index, inline any number), or ``{constant: number}`` -- as a
         float that must be finite and > 0 (>= 0 with ``zero``); None when
-        ``value`` is not of that form."""
+        ``value`` is not of that form.  ``sigma`` may also be
+        ``{relative: r}`` or ``{constant: c, relative: r}``: a
+        :class:`~fitcli.data.SigmaModel`."""
+        if isinstance(value, dict) and key == "sigma" and "relative" in value:
+            return self.sigma_model(value, path)
         if isinstance(value, dict):
-            self.mapping(value, path, ("constant",), required=("constant",),
-                         what=f"a mapping {{constant: number}}")
+            keys = ("constant", "relative") if key == "sigma" else ("constant",)
+            self.mapping(value, path, keys, required=("constant",),
+                         what="a mapping {constant: number}" if key != "sigma"
+                         else "a mapping {constant: number, relative: number}")
             cpath = f"{path}.constant"
             out = self.number(value["constant"], cpath)
         elif isinstance(value, float) or (
@@ -1501,6 +1507,27 @@ class _Checker:
             self.fail_value(cpath, f"a constant {key} must be a finite number "
                             f"{'>=' if zero else '>'} 0, got {out!r}")
         return out
+
+    def sigma_model(self, value, path):
+        """``{relative: r}`` or ``{constant: c, relative: r}`` (each >= 0,
+        ``r`` > 0): sigma = sqrt(c**2 + (r |y|)**2)."""
+        from .data import SigmaModel
+
+        self.mapping(value, path, ("constant", "relative"),
+                     what="a mapping {constant: number, relative: number}")
+        rel = self.number(value["relative"], f"{path}.relative")
+        if not rel > 0:
+            self.fail_value(f"{path}.relative", "a relative sigma must be a "
+                            f"finite number > 0 (a fraction of |y|: 0.02 is "
+                            f"2 %), got {rel!r}")
+        const = 0.0
+        if "constant" in value:
+            const = self.number(value["constant"], f"{path}.constant")
+            if not const >= 0:
+                self.fail_value(f"{path}.constant", "the constant part of "
+                                f"sigma must be a finite number >= 0, got "
+                                f"{const!r}")
+        return SigmaModel(constant=const, relative=rel)
 
     def data_files(self, value, path):
         def fail(index, msg):
@@ -2257,6 +2284,14 @@ def spec_schema() -> dict:
                 "description": "the same value for every point (in a data "
                                "file a whole number is a column index: "
                                "write 2.0 or {constant: 2})"}
+    sigma_constant = {"anyOf": constant["anyOf"] + [
+        {"type": "object", "required": ["relative"],
+         "additionalProperties": False,
+         "properties": {"relative": {"type": "number", "exclusiveMinimum": 0},
+                        "constant": {"type": "number", "minimum": 0}}}],
+        "description": constant["description"] + "; {relative: r} or "
+                       "{constant: c, relative: r}: sigma = sqrt(c**2 + "
+                       "(r*|y|)**2)"}
     constant_x = {"anyOf": [{"type": "number", "minimum": 0},
                             {"type": "object", "required": ["constant"],
                              "additionalProperties": False,
@@ -2294,7 +2329,7 @@ def spec_schema() -> dict:
                           "additionalProperties": numbers}],
                "description": "x column(s), or inline values"},
          "y": {"anyOf": [column, numbers]},
-         "sigma": {"anyOf": [column, numbers, constant]},
+         "sigma": {"anyOf": [column, numbers, sigma_constant]},
          "weights": {"anyOf": [column, numbers, constant]},
          "sigma_x": {"anyOf": [column, numbers, constant_x],
                      "description": "uncertainty of x (one x variable; "
@@ -2311,14 +2346,14 @@ def spec_schema() -> dict:
            "then": {"properties": {
                "x": {"anyOf": [column, {"type": "array", "minItems": 1,
                                         "items": column}]},
-               "y": column, "sigma": {"anyOf": [column, constant]},
+               "y": column, "sigma": {"anyOf": [column, sigma_constant]},
                "weights": {"anyOf": [column, constant]},
                "sigma_x": {"anyOf": [column, constant_x]}}},
            "else": {"properties": {
                "x": {"anyOf": [numbers, {"type": "object",
                                          "minProperties": 1,
                                          "additionalProperties": numbers}]},
-               "y": numbers, "sigma": {"anyOf": [numbers, constant]},
+               "y": numbers, "sigma": {"anyOf": [numbers, sigma_constant]},
                "weights": {"anyOf": [numbers, constant]},
                "sigma_x": {"anyOf": [numbers, constant_x]},
                "delimiter": False}}})

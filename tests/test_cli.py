@@ -192,6 +192,42 @@ def test_no_confidence(tmp_path):
     assert files_in(out) == OUTPUT_FILES
 
 
+def test_relative_sigma_is_sigma_from_y(tmp_path):
+    """sigma: {constant: c, relative: r} fits exactly like a sigma column
+    holding sqrt(c^2 + (r |y|)^2); a zero sigma (y = 0 without a constant
+    part) is an error at that line."""
+    rng = np.random.default_rng(9)
+    x = np.linspace(0.0, 10.0, 30)
+    y = 3.0 * np.exp(-x / 2.0) + 0.5 + rng.normal(0.0, 0.05, x.size)
+    s = np.hypot(0.02, 0.05 * np.abs(y))
+    (tmp_path / "d.csv").write_text("x,y,s\n" + "".join(
+        f"{float(a)!r},{float(b)!r},{float(c)!r}\n" for a, b, c in zip(x, y, s)))
+    body = ("model: a*exp(-x/tau) + c\n"
+            "parameters: {a: 1.0, tau: 1.0, c: 0.0}\n")
+    docs = []
+    for name, sigma in (("rel", "{constant: 0.02, relative: 0.05}"),
+                        ("col", "s")):
+        spec = tmp_path / f"{name}.yaml"
+        spec.write_text(f"data: {{file: d.csv, x: x, y: y, sigma: {sigma}}}\n"
+                        + body)
+        result = invoke(["run", spec, "-o", tmp_path / name, "-q"])
+        assert (result.exit_code, result.stderr) == (0, "")
+        docs.append(json.loads((tmp_path / name / "result.json").read_text()))
+        fit = (tmp_path / name / "fit.csv").read_text().splitlines()
+        np.testing.assert_array_equal([float(r.split(",")[2]) for r in fit[1:]],
+                                      s)
+    assert docs[0]["parameters"] == docs[1]["parameters"]
+    assert docs[0]["fit"] == docs[1]["fit"]
+    (tmp_path / "z.csv").write_text("x,y\n1,0.5\n2,0\n3,1.5\n")
+    spec = tmp_path / "z.yaml"
+    spec.write_text("data: {file: z.csv, x: x, y: y, sigma: {relative: 0.1}}\n"
+                    "model: a*x\nparameters: {a: 1}\n")
+    line = assert_one_line_error(invoke(["run", spec, "-o", tmp_path / "z"]))
+    assert line == (f"Error: {tmp_path / 'z.csv'}:3: data.sigma: sigma = "
+                    "0.1*|y| is 0 where y is 0; sigma must be > 0: add a "
+                    "constant part ({constant: ..., relative: ...})")
+
+
 def test_nearly_degenerate_fit_is_reported_not_failed(tmp_path):
     """Two decays 0.01 % apart: the fit converges (exit 0) and the report
     and result.json say that the amplitudes cannot be told apart."""

@@ -9,6 +9,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from fitcli.errors import SpecError
@@ -241,6 +242,19 @@ def test_inline_constant_sigma_and_weights(text, sigma, weights):
     spec = load_spec_text(edit("  y: [2, 4, 6]\n", "  y: [2, 4, 6]\n" + text))
     assert spec.data.sigma == sigma and spec.data.weights == weights
     assert spec.data.sigma_values is None and spec.data.weights_values is None
+
+
+def test_relative_sigma_forms():
+    from fitcli.data import SigmaModel
+
+    for text, want in (("{relative: 0.02}", SigmaModel(0.0, 0.02)),
+                       ("{constant: 0.5, relative: 0.1}", SigmaModel(0.5, 0.1))):
+        spec = load_spec_text(edit("  y: [2, 4, 6]\n", "  y: [2, 4, 6]\n"
+                                   f"  sigma: {text}\n"))
+        assert spec.data.sigma == want and spec.data.sigma_values is None
+    np.testing.assert_allclose(SigmaModel(0.5, 0.1).values([-3.0, 0.0, 4.0]),
+                               [math.hypot(0.5, 0.3), 0.5, math.hypot(0.5, 0.4)],
+                               rtol=1e-15)
 
 
 @pytest.mark.parametrize("text, sigma", [
@@ -550,6 +564,20 @@ YAML_CASES = {
                                           "\n  sigma: {}\n"), 4, 3,
                                      "data.sigma.constant",
                                      "required key is missing"),
+    "relative sigma zero": (edit("  y: [2, 4, 6]\n", "  y: [2, 4, 6]\n"
+                                 "  sigma: {relative: 0}\n"), 4, 21,
+                            "data.sigma.relative",
+                            "a relative sigma must be a finite number > 0 (a "
+                            "fraction of |y|: 0.02 is 2 %), got 0.0"),
+    "relative sigma negative constant": (edit("  y: [2, 4, 6]\n",
+                                              "  y: [2, 4, 6]\n  sigma: "
+                                              "{relative: 0.1, constant: -1}\n"),
+                                         4, 36, "data.sigma.constant",
+                                         "the constant part of sigma must be "
+                                         "a finite number >= 0, got -1.0"),
+    "relative weights": (edit("  y: [2, 4, 6]\n", "  y: [2, 4, 6]\n  "
+                              "weights: {relative: 0.1}\n"), 4, 13,
+                         "data.weights.relative", "unknown key"),
     "constant sigma infinite": (edit("  y: [2, 4, 6]\n", "  y: [2, 4, 6]\n"
                                      "  sigma: .inf\n"), 4, 10, "data.sigma",
                                 "expected a finite number"),
@@ -1092,6 +1120,8 @@ def test_schema_and_validator_accept_the_same_keys(tmp_path):
                  for key in ("sigma", "weights")]
     constants.append("data: {x: [1, 2], y: [1, 2], sigma: 1.0, sigma_x: "
                      "{constant: 0.5}}\nmodel: a * x\nparameters: {a: 1}\n")
+    constants.append("data: {x: [1, 2], y: [1, 2], sigma: {constant: 0.1, "
+                     "relative: 0.02}}\nmodel: a * x\nparameters: {a: 1}\n")
     accepted = set()
     for text in (full, weights, inline, *constants):
         accepted |= _spec_keys(load_spec_text(text, base_dir=tmp_path))
