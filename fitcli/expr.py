@@ -31,6 +31,7 @@ import operator
 import re
 import signal
 import threading
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -287,6 +288,15 @@ def compile_expression(text, *, key=None) -> Expression:
     return out
 
 
+def parse_expression(src):
+    """``ast.parse(src, mode='eval')`` without Python's SyntaxWarnings
+    (``1if a else 2``, ``a is 1``): they would be printed on stderr, beside
+    fitcli's own one-line messages."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)
+        return ast.parse(src, mode="eval")
+
+
 def _compile(text, *, key=None) -> Expression:
     """Parse and check an untrusted expression.
 
@@ -320,7 +330,7 @@ def _compile(text, *, key=None) -> Expression:
     if not src:
         raise ExprError("expression is empty", key=key)
     try:
-        tree = ast.parse(src, mode="eval")
+        tree = parse_expression(src)
     except SyntaxError as exc:
         detail = exc.msg
         if "\n" in src or ";" in src:

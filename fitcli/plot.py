@@ -33,6 +33,7 @@ import os
 import numpy as np
 
 from .errors import DataError, ExprError, FitcliError
+from .expr import parse_expression
 
 __all__ = ["fit_figure", "map_figure", "summary_figure", "render",
            "model_terms", "component_values", "run_figures", "run_plots",
@@ -356,7 +357,7 @@ def model_terms(text):
     -> ``['g(x, a)', 'b * x', '-(c)']``.  A model that is not a sum (one
     term) gives ``[]``."""
     try:
-        tree = ast.parse(text.strip(), mode="eval").body
+        tree = parse_expression(text.strip()).body
     except SyntaxError:
         return []
     terms = []

@@ -630,6 +630,29 @@ def test_python_dash_m_help():
     assert proc.stderr == ""
 
 
+@pytest.mark.parametrize("expr, code", [
+    ("1if a > 0 else 2", 0),      # valid, but Python warns about '1if'
+    ("a is 1", 0),                # valid, but Python warns about 'is 1'
+    ("0x1for", 2),                # a warning, then a syntax error
+])
+def test_no_python_syntax_warnings_on_stderr(tmp_path, expr, code):
+    """Python's SyntaxWarnings about an expression are not printed: stderr
+    holds fitcli's own lines only (a fresh process, so that no earlier
+    warning hides this one)."""
+    spec = tmp_path / "s.yaml"
+    spec.write_text("data: {x: [1, 2, 3, 4], y: [2.1, 3.9, 6.2, 7.8]}\n"
+                    "model: a*x + 0*b\n"
+                    f"parameters: {{a: 1, b: {{expr: '{expr}'}}}}\n")
+    proc = subprocess.run([sys.executable, "-m", "fitcli", "run", str(spec),
+                           "-o", str(tmp_path / "o"), "-q"],
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, **ENV})
+    assert proc.returncode == code, proc.stderr
+    assert "Warning" not in proc.stderr
+    assert proc.stderr == "" if code == 0 else \
+        proc.stderr.startswith("Error: ") and proc.stderr.count("\n") == 1
+
+
 # ===================================================================== exit 1
 NOT_CONVERGING = """\
 data:
