@@ -27,9 +27,17 @@ _FLOAT = np.dtype(float)
 
 def _shaped(model, shape, key):
     """A model value as a float array of the data's ``shape`` (a model that
-    does not broadcast to it is an ExprError at ``key``)."""
+    does not give numbers, or does not broadcast to it, is an ExprError at
+    ``key``)."""
     if type(model) is not np.ndarray or model.dtype != _FLOAT:
-        model = np.asarray(model, dtype=float)
+        try:
+            model = np.asarray(model, dtype=float)
+        except (TypeError, ValueError):
+            what = "a function" if callable(model) else \
+                f"a {type(model).__name__}"
+            raise ExprError(f"the model gives {what}, not numbers"
+                            + (" (call it with its arguments, e.g. f(x, a))"
+                               if callable(model) else ""), key=key) from None
     if model.shape != shape:
         try:
             model = np.broadcast_to(model, shape)

@@ -630,6 +630,23 @@ def test_python_dash_m_help():
     assert proc.stderr == ""
 
 
+@pytest.mark.parametrize("model, functions", [
+    ("sqrt", ""), ("gaussian", ""),
+    ("f(x)", "functions: {f: {args: [x], expr: exp}}\n"),
+])
+def test_model_that_gives_a_function(tmp_path, model, functions):
+    """A model that names a function without calling it (found by fuzzing:
+    it was an internal error with a traceback) is an input error."""
+    spec = tmp_path / "s.yaml"
+    spec.write_text("data: {x: [1, 2, 3], y: [1, 2, 3]}\n" + functions
+                    + f"model: {model}\nparameters: {{a: 1}}\n")
+    for cmd in ("run", "check"):
+        args = [cmd, spec] + (["-o", tmp_path / "o"] if cmd == "run" else [])
+        line = assert_one_line_error(invoke(args))
+        assert line.endswith("model: the model gives a function, not numbers "
+                             "(call it with its arguments, e.g. f(x, a))"), line
+
+
 @pytest.mark.parametrize("expr, code", [
     ("1if a > 0 else 2", 0),      # valid, but Python warns about '1if'
     ("a is 1", 0),                # valid, but Python warns about 'is 1'
