@@ -622,9 +622,11 @@ def _mark(mark):
 def _parse_yaml(text, source):
     import yaml
 
-    loader = _yaml_loader()(text)
+    loader = None
     try:
         try:
+            # the reader checks the whole text for control characters here
+            loader = _yaml_loader()(text)
             node = loader.get_single_node()
             if node is None:
                 return None, {}, {}
@@ -649,10 +651,16 @@ def _parse_yaml(text, source):
                 line = text.count("\n", 0, pos) + 1
                 col = pos - (text.rfind("\n", 0, pos) + 1) + 1
             reason = getattr(exc, "reason", None) or str(exc).splitlines()[0]
+            char = getattr(exc, "character", None)     # a code point
+            if isinstance(char, int) and reason == "special characters are " \
+                    "not allowed":
+                reason = (f"the control character U+{char:04X} is not allowed "
+                          "in YAML; remove it")
             raise SpecError(f"invalid YAML: {reason}", file=source, line=line,
                             column=col) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 class _YamlBuilder:

@@ -100,6 +100,25 @@ def test_mutated_specs(seed):
                                    base_dir=ROOT / "specs"), text)
 
 
+def test_mutated_spec_bytes(tmp_path):
+    """Byte-level damage (any byte value, a stray byte-order mark) through
+    ``load_spec``: decoding and the YAML reader fail cleanly too."""
+    from fitcli.spec import load_spec
+
+    rng = random.Random(5)
+    seeds = [(p.read_bytes(), p.suffix) for p in SPECS]
+    for _ in range(600):
+        raw, suffix = rng.choice(seeds)
+        raw = bytearray(raw)
+        for _ in range(rng.randint(1, 6)):
+            raw[rng.randrange(len(raw))] = rng.randrange(256)
+        if rng.random() < 0.1:
+            raw = bytearray(b"\xff\xfe") + raw
+        path = tmp_path / f"s{suffix}"
+        path.write_bytes(bytes(raw))
+        only_fitcli_errors(lambda: load_spec(path), bytes(raw[:200]))
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 def test_mutated_data_files(seed, tmp_path):
     rng = random.Random(seed)

@@ -389,6 +389,9 @@ YAML_CASES = {
     "unclosed flow list": ("data:\n  x: [1, 2\nmodel: a\n", 3, 6, None,
                            "invalid YAML"),
     "tab indentation": ("data:\n\tx: 1\n", 2, 1, None, "invalid YAML"),
+    "control character": (edit("model: a * x + b", "model: a * x\x07 + b"), 4,
+                          13, None, "invalid YAML: the control character "
+                          "U+0007 is not allowed in YAML; remove it"),
     "unknown top-level key": (BASE + "zebra: {a: 1}\n", 8, 1, "zebra",
                               "unknown key; expected one of: title, data"),
     "misspelled top-level key": (BASE.replace("model:", "modle:"), 4, 1,
