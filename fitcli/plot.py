@@ -66,8 +66,14 @@ def _style():
     terminal."""
     import warnings
 
-    import matplotlib
-    import matplotlib.style
+    try:
+        import matplotlib
+        import matplotlib.style
+    except ImportError as exc:
+        from .outputs import OutputError
+        raise OutputError(f"cannot draw plots: matplotlib is not usable "
+                          f"({exc}); install it with: python -m pip install "
+                          "'matplotlib>=3.7'") from None
 
     with warnings.catch_warnings(), matplotlib.style.context("default"), \
             matplotlib.rc_context({"svg.hashsalt": "fitcli",

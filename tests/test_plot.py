@@ -844,3 +844,20 @@ def test_text_from_specs_is_literal_not_mathtext():
     assert [t.get_text() for t in texts] == [title, "$x_{$",
                                              "y in $ per $ (k$)"]
     assert not any(t.get_parse_math() for t in texts)
+
+
+def test_missing_matplotlib_is_one_clear_line(tmp_path, monkeypatch):
+    """A broken environment without matplotlib: --plot exits 4 (outputs
+    cannot be made) with one line saying how to install it, and writes
+    nothing."""
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.style", None)
+    result = invoke(["run", QUICKSTART, "--plot", "--no-confidence", "-q",
+                     "-o", tmp_path / "o"])
+    assert result.exit_code == 4, result.output
+    assert result.stdout == ""
+    assert result.stderr == ("Error: cannot draw plots: matplotlib is not "
+                             "usable (import of matplotlib halted; None in "
+                             "sys.modules); install it with: python -m pip "
+                             "install 'matplotlib>=3.7'\n")
+    assert not (tmp_path / "o").exists()
