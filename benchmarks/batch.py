@@ -421,26 +421,23 @@ def _bench(args, tmp):
                                "(a) with only summary.csv/.json written"))
 
     lmfit_ok = has_lmfit(args.python_lmfit, env)
+    loops = []
     if lmfit_ok:
-        for key, tool, label in (("b", "lmfit-model",
-                                  "lmfit Model.fit loop (leastsq)"),
-                                 ("b2", "lmfit-minimize",
-                                  "lmfit minimize loop (leastsq)")):
-            out_csv = tmp / f"{tool}.csv"
-            rows.append(Row(key, label,
-                            [args.python_lmfit, str(script), tool,
-                             str(data_dir), str(out_csv)],
-                            lambda p=out_csv: read_loop_csv(p), cwd=tmp))
+        loops += [("b", "lmfit-model", "lmfit Model.fit loop (leastsq)",
+                   args.python_lmfit),
+                  ("b2", "lmfit-minimize", "lmfit minimize loop (leastsq)",
+                   args.python_lmfit)]
     else:
         notes.append(f"lmfit rows skipped: `import lmfit` fails with "
                      f"{args.python_lmfit} (see --python-lmfit)")
-    for key, tool, label in (("c", "curve_fit",
-                              "curve_fit loop, same bounds (trf)"),
-                             ("c2", "curve_fit-lm",
-                              "curve_fit loop, no bounds (lm)")):
+    loops += [("c", "curve_fit", "curve_fit loop, same bounds (trf)",
+               sys.executable),
+              ("c2", "curve_fit-lm", "curve_fit loop, no bounds (lm)",
+               sys.executable)]
+    for key, tool, label, python in loops:
         out_csv = tmp / f"{tool}.csv"
         rows.append(Row(key, label,
-                        [sys.executable, str(script), tool, str(data_dir),
+                        [python, str(script), tool, str(data_dir),
                          str(out_csv)],
                         lambda p=out_csv: read_loop_csv(p), cwd=tmp))
 

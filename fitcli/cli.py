@@ -608,7 +608,6 @@ def _verify(result, spec_path, rtol, atol):
     from .errors import SpecError
     from .regress import compare_documents, format_checks, load_document
     from .run import build_dataset, run_spec
-    from .spec import apply_overrides, load_spec
 
     doc = load_document(result)
     if doc.get("format") != "fitcli.result":
@@ -626,12 +625,8 @@ def _verify(result, spec_path, rtol, atol):
         click.echo(f"{result}: the spec {spec_path} changed since the result "
                    "was written (sha256 differs); not re-running")
         return EXIT_CHECK
-    spec = load_spec(spec_path)
     confidence = bool(((doc.get("confidence") or {}).get("intervals")))
-    if info.get("overrides"):
-        if not confidence:
-            spec = dataclasses.replace(spec, confidence=None)
-        spec = apply_overrides(spec, list(info["overrides"]))
+    spec = _load(spec_path, info.get("overrides") or (), confidence)
     data_file = _recorded_data(spec, info)
     if data_file is not None:
         spec = spec.with_data_file(data_file)

@@ -541,24 +541,20 @@ def _check_spec(spec, err):
         if len(xs) != 1:
             raise err.spec_error(f"sigma_x needs a single x variable, got "
                                  f"{len(xs)}", sub="sigma_x")
-    for what in ("sigma", "weights", "sigma_x"):
+    # role: (its name in messages, whether a constant 0 is allowed)
+    for what, (label, zero) in (("sigma", ("sigma", False)),
+                                ("weights", ("weight", False)),
+                                ("sigma_x", ("sigma_x", True))):
         ref = getattr(spec, what)
         if ref is None or (what == "sigma" and isinstance(ref, SigmaModel)):
             continue
         _check_ref(ref, what, err, constant=True)
-        if what == "sigma_x" and _is_real(ref) and not _is_index(ref):
+        if _is_real(ref) and not _is_index(ref):
             v = float(ref)
-            if not (math.isfinite(v) and v >= 0):
-                raise err.spec_error(f"a constant sigma_x must be a finite "
-                                     f"number >= 0, got {ref!r}", sub=what)
-        elif _is_real(ref) and not _is_index(ref):
-            v = float(ref)
-            if what == "sigma" and not (math.isfinite(v) and v > 0):
-                raise err.spec_error(f"a constant sigma must be a finite number "
-                                     f"> 0, got {ref!r}", sub=what)
-            if what == "weights" and not (math.isfinite(v) and v > 0):
-                raise err.spec_error(f"a constant weight must be a finite number "
-                                     f"> 0, got {ref!r}", sub=what)
+            if not (math.isfinite(v) and (v >= 0 if zero else v > 0)):
+                raise err.spec_error(f"a constant {label} must be a finite "
+                                     f"number {'>=' if zero else '>'} 0, got "
+                                     f"{ref!r}", sub=what)
 
     rng = None
     if spec.range is not None:

@@ -20,8 +20,8 @@ import numpy as np
 
 from . import expr as _expr
 from .errors import ExprError
+from .uncertainty import fd_steps
 
-_EPS3 = np.finfo(float).eps ** (1.0 / 3.0)
 _FLOAT = np.dtype(float)
 
 
@@ -252,7 +252,7 @@ class ExpressionModel:
         sx = np.asarray(sigma_x, dtype=float)
         xv = np.asarray(x[name], dtype=float)
         span = float(np.max(np.abs(xv))) if xv.size else 0.0
-        h = _EPS3 * np.maximum(np.abs(xv), 1e-3 * span if span > 0 else 1.0)
+        h = fd_steps(xv, 1e-3 * span if span > 0 else 1.0, 3)
         xp, xm = xv + h, xv - h
         dx = xp - xm
         names = self.param_names
