@@ -192,16 +192,28 @@ def test_no_confidence(tmp_path):
     assert files_in(out) == OUTPUT_FILES
 
 
+def write_csv(path, **columns):
+    """A CSV headed by the keyword names, one row per value, floats as
+    repr (exact round trip)."""
+    rows = zip(*(np.asarray(v, dtype=float).tolist() for v in columns.values()))
+    path.write_text(",".join(columns) + "\n" + "".join(
+        ",".join(map(repr, row)) + "\n" for row in rows))
+
+
+def noisy_decay(n, seed, noise):
+    """x on [0, 10] and a seeded noisy 3 exp(-x/2) + 0.5."""
+    rng = np.random.default_rng(seed)
+    x = np.linspace(0.0, 10.0, n)
+    return x, 3.0 * np.exp(-x / 2.0) + 0.5 + rng.normal(0.0, noise, x.size)
+
+
 def test_relative_sigma_is_sigma_from_y(tmp_path):
     """sigma: {constant: c, relative: r} fits exactly like a sigma column
     holding sqrt(c^2 + (r |y|)^2); a zero sigma (y = 0 without a constant
     part) is an error at that line."""
-    rng = np.random.default_rng(9)
-    x = np.linspace(0.0, 10.0, 30)
-    y = 3.0 * np.exp(-x / 2.0) + 0.5 + rng.normal(0.0, 0.05, x.size)
+    x, y = noisy_decay(30, 9, 0.05)
     s = np.hypot(0.02, 0.05 * np.abs(y))
-    (tmp_path / "d.csv").write_text("x,y,s\n" + "".join(
-        f"{float(a)!r},{float(b)!r},{float(c)!r}\n" for a, b, c in zip(x, y, s)))
+    write_csv(tmp_path / "d.csv", x=x, y=y, s=s)
     body = ("model: a*exp(-x/tau) + c\n"
             "parameters: {a: 1.0, tau: 1.0, c: 0.0}\n")
     docs = []
@@ -231,11 +243,7 @@ def test_relative_sigma_is_sigma_from_y(tmp_path):
 def test_nearly_degenerate_fit_is_reported_not_failed(tmp_path):
     """Two decays 0.01 % apart: the fit converges (exit 0) and the report
     and result.json say that the amplitudes cannot be told apart."""
-    rng = np.random.default_rng(3)
-    x = np.linspace(0.0, 10.0, 60)
-    y = 3.0 * np.exp(-x / 2.0) + 0.5 + rng.normal(0.0, 0.02, x.size)
-    (tmp_path / "d.csv").write_text("x,y\n" + "".join(
-        f"{float(a)!r},{float(b)!r}\n" for a, b in zip(x, y)))
+    write_csv(tmp_path / "d.csv", **dict(zip("xy", noisy_decay(60, 3, 0.02))))
     spec = tmp_path / "s.yaml"
     spec.write_text("data: {file: d.csv, x: x, y: y}\n"
                     "model: a*exp(-x/tau) + b*exp(-x/(tau*1.0001)) + c\n"
@@ -261,9 +269,7 @@ def _xy_data(tmp_path, model, truth, n=25, seed=11):
     sy = np.full(n, 0.3)
     x = xt + rng.normal(0.0, sx)
     y = model(xt, *truth) + rng.normal(0.0, sy)
-    (tmp_path / "xy.csv").write_text("x,y,sx,sy\n" + "".join(
-        f"{float(a)!r},{float(b)!r},{float(c)!r},{float(d)!r}\n"
-        for a, b, c, d in zip(x, y, sx, sy)))
+    write_csv(tmp_path / "xy.csv", x=x, y=y, sx=sx, sy=sy)
     return x, y, sx, sy
 
 
@@ -416,11 +422,7 @@ def test_no_pvalue_without_sigma(tmp_path):
     (0.05, "rsquared: {min: 0.99999}", 3),
 ])
 def test_expect_pvalue_and_rsquared(tmp_path, sigma, window, code):
-    rng = np.random.default_rng(7)
-    x = np.linspace(0.0, 10.0, 40)
-    y = 3.0 * np.exp(-x / 2.0) + 0.5 + rng.normal(0.0, 0.05, x.size)
-    (tmp_path / "d.csv").write_text("x,y\n" + "".join(
-        f"{float(a)!r},{float(b)!r}\n" for a, b in zip(x, y)))
+    write_csv(tmp_path / "d.csv", **dict(zip("xy", noisy_decay(40, 7, 0.05))))
     spec = tmp_path / "s.yaml"
     spec.write_text(f"data: {{file: d.csv, x: x, y: y, sigma: {sigma}}}\n"
                     "model: a*exp(-x/tau) + c\n"
@@ -484,11 +486,8 @@ def test_constant_sigma_for_file_and_inline_data(tmp_path):
     """``sigma: 0.05`` / ``{constant: 0.05}`` weight every point alike: the
     same fit as a sigma column of 0.05s, chi-square divided by 0.05**2 with
     the same best fit; without scale_covar the errors scale with sigma."""
-    rng = np.random.default_rng(7)
-    x = np.linspace(0.0, 10.0, 40)
-    y = 3.0 * np.exp(-x / 2.0) + 0.5 + rng.normal(0.0, 0.05, x.size)
-    (tmp_path / "d.csv").write_text("x,y,s\n" + "".join(
-        f"{float(a)!r},{float(b)!r},0.05\n" for a, b in zip(x, y)))
+    x, y = noisy_decay(40, 7, 0.05)
+    write_csv(tmp_path / "d.csv", x=x, y=y, s=np.full(x.size, 0.05))
     head = "data: {file: d.csv, x: x, y: y%s}\n"
     body = ("model: a*exp(-x/tau) + c\n"
             "parameters: {a: 1.0, tau: 1.0, c: 0.0}\n")

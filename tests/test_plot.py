@@ -123,14 +123,19 @@ def with_output(spec, **changes):
 
 
 # =========================================================== run + figures
-@pytest.fixture(scope="module")
-def quickstart(tmp_path_factory):
-    out = tmp_path_factory.mktemp("qs")
-    spec = with_output(load_spec(QUICKSTART), plot=True, components=True)
+def fit_and_draw(out, spec):
+    """Run ``spec`` into ``out`` (plots written) and draw its figures again
+    in memory: (spec, outcome, figures, out)."""
     outcome = run_spec(spec, out_dir=out)
     figures = run_figures(spec, outcome.dataset, outcome.result, outcome,
                           outcome.init_values)
     return spec, outcome, figures, out
+
+
+@pytest.fixture(scope="module")
+def quickstart(tmp_path_factory):
+    return fit_and_draw(tmp_path_factory.mktemp("qs"), with_output(
+        load_spec(QUICKSTART), plot=True, components=True))
 
 
 def test_run_writes_fit_png_between_tables_and_result_json(quickstart):
@@ -351,13 +356,9 @@ def test_several_x_variables_plot_against_the_point_index(tmp_path):
 # =========================================================== maps
 @pytest.fixture(scope="module")
 def decays(tmp_path_factory):
-    out = tmp_path_factory.mktemp("decays")
-    spec = with_output(load_spec(TWO_DECAYS), plot=True, plot_format="svg",
-                       plot_size=(6.0, 4.5))
-    outcome = run_spec(spec, out_dir=out)
-    figures = run_figures(spec, outcome.dataset, outcome.result, outcome,
-                          outcome.init_values)
-    return spec, outcome, figures, out
+    return fit_and_draw(tmp_path_factory.mktemp("decays"), with_output(
+        load_spec(TWO_DECAYS), plot=True, plot_format="svg",
+        plot_size=(6.0, 4.5)))
 
 
 def test_map_written_as_svg_of_the_requested_size(decays):
