@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import EngineError
-from .uncertainty import RCOND, Linearization, _any_finite, jacobian
+from .uncertainty import Linearization, rank_tolerance, _any_finite, jacobian
 
 _EPS = np.finfo(float).eps
 
@@ -400,7 +400,7 @@ def _trouble(problem, x, r, lin, chi):
         grad = lin.gradient(r) / max(math.sqrt(chi), 1e-300)
         if np.max(np.abs(grad)) > 1e-6:
             return STUCK
-    if not lin.ok or lin.s[-1] <= lin.s[0] * RCOND:
+    if not lin.ok or lin.s[-1] <= lin.s[0] * rank_tolerance(*lin.J.shape):
         return None       # redundant parameters: not a failure of the start
     nfree = max(1, len(r) - len(x))
     # plain floats: one value per varied parameter

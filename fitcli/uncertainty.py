@@ -21,13 +21,50 @@ import math
 
 import numpy as np
 
-__all__ = ["fd_steps", "jacobian", "hessian", "covariance_from_jacobian",
+__all__ = ["fd_steps", "rank_tolerance", "jacobian", "hessian", "covariance_from_jacobian",
            "covariance_from_hessian", "stderr_correl", "fit_warnings",
            "eval_uncertainty"]
 
 _EPS = np.finfo(float).eps
-#: Relative singular-value threshold below which a covariance is singular.
-RCOND = 1e-9   # finite-difference Jacobians carry ~1e-10 relative noise
+
+# --------------------------------------------------------------------------
+# When is a covariance singular?  The rule, in the spirit of
+# numpy.linalg.matrix_rank: a matrix has full numerical rank when its
+# smallest singular value exceeds what the errors in its entries could
+# create or hide.  The columns of the Jacobian are scaled to unit norm first
+# (so the units of the parameters do not matter); then
+#
+#     singular  <=>  s_min <= s_max * tol,
+#     tol = max(max(m, n) * eps,  SAFETY * sqrt(n) * accuracy)
+#
+# The first term is matrix_rank's own (rounding in an exact matrix).  The
+# second is the error of a derivative taken by differences: an error matrix E
+# whose entries are each ``accuracy`` relative to a unit column has
+# |E|_2 <= |E|_F = sqrt(n) * accuracy, and Weyl's inequality moves every
+# singular value by at most |E|_2.  Central differences at h = eps**(1/3)
+# balance truncation and rounding at accuracy eps**(2/3) (3.7e-11);
+# the Hessian of chi-square by second differences at h = eps**(1/4) has
+# accuracy eps**(1/2) (1.5e-8).  SAFETY leaves an order of magnitude for
+# badly scaled residuals.  For 4 parameters the Jacobian rule calls a
+# covariance singular at a scaled condition number above ~1.4e9.
+
+#: Safety factor on the finite-difference accuracy in :func:`rank_tolerance`.
+SAFETY = 10.0
+#: Relative accuracy of a central-difference Jacobian.
+JACOBIAN_ACCURACY = _EPS ** (2.0 / 3.0)
+#: Relative accuracy of a second-difference Hessian.
+HESSIAN_ACCURACY = _EPS ** 0.5
+
+
+def rank_tolerance(m, n, accuracy=JACOBIAN_ACCURACY):
+    """Singular-value threshold, relative to the largest, below which a
+    column-scaled ``m x n`` matrix whose entries carry relative error
+    ``accuracy`` is rank deficient (see the rule above)."""
+    return max(max(m, n) * _EPS, SAFETY * math.sqrt(n) * accuracy)
+
+
+#: The threshold for a 4-parameter Jacobian (kept for reference and tests).
+RCOND = rank_tolerance(1, 4)
 
 
 def fd_steps(x, scale, order):
@@ -260,7 +297,7 @@ def covariance_from_jacobian(J, names, lin=None):
     if not hasattr(lin, "s"):
         return None, "the singular value decomposition of the Jacobian failed"
     s, vt = lin.s, lin.vt
-    if s[-1] <= s[0] * RCOND:
+    if s[-1] <= s[0] * rank_tolerance(*J.shape):
         v = vt[-1]
         big = [names[i] for i in np.argsort(-np.abs(v))[:2]]
         return None, ("the covariance matrix is singular: parameters "
@@ -280,7 +317,8 @@ def covariance_from_hessian(H, names):
                       "solution (zero curvature)")
     Hs = H / np.outer(d, d)
     w, v = np.linalg.eigh(Hs)
-    if w[0] <= w[-1] * RCOND:
+    # the scaled Hessian's entries carry the second differences' accuracy
+    if w[0] <= w[-1] * rank_tolerance(len(H), len(H), HESSIAN_ACCURACY):
         return None, ("the Hessian of chi-square is not positive definite at "
                       "the solution: the minimum is not well defined")
     inner = (v / w) @ v.T
