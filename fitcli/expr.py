@@ -31,6 +31,7 @@ import operator
 import re
 import signal
 import threading
+import types
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import ExprError
+from .limits import LIMITS, limit
 
 __all__ = [
     "FUNCTIONS", "CONSTANTS", "Expression", "compile_expression",
@@ -46,14 +48,16 @@ __all__ = [
     "FastExpression", "compile_fast",
 ]
 
+# Defaults of the limits (fitcli.limits: each can be changed by an
+# environment variable, read when an expression is checked).
 #: Longest accepted expression, in characters.
-MAX_LENGTH = 10_000
+MAX_LENGTH = LIMITS["MAX_EXPR_LENGTH"].default
 #: Largest accepted number of AST nodes.
-MAX_NODES = 2_000
+MAX_NODES = LIMITS["MAX_EXPR_NODES"].default
 #: Deepest accepted nesting of AST nodes.
-MAX_DEPTH = 64
+MAX_DEPTH = LIMITS["MAX_EXPR_DEPTH"].default
 #: Wall-time bound (seconds) for an evaluation made outside a fit.
-MAX_EVAL_SECONDS = 2.0
+MAX_EVAL_SECONDS = LIMITS["MAX_EVAL_SECONDS"].default
 
 
 # --------------------------------------------------------------------------
@@ -75,15 +79,26 @@ def _ldexp(x, i):
 
 
 def _fsum(values):
-    """Exact floating-point sum of an iterable (math.fsum)."""
+    """Exact floating-point sum (math.fsum) of a list of numbers or of one
+    array's elements.  A list holding arrays is refused (``a + b`` adds
+    arrays): stacking data-sized arrays would allocate their total size."""
+    if isinstance(values, (tuple, list)):
+        for v in values:
+            if isinstance(v, (tuple, list)) or np.ndim(v) != 0:
+                raise TypeError("fsum() adds a list of numbers, not of arrays "
+                                "(write a + b + c to add arrays)")
+        return math.fsum(float(v) for v in values)
     return math.fsum(np.ravel(np.asarray(values, dtype=float)))
 
 
 class _LazySpecial:
-    """A scipy.special function imported on its first call (keeps imports cheap)."""
+    """A scipy.special function imported on its first call (keeps imports
+    cheap); ``nin`` is its number of inputs (a scipy ufunc would take one
+    more positional argument as its output array)."""
 
-    def __init__(self, name, doc):
+    def __init__(self, name, doc, nin=1):
         self.name, self.__doc__ = name, doc
+        self.arity = (nin, nin)
 
     def __call__(self, *args):
         import scipy.special as sp
@@ -96,6 +111,12 @@ class _LazySpecial:
 def _loggamma(x):
     import scipy.special as sp
     return sp.gammaln(x)
+
+
+# the names expressions know them by, for error messages
+_factorial.__name__, _ldexp.__name__, _fsum.__name__ = \
+    "factorial", "ldexp", "fsum"
+_loggamma.__name__ = "gammaln"
 
 
 #: Functions available in every expression: name -> callable.  Those listed
@@ -127,8 +148,8 @@ FUNCTIONS = {
     "gamma": _LazySpecial("gamma", "gamma function"),
     "gamfcn": _LazySpecial("gamma", "gamma function"),
     "gammaln": _loggamma, "loggammafcn": _loggamma,
-    "betaln": _LazySpecial("betaln", "log of the beta function"),
-    "betalnfnc": _LazySpecial("betaln", "log of the beta function"),
+    "betaln": _LazySpecial("betaln", "log of the beta function", 2),
+    "betalnfnc": _LazySpecial("betaln", "log of the beta function", 2),
     "wofz": _LazySpecial("wofz", "Faddeeva function"),
 }
 
@@ -171,6 +192,58 @@ FUNCTION_DOCS = {
     "loggammafcn": "log |gamma(x)|", "betaln": "log |beta(a, b)|",
     "betalnfnc": "log |beta(a, b)|", "wofz": "Faddeeva function w(z)",
 }
+
+#: Functions that take a sequence -- a ``(tuple)``, a ``[list]`` or a
+#: function giving one -- as an argument.  Every other function takes
+#: numbers only: numpy would stack a sequence of arrays into one bigger
+#: array (nested, a memory bomb).
+SEQUENCE_FUNCTIONS = frozenset({"fsum", "max", "min"})
+#: Functions giving a pair of values; usable only where a sequence is.
+PAIR_FUNCTIONS = frozenset({"frexp", "modf"})
+
+#: ``(fewest, most)`` positional arguments of the functions of
+#: :data:`FUNCTIONS` that are not numpy ufuncs (``most`` None: any number).
+#: A ufunc takes exactly its ``nin`` inputs: one argument more would be its
+#: *output* array, through which an expression could overwrite the data.
+_ARITY = {"abs": (1, 1), "max": (1, None), "min": (1, None),
+          "factorial": (1, 1), "fsum": (1, 1), "ldexp": (2, 2),
+          "where": (3, 3), "clip": (3, 3), "round": (1, 2), "sinc": (1, 1),
+          "gammaln": (1, 1), "loggammafcn": (1, 1)}
+_ARITY_OF = {FUNCTIONS[name]: a for name, a in _ARITY.items()}
+
+
+def arity(func):
+    """``(fewest, most)`` positional arguments ``func`` takes in an
+    expression (``most`` None: any number), or None when unknown (a library
+    user's own Python function is called as it is)."""
+    if isinstance(func, np.ufunc):
+        return func.nin, func.nin
+    declared = getattr(func, "arity", None)
+    if declared is not None:
+        return declared
+    try:
+        known = _ARITY_OF.get(func)
+    except TypeError:          # unhashable
+        return None
+    if known is None and isinstance(func, types.FunctionType):
+        known = _signature_arity(func)
+    return known
+
+
+def _signature_arity(func):
+    """(fewest, most) positional arguments of a Python function."""
+    import inspect
+
+    low, high = 0, 0
+    for par in inspect.signature(func).parameters.values():
+        if par.kind in (par.POSITIONAL_ONLY, par.POSITIONAL_OR_KEYWORD):
+            high += 1
+            low += par.default is par.empty
+        elif par.kind is par.VAR_POSITIONAL:
+            high = None
+            break
+    return low, high
+
 
 #: Named constants.  A parameter of the same name hides them.
 CONSTANTS = {"pi": math.pi, "e": math.e, "inf": math.inf}
@@ -246,12 +319,26 @@ class Expression:
         Every free name that is read (parameters, constants, variables).
     calls : frozenset of str
         Names that are called as functions.
+    seq_args : tuple of (name, column)
+        Sequences passed to functions (see :func:`_sequences`).
+    seq_root : bool
+        The whole expression may give a sequence.
+    sites : tuple of (name, nargs, column)
+        Every call, in the order of the text (a name called twice appears
+        twice): for argument counts and the cost of nested calls.
+    nodes : int
+        Number of syntax-tree elements (the operations of one evaluation,
+        calls of spec functions not expanded).
     """
 
     text: str
     node: ast.Module = field(repr=False, compare=False)
     names: frozenset
     calls: frozenset
+    sites: tuple = field(default=(), compare=False)
+    nodes: int = field(default=0, compare=False)
+    seq_args: tuple = field(default=(), compare=False)
+    seq_root: bool = field(default=False, compare=False)
 
 
 def _fail(text, msg, node=None, key=None, exc=ExprError):
@@ -321,9 +408,13 @@ def _compile(text, *, key=None) -> Expression:
     if not isinstance(text, str):
         raise ExprError(f"an expression must be text, got {type(text).__name__}",
                         key=key)
-    if len(text) > MAX_LENGTH:
+    max_length, max_nodes, max_depth = (limit("MAX_EXPR_LENGTH"),
+                                        limit("MAX_EXPR_NODES"),
+                                        limit("MAX_EXPR_DEPTH"))
+    if len(text) > max_length:
         raise ExprError(f"expression is too long ({len(text)} characters; "
-                        f"at most {MAX_LENGTH})", key=key)
+                        f"at most {max_length}, FITCLI_MAX_EXPR_LENGTH)",
+                        key=key)
     if "\x00" in text:
         raise ExprError("expression contains a NUL character", key=key)
     src = text.strip()
@@ -344,18 +435,18 @@ def _compile(text, *, key=None) -> Expression:
                         f"({len(src)} characters)", key=key) from None
 
     # iterative walk: node count, depth, allow-list, constants
-    names, calls = set(), set()
+    names, calls, sites = set(), set(), []
     count = 0
     stack = [(tree, 0, None)]
     while stack:
         node, depth, parent = stack.pop()
         count += 1
-        if count > MAX_NODES:
-            _fail(src, f"expression is too large (more than {MAX_NODES} "
+        if count > max_nodes:
+            _fail(src, f"expression is too large (more than {max_nodes} "
                   "elements)", key=key)
-        if depth > MAX_DEPTH:
+        if depth > max_depth:
             _fail(src, f"expression is nested too deeply (more than "
-                  f"{MAX_DEPTH} levels)", node, key)
+                  f"{max_depth} levels)", node, key)
         kind = type(node)
         if kind not in _ALLOWED:
             reason = _REFUSED.get(kind)
@@ -387,6 +478,7 @@ def _compile(text, *, key=None) -> Expression:
             if node.keywords:
                 _fail(src, "keyword arguments are not allowed", node, key)
             calls.add(node.func.id)
+            sites.append((node.func.id, len(node.args), node.col_offset + 1))
         elif kind in (ast.Tuple, ast.List):
             ok = (type(parent) is ast.Call and node in parent.args) or \
                  (type(parent) is ast.Compare and node in parent.comparators)
@@ -396,10 +488,46 @@ def _compile(text, *, key=None) -> Expression:
         for child in ast.iter_child_nodes(node):
             stack.append((child, depth + 1, node))
 
+    seq_args, seq_root = _sequences(tree.body)
     module = ast.Module(body=[ast.Expr(value=tree.body)], type_ignores=[])
     ast.fix_missing_locations(module)
+    sites.sort(key=lambda site: site[2])
     return Expression(text=src, node=module, names=frozenset(names),
-                      calls=frozenset(calls))
+                      calls=frozenset(calls), sites=tuple(sites),
+                      nodes=count - 1, seq_args=seq_args, seq_root=seq_root)
+
+
+def _sequences(root):
+    """Where sequences -- tuples, lists, the pairs of
+    :data:`PAIR_FUNCTIONS`, and ``a if c else b`` / ``a or b`` that may give
+    one -- are passed to a function: ``((callee, column), ...)``, and whether
+    the whole expression may give one.  (:func:`check_names` allows them
+    only for :data:`SEQUENCE_FUNCTIONS`; arithmetic on a sequence is refused
+    when it runs.)  Iterative: the depth limit may have been raised."""
+    maybe = set()                       # id() of nodes that may be sequences
+    order, stack = [], [root]
+    while stack:                        # parents before children ...
+        node = stack.pop()
+        order.append(node)
+        stack.extend(ast.iter_child_nodes(node))
+    passed = []
+    for node in reversed(order):        # ... so children are seen first
+        kind = type(node)
+        if kind is ast.Tuple or kind is ast.List:
+            maybe.add(id(node))
+        elif kind is ast.Call:
+            if node.func.id in PAIR_FUNCTIONS:
+                maybe.add(id(node))
+            passed.extend((node.func.id, arg.col_offset + 1)
+                          for arg in node.args if id(arg) in maybe)
+        elif kind is ast.IfExp:
+            if id(node.body) in maybe or id(node.orelse) in maybe:
+                maybe.add(id(node))
+        elif kind is ast.BoolOp:
+            if any(id(v) in maybe for v in node.values):
+                maybe.add(id(node))
+    passed.sort(key=lambda p: p[1])
+    return tuple(passed), id(root) in maybe
 
 
 def check_names(expr: Expression, known, *, key=None, what="expression"):
@@ -422,6 +550,30 @@ def check_names(expr: Expression, known, *, key=None, what="expression"):
         if name in known and not callable(known[name]):
             raise ExprError(f"{name!r} is not a function in {what} "
                             f"{expr.text!r}", key=key)
+    for name, col in expr.seq_args:
+        if name not in SEQUENCE_FUNCTIONS:
+            raise ExprError(f"{name}() takes numbers, not a sequence (only "
+                            f"{', '.join(sorted(SEQUENCE_FUNCTIONS))} take a "
+                            f"list) in {what} {expr.text!r} (at column {col})",
+                            key=key, column=col)
+    if expr.seq_root:
+        raise ExprError(f"{what} {expr.text!r} must give a number, not a "
+                        "sequence (a tuple, list or pair)", key=key)
+    for name, nargs, col in expr.sites:
+        span = arity(known.get(name))
+        if span is None:
+            continue
+        low, high = span
+        if nargs < low or (high is not None and nargs > high):
+            if high is None:
+                takes = f"at least {low} argument{'s' if low != 1 else ''}"
+            elif low == high:
+                takes = f"{low} argument{'s' if low != 1 else ''}"
+            else:
+                takes = f"{low} to {high} arguments"
+            raise ExprError(f"{name}() takes {takes}, got {nargs} in {what} "
+                            f"{expr.text!r} (at column {col})", key=key,
+                            column=col)
 
 
 def base_symbols():
@@ -501,40 +653,75 @@ def evaluate(interp, expr: Expression, *, key=None):
     interp.error_msg = None
     try:
         return interp.run(expr.node, expr=expr.text)
-    except _EvalTimeout:
-        raise ExprError(f"evaluation of {expr.text[:80]!r} took longer than "
-                        f"{MAX_EVAL_SECONDS:g} s", key=key) from None
+    except _EvalTimeout as exc:
+        raise exc.error(expr, key) from None
     except Exception as exc:  # asteval re-raises the evaluation error
         name, msg = type(exc).__name__, str(exc).strip()
         if interp.error:
             name, msg = interp.error[-1].get_error()
-            msg = msg.strip().splitlines()[-1] if msg.strip() else ""
             interp.error = []
-        msg = msg.split(": ", 1)[-1] if msg.startswith(name) else msg
-        msg = re.sub(r"^Error running function '(\w+)' with args .*? and "
-                     r"kwargs \{.*?\}: ", r"\1(): ", msg)
         raise ExprError(f"cannot evaluate {expr.text[:80]!r}: {name}"
-                        + (f": {msg}" if msg and msg != name else ""),
-                        key=key) from None
+                        + _clean_message(name, msg), key=key) from None
+
+
+#: Messages of numpy and Python that speak Python to a spec's author:
+#: (start of the message, what fitcli says instead).
+_REWORDED = (
+    ("The truth value of an array with more than one element is ambiguous",
+     "a condition (if, and, or, not) or max()/min() got an array where one "
+     "number is needed; for arrays use where(cond, a, b), maximum(a, b) or "
+     "minimum(a, b)"),
+)
+#: Longest error detail shown (after the cleanup).
+_MAX_DETAIL = 200
+
+
+def _clean_message(name, msg):
+    """``': detail'`` of an evaluation error for a one-line message: no
+    argument reprs (asteval's "Error running function 'f' with args
+    [array(...)] ..." spans lines for arrays), Python advice reworded, at
+    most :data:`_MAX_DETAIL` characters; '' when nothing is left."""
+    msg = re.sub(r"Error running function '(\w+)' with args .*? and "
+                 r"kwargs \{\}: ", r"\1(): ", msg.strip(), flags=re.S)
+    lines = msg.splitlines()
+    msg = lines[-1].strip() if lines else ""
+    msg = msg.split(": ", 1)[-1] if msg.startswith(name) else msg
+    msg = re.sub(r"^(\w+)\(\): (?=\1\(\))", "", msg)   # "f(): f() needs"
+    for start, instead in _REWORDED:
+        head, sep, tail = msg.partition(start)
+        if sep:
+            msg = head + instead
+            break
+    msg = " ".join(msg.split())
+    if len(msg) > _MAX_DETAIL:
+        msg = msg[:_MAX_DETAIL - 3] + "..."
+    return f": {msg}" if msg and msg != name else ""
 
 
 class _EvalTimeout(BaseException):
     """Raised by the alarm of :func:`time_limit` (a BaseException, so that no
-    ``except Exception`` inside an evaluation can swallow it)."""
+    ``except Exception`` inside an evaluation can swallow it); ``args[0]``
+    is the bound in seconds."""
+
+    def error(self, expr, key):
+        """The ExprError reporting the timeout of ``expr``."""
+        return ExprError(f"evaluation of {expr.text[:80]!r} took longer than "
+                         f"{self.args[0]:g} s (set FITCLI_MAX_EVAL_SECONDS to "
+                         "raise the limit)", key=key)
 
 
 @contextmanager
 def time_limit(seconds=None):
     """Bound the wall time of the enclosed evaluations (main thread only;
     elsewhere, and on platforms without ``setitimer``, a no-op)."""
-    seconds = MAX_EVAL_SECONDS if seconds is None else seconds
+    seconds = limit("MAX_EVAL_SECONDS") if seconds is None else seconds
     if (not hasattr(signal, "setitimer")
             or threading.current_thread() is not threading.main_thread()):
         yield
         return
 
     def _alarm(signum, frame):
-        raise _EvalTimeout()
+        raise _EvalTimeout(seconds)
 
     old_handler = signal.signal(signal.SIGALRM, _alarm)
     old_timer = signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -885,10 +1072,8 @@ class FastExpression:
             return evaluate(self.interp, self.expr, key=self.key)
         try:
             return self._run()
-        except _EvalTimeout:
-            raise ExprError(f"evaluation of {self.expr.text[:80]!r} took "
-                            f"longer than {MAX_EVAL_SECONDS:g} s",
-                            key=self.key) from None
+        except _EvalTimeout as exc:
+            raise exc.error(self.expr, self.key) from None
         except Exception:
             pass
         return self.reference()

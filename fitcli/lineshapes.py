@@ -509,6 +509,10 @@ def polynomial(x, *coefs):
     return out if out.ndim else out[()]
 
 
+#: x and 1 to 8 coefficients (checked before an expression runs).
+polynomial.arity = (2, 1 + MAX_POLYNOMIAL_COEFS)
+
+
 # --------------------------------------------------------------------------
 # steps
 def _unit_step(t, form):

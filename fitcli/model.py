@@ -46,7 +46,16 @@ def _shaped(model, shape, key):
                             f"have {shape[0]} points", key=key) from None
     return model
 
-__all__ = ["ExpressionModel", "UserFunction"]
+__all__ = ["ExpressionModel", "UserFunction", "read_only"]
+
+
+def read_only(values):
+    """A read-only float view of ``values`` (the array itself stays
+    writable for its owner): data handed to expressions can never be
+    overwritten by them, whatever a function does with its arguments."""
+    view = np.asarray(values, dtype=float).view()
+    view.flags.writeable = False
+    return view
 
 
 def _lineshape_namespace():
@@ -78,6 +87,7 @@ class UserFunction:
                             key=key)
         self.name, self.args, self.key = name, args, key
         self.expr = _expr.compile_expression(text, key=key)
+        self.arity = (len(args), len(args))
         self._interp = None
         self._fast = None
 
@@ -107,7 +117,8 @@ class UserFunction:
 
 def _function_order(functions, key_of):
     """User functions ordered so that each is bound after those it calls;
-    a cycle (f -> g -> f) is an error."""
+    a cycle (f -> g -> f) is an error.  Iterative: a spec may chain many
+    functions."""
     deps = {name: sorted(n for n in f.expr.calls | f.expr.names
                          if n in functions and n != name)
             for name, f in functions.items()}
@@ -115,23 +126,69 @@ def _function_order(functions, key_of):
         if name in f.expr.calls:
             raise ExprError(f"function {name!r} calls itself", key=key_of(name))
     order, state = [], {}
-
-    def visit(name, path):
-        if state.get(name) == 2:
-            return
-        if state.get(name) == 1:
-            cycle = path[path.index(name):] + [name]
-            raise ExprError("functions call each other in a cycle: "
-                            + " -> ".join(cycle), key=key_of(name))
-        state[name] = 1
-        for dep in deps[name]:
-            visit(dep, path + [name])
-        state[name] = 2
-        order.append(name)
-
-    for name in functions:
-        visit(name, [])
+    for start in functions:
+        if state.get(start) == 2:
+            continue
+        state[start] = 1
+        path, stack = [start], [iter(deps[start])]
+        while stack:
+            for dep in stack[-1]:
+                if state.get(dep) == 2:
+                    continue
+                if state.get(dep) == 1:
+                    cycle = path[path.index(dep):] + [dep]
+                    raise ExprError("functions call each other in a cycle: "
+                                    + " -> ".join(cycle), key=key_of(dep))
+                state[dep] = 1
+                path.append(dep)
+                stack.append(iter(deps[dep]))
+                break
+            else:
+                stack.pop()
+                done = path.pop()
+                state[done] = 2
+                order.append(done)
     return order
+
+
+#: Operations counted for one call of a lineshape or special function (a
+#: few dozen elementwise operations on the arguments).
+CALL_COST = 30
+
+
+def _evaluation_cost(expr, functions, order, key):
+    """Operations of one evaluation of ``expr``: its elements, plus for each
+    call of a spec function the cost of that function's body (counted once
+    per call: ``f1(t) = f0(t) + f0(t)`` costs twice ``f0``), plus
+    :data:`CALL_COST` per call of a built-in function.  Computed from the
+    call graph (``order``: each function after those it calls) before
+    anything is evaluated; above the limit ``MAX_EVAL_COST`` the model is
+    refused: spec functions that call others several times grow
+    exponentially with the depth."""
+    from .limits import exceeded, limit
+
+    bound = limit("MAX_EVAL_COST")
+    memo = {}
+
+    def cost(e):
+        total = e.nodes
+        for name, _nargs, _col in e.sites:
+            total += memo.get(name, CALL_COST)
+        return min(total, bound + 1)        # no need to count further
+
+    for name in order:
+        memo[name] = cost(functions[name].expr)
+    total = cost(expr)
+    if total > bound:
+        called = [n for n in order if memo[n] > bound]
+        via = (f"; function {called[0]!r} alone costs more: spec functions "
+               "that call others several times grow exponentially with the "
+               "depth" if called else "")
+        exc = exceeded("MAX_EVAL_COST", total, "one evaluation of the model")
+        more = "more than " if total == bound + 1 else ""
+        raise ExprError(exc.message.replace(" needs ", f" needs {more}", 1)
+                        .replace(" (set", via + " (set", 1), key=key)
+    return total
 
 
 class ExpressionModel:
@@ -188,7 +245,8 @@ class ExpressionModel:
                                 "math function, constant, variable or "
                                 "parameter)", key=fkey)
             funcs[name] = UserFunction(name, args, body, key=fkey)
-        for name in _function_order(funcs, lambda n: f"functions.{n}"):
+        order = _function_order(funcs, lambda n: f"functions.{n}")
+        for name in order:
             funcs[name].bind(namespace)
             namespace[name] = funcs[name]
         self.functions = funcs
@@ -196,6 +254,7 @@ class ExpressionModel:
         for name in self.variables + self.param_names:
             known[name] = 0.0
         _expr.check_names(self.expr, known, key=key, what="the model")
+        self.cost = _evaluation_cost(self.expr, funcs, order, key)
         unused = [v for v in self.variables if v not in self.expr.names]
         self.unused_variables = unused
         self._interp = _expr.make_interpreter(
@@ -207,7 +266,8 @@ class ExpressionModel:
         """Model values for parameter ``values`` ({name: float}) and
         ``data`` ({variable: array})."""
         table = self._interp.symtable
-        table.update(data)
+        for name, val in data.items():
+            table[name] = read_only(val)
         table.update(values)
         with np.errstate(all="ignore"):
             out = self._fast()
@@ -221,7 +281,7 @@ class ExpressionModel:
         y = np.asarray(y, dtype=float)
         scale = None if scale is None else np.asarray(scale, dtype=float)
         names = self.param_names
-        data = {k: np.asarray(v, dtype=float) for k, v in x.items()}
+        data = {k: read_only(v) for k, v in x.items()}
         table = self._interp.symtable
         table.update(data)
         fast, key = self._fast, self.key
@@ -250,10 +310,10 @@ class ExpressionModel:
         y = np.asarray(y, dtype=float)
         var_y = np.asarray(sigma, dtype=float) ** 2
         sx = np.asarray(sigma_x, dtype=float)
-        xv = np.asarray(x[name], dtype=float)
+        xv = read_only(x[name])
         span = float(np.max(np.abs(xv))) if xv.size else 0.0
         h = fd_steps(xv, 1e-3 * span if span > 0 else 1.0, 3)
-        xp, xm = xv + h, xv - h
+        xp, xm = read_only(xv + h), read_only(xv - h)
         dx = xp - xm
         names = self.param_names
         table = self._interp.symtable

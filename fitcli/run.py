@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import (ConfidenceWarning, DataError, EngineError, ExprError,
-                     FitcliError, NonFiniteError, ParameterAtBoundWarning,
+                     FitcliError, FitcliWarning, NonFiniteError,
+                     ParameterAtBoundWarning,
                      ParameterError, SpecError)
 
 __all__ = ["FitOutcome", "run_spec", "check_spec", "build_dataset",
@@ -309,6 +310,9 @@ def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True,
                      max_nfev=spec.fit.max_nfev)
     caught = []
     with warnings.catch_warnings(record=True) as wlist:
+        # every warning becomes a note of the report; "default" records each
+        # (text, place) once, so a warning in the inner loop cannot pile up
+        warnings.simplefilter("default")
         warnings.simplefilter("always", ParameterAtBoundWarning)
         warnings.simplefilter("always", ConfidenceWarning)
         try:
@@ -333,13 +337,8 @@ def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True,
         elif confidence and conf is not None:
             caught.append("confidence intervals skipped: the fit has no "
                           "standard errors")
-        for w in wlist:
-            if issubclass(w.category, (ParameterAtBoundWarning,
-                                       ConfidenceWarning)):
-                caught.append(str(w.message))
-            else:
-                warnings.warn_explicit(w.message, w.category, w.filename,
-                                       w.lineno)
+    # read only after the block: nothing may add to the list while it is read
+    caught.extend(warning_notes(wlist))
     outcome.warnings = caught
     outcome.exit_code = EXIT_OK if result.success else EXIT_NOT_CONVERGED
     expect = getattr(spec, "expect", None)
@@ -366,6 +365,33 @@ def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True,
         from .outputs import write_outputs
         outcome.written = write_outputs(outcome.out_dir, outcome.files)
     return outcome
+
+
+#: Most distinct warnings of other origins (numpy, scipy) listed per run.
+MAX_WARNING_NOTES = 10
+
+
+def warning_notes(records):
+    """The warnings recorded during a fit as report notes: fitcli's own as
+    their text, others (numpy overflow, scipy's option warnings...) as
+    ``Category: text``, each distinct text once, at most
+    :data:`MAX_WARNING_NOTES` of them (then a count of the rest)."""
+    notes, others, seen = [], [], set()
+    for w in records:
+        text = " ".join(str(w.message).split())
+        if not issubclass(w.category, (ParameterAtBoundWarning,
+                                       ConfidenceWarning)):
+            text = f"{w.category.__name__}: {text}"
+        if text in seen:
+            continue
+        seen.add(text)
+        own = issubclass(w.category, FitcliWarning)
+        (notes if own else others).append(text)
+    if len(others) > MAX_WARNING_NOTES:
+        rest = len(others) - MAX_WARNING_NOTES
+        others = others[:MAX_WARNING_NOTES] + [
+            f"... and {rest} more warning{'s' if rest > 1 else ''}"]
+    return notes + others
 
 
 def _warm_start(params, initial):

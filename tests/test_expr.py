@@ -820,7 +820,7 @@ def test_fast_model_equals_asteval_with_user_functions(text):
 
 
 @pytest.mark.parametrize("text, values", [
-    ("ratio(a, z) + x", {}), ("twice(x) and a", {}), ("bump(x, a)", {}),
+    ("ratio(a, z) + x", {}), ("twice(x) and a", {}), ("bump(x, a, x)", {}),
     ("twice(ratio(a, z))", {}), ("both(x, ratio(a, z))", {}),
     ("x if both(x, a) else x", {}),
 ])
