@@ -535,11 +535,14 @@ def _scalar_runner(name):
         x = np.atleast_1d(np.asarray(res.x, dtype=float))
         converged = bool(res.success)
         message = str(res.message)
-        if not converged and name in ("cg", "bfgs") and status == 2 and \
-                nfev < limit and _stationary(problem.scalar, x, res.fun):
-            # "precision loss": the line search could not decrease the
-            # objective any more.  At a stationary point that is the
-            # optimum reached to machine precision, not a failure.
+        if not converged and name in ("cg", "bfgs", "lbfgsb") and \
+                status == 2 and nfev < limit and \
+                _stationary(problem.scalar, x, res.fun, kws.get("bounds")):
+            # "precision loss" (cg, bfgs) or "ABNORMAL" (L-BFGS-B): the line
+            # search could not decrease the objective any more.  At a
+            # stationary point that is the optimum reached to machine
+            # precision (the finite-difference gradient is noise there),
+            # not a failure.
             converged = True
             message += (" (accepted: the objective is stationary at the "
                         "solution to relative precision 1e-5)")
@@ -551,11 +554,13 @@ def _scalar_runner(name):
     return run
 
 
-def _stationary(fun, x, fx, rtol=1e-5):
+def _stationary(fun, x, fx, bounds=None, rtol=1e-5):
     """Whether ``fun`` is stationary at ``x``: for every variable, the
     first-order change of ``fun`` for a relative step of the variable
     (central difference gradient times the variable's scale) is at most
-    ``rtol * |fun(x)|``."""
+    ``rtol * |fun(x)|``.  With ``bounds`` (``[(lo, hi), ...]``) the gradient
+    is projected: a variable on a bound may slope outwards, and its
+    difference is taken one-sided, inside the bounds."""
     fx = float(fx)
     if not np.isfinite(fx):
         return False
@@ -563,11 +568,18 @@ def _stationary(fun, x, fx, rtol=1e-5):
     for i in range(len(x)):
         xi = x[i]
         h = 1e-6 * max(abs(xi), 1e-3)
+        lo, hi = bounds[i] if bounds is not None else (-np.inf, np.inf)
         up, down = x.copy(), x.copy()
-        up[i] = xi + h
-        down[i] = xi - h
-        g = (float(fun(up)) - float(fun(down))) / (2 * h)
-        if not np.isfinite(g) or abs(g) * max(abs(xi), 1e-3) > rtol * scale:
+        up[i] = min(xi + h, hi)
+        down[i] = max(xi - h, lo)
+        if up[i] == down[i]:
+            continue
+        g = (float(fun(up)) - float(fun(down))) / (up[i] - down[i])
+        if not np.isfinite(g):
+            return False
+        if (xi <= lo and g > 0) or (xi >= hi and g < 0):
+            continue          # the minimum is on the bound
+        if abs(g) * max(abs(xi), 1e-3) > rtol * scale:
             return False
     return True
 

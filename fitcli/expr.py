@@ -647,13 +647,20 @@ def _binop_handler(interp):
     return on_binop
 
 
-def evaluate(interp, expr: Expression, *, key=None):
-    """Evaluate a checked expression with ``interp``; errors become ExprError."""
+def evaluate(interp, expr: Expression, *, key=None, nested=False):
+    """Evaluate a checked expression with ``interp``; errors become ExprError.
+
+    ``nested``: the expression is the body of a spec function called from
+    another expression; a timeout then goes on to the outermost evaluation
+    (as the private BaseException of :func:`time_limit`), which reports it.
+    """
     interp.error = []
     interp.error_msg = None
     try:
         return interp.run(expr.node, expr=expr.text)
     except _EvalTimeout as exc:
+        if nested:
+            raise
         raise exc.error(expr, key) from None
     except Exception as exc:  # asteval re-raises the evaluation error
         name, msg = type(exc).__name__, str(exc).strip()
@@ -1050,12 +1057,13 @@ class FastExpression:
     :func:`compile_fast` for the safety and time-bound argument.
     """
 
-    __slots__ = ("interp", "table", "expr", "key", "_run")
+    __slots__ = ("interp", "table", "expr", "key", "nested", "_run")
 
-    def __init__(self, interp, expr: Expression, key=None):
+    def __init__(self, interp, expr: Expression, key=None, nested=False):
         if not isinstance(expr, Expression):
             raise TypeError("compile_fast() needs a checked Expression")
         self.interp, self.expr, self.key = interp, expr, key
+        self.nested = nested
         self.table = interp.symtable
         writer_of = interp
 
@@ -1069,10 +1077,16 @@ class FastExpression:
 
     def __call__(self):
         if _REFERENCE[0]:
-            return evaluate(self.interp, self.expr, key=self.key)
+            return evaluate(self.interp, self.expr, key=self.key,
+                            nested=self.nested)
         try:
             return self._run()
         except _EvalTimeout as exc:
+            # reported once, by the outermost expression; never followed by
+            # the re-evaluation below (the alarm has fired: nothing would
+            # bound it)
+            if self.nested:
+                raise
             raise exc.error(self.expr, self.key) from None
         except Exception:
             pass
@@ -1083,7 +1097,8 @@ class FastExpression:
         called from it take the asteval path too)."""
         _REFERENCE[0] += 1
         try:
-            return evaluate(self.interp, self.expr, key=self.key)
+            return evaluate(self.interp, self.expr, key=self.key,
+                            nested=self.nested)
         finally:
             _REFERENCE[0] -= 1
 
@@ -1091,8 +1106,10 @@ class FastExpression:
         return f"<FastExpression {self.expr.text!r}>"
 
 
-def compile_fast(interp, expr: Expression, *, key=None) -> FastExpression:
+def compile_fast(interp, expr: Expression, *, key=None,
+                 nested=False) -> FastExpression:
     """Compile a checked expression for repeated evaluation with ``interp``
-    (an interpreter of :func:`make_interpreter`); see :class:`FastExpression`.
+    (an interpreter of :func:`make_interpreter`); see :class:`FastExpression`
+    (``nested``: the body of a spec function, see :func:`evaluate`).
     """
-    return FastExpression(interp, expr, key=key)
+    return FastExpression(interp, expr, key=key, nested=nested)

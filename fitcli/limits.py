@@ -106,10 +106,15 @@ def limit(name):
     return value
 
 
-def exceeded(name, amount, what):
+def exceeded(name, amount, what, *, detail=""):
     """A :class:`LimitError` for ``what`` needing ``amount`` where limit
-    ``name`` allows less; the message says how to raise it."""
+    ``name`` allows less (``amount`` None: more than the limit, not counted
+    further); ``detail`` is added before the hint of how to raise it."""
     entry = LIMITS[name]
     allowed = limit(name)
-    return LimitError(f"{what} needs {amount:,} {entry.unit}, more than the "
-                      f"limit of {allowed:,} (set {entry.env} to raise it)")
+    if amount is None:
+        need = f"more than the limit of {allowed:,} {entry.unit}"
+    else:
+        need = f"{amount:,} {entry.unit}, more than the limit of {allowed:,}"
+    return LimitError(f"{what} needs {need}{detail} (set {entry.env} to "
+                      "raise it)")

@@ -100,7 +100,8 @@ class UserFunction:
         _expr.check_names(self.expr, known, key=self.key,
                           what=f"the body of function {self.name!r}:")
         self._interp = _expr.make_interpreter(namespace)
-        self._fast = _expr.compile_fast(self._interp, self.expr, key=self.key)
+        self._fast = _expr.compile_fast(self._interp, self.expr, key=self.key,
+                                        nested=True)
 
     def __call__(self, *values):
         if len(values) != len(self.args):
@@ -184,10 +185,9 @@ def _evaluation_cost(expr, functions, order, key):
         via = (f"; function {called[0]!r} alone costs more: spec functions "
                "that call others several times grow exponentially with the "
                "depth" if called else "")
-        exc = exceeded("MAX_EVAL_COST", total, "one evaluation of the model")
-        more = "more than " if total == bound + 1 else ""
-        raise ExprError(exc.message.replace(" needs ", f" needs {more}", 1)
-                        .replace(" (set", via + " (set", 1), key=key)
+        exc = exceeded("MAX_EVAL_COST", None if total == bound + 1 else total,
+                       "one evaluation of the model", detail=via)
+        raise ExprError(exc.message, key=key)
     return total
 
 

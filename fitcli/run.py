@@ -32,6 +32,7 @@ __all__ = ["FitOutcome", "run_spec", "check_spec", "build_dataset",
 
 from .codes import EXIT_CHECK, EXIT_OK
 from .codes import EXIT_FIT as EXIT_NOT_CONVERGED
+from .expr import time_limit
 from .uncertainty import eval_uncertainty, fit_warnings
 
 #: Seed given to the stochastic engines when a spec does not set one, so that
@@ -224,7 +225,7 @@ def check_spec(spec):
     params, dataset, model, data = _prepare(spec)
     fcn = residual_function(model, data, dataset)
     try:
-        with np.errstate(all="ignore"):
+        with time_limit(), np.errstate(all="ignore"):
             r = fcn(params)
     except ExprError as exc:
         raise _relocate(exc, spec, "model") from None
@@ -281,12 +282,20 @@ def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True,
         _warm_start(params, initial)
     if plot is None:
         plot = spec.output is not None and spec.output.plot
-    init_values = None
+    # the first evaluation, with a wall-time bound: every later evaluation
+    # of the fit runs the same operations on the same data (the expression
+    # has no loops), so this bounds each of them
+    try:
+        with time_limit(), np.errstate(all="ignore"):
+            init_values = model.eval(params.valuesdict(), data)
+    except ExprError as exc:
+        raise _relocate(exc, spec, "model") from None
     if plot:
-        with np.errstate(all="ignore"):
+        try:
             init_values = np.array(np.broadcast_to(
-                np.asarray(model.eval(params.valuesdict(), data), dtype=float),
-                dataset.y.shape))
+                np.asarray(init_values, dtype=float), dataset.y.shape))
+        except (TypeError, ValueError):
+            init_values = None    # the fit below reports the bad model
     fcn = residual_function(model, data, dataset)
     options = dict(spec.fit.options)
     method = spec.fit.engine

@@ -1206,11 +1206,19 @@ def _handler_installed(pid, sig):
     return None
 
 
+def _default_sigint():
+    """In the child: SIGINT handled by default.  A test run started in the
+    background by a shell without job control (nohup, CI runners) inherits
+    SIGINT ignored, and fitcli rightly keeps an ignored SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _interrupt(spec, out, sig, wait=0.8):
     proc = subprocess.Popen(
         [sys.executable, "-m", "fitcli", "run", str(spec), "-o", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        cwd=spec.parent, env={**os.environ, **ENV})
+        cwd=spec.parent, env={**os.environ, **ENV},
+        preexec_fn=_default_sigint)
     try:
         # wait until fitcli's SIGTERM handler is in place (so that a loaded
         # machine does not kill the process while it is still importing),
