@@ -601,9 +601,22 @@ _DE_OPTIONS = {
 }
 
 
+def _population_check(points, key, what):
+    """EngineError when an engine would hold more than MAX_POPULATION values
+    at once (checked before it allocates them)."""
+    from .limits import exceeded, limit
+    if points > limit("MAX_POPULATION"):
+        exc = exceeded("MAX_POPULATION", points, what)
+        raise EngineError(exc.message, key=key)
+
+
 def _run_de(problem, options):
     from scipy.optimize import differential_evolution
 
+    n = len(problem.x0)
+    _population_check(int(options.get("popsize", 15)) * n * n, "popsize",
+                      f"the differential evolution population (popsize * {n} "
+                      f"members of {n} values: {n} varied parameters)")
     opts = _rng_kw(differential_evolution, options)
     res = differential_evolution(problem.scalar, _finite_box(problem), **opts)
     return EngineOutput(x=np.asarray(res.x, dtype=float),
@@ -679,6 +692,10 @@ def _run_brute(problem, options):
     keep = int(options.get("keep", 50))
     if ns < 2:
         raise EngineError(f"Ns must be at least 2, got {ns}", key="Ns")
+    # the grid is counted before any axis is made
+    n = len(problem.x0)
+    _population_check(ns ** n * n, "Ns", f"the brute grid (Ns ** {n} points "
+                      f"of {n} values: {n} varied parameters)")
     axes = []
     for name, lo, hi, x0, step in problem.brute_axes():
         if step is not None:
@@ -765,9 +782,32 @@ def get_engine(name) -> Engine:
     return engine
 
 
+#: Options that count iterations, evaluations or points: the fewest
+#: accepted.  Each must be a whole number no larger than the MAX_NFEV limit.
+_COUNT_OPTIONS = {"maxiter": 1, "popsize": 1, "niter": 1, "Ns": 2, "keep": 1,
+                  "interval": 1, "niter_success": 1, "maxfun": 1}
+
+
+def _check_count(key, value):
+    from .limits import limit
+    top = limit("MAX_NFEV")
+    low = _COUNT_OPTIONS[key]
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2 ** 63:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
+            or not low <= value <= top:
+        shown = value if isinstance(value, (int, float)) else type(value).__name__
+        raise EngineError(f"option {key!r} must be a whole number from {low} "
+                          f"to {top:,} (FITCLI_MAX_NFEV), got {shown!r}",
+                          key=key)
+
+
 def check_options(engine: Engine, options: dict):
-    """Raise EngineError for an option the engine does not accept."""
+    """Raise EngineError for an option the engine does not accept (or a
+    count option that is not a whole number in range)."""
     for key in options:
+        if key in _COUNT_OPTIONS and key in engine.options:
+            _check_count(key, options[key])
         if key not in engine.options:
             from .expr import close_matches
             hint = ""

@@ -10,11 +10,32 @@ Library code raises these; only :mod:`fitcli.cli` prints them.
 """
 from __future__ import annotations
 
+import re
+
 __all__ = [
     "FitcliError", "SpecError", "DataError", "ExprError", "ConstraintError",
     "ParameterError", "EngineError", "NonFiniteError",
     "FitcliWarning", "ParameterAtBoundWarning", "ConfidenceWarning",
 ]
+
+
+_LONG_DIGITS = re.compile(r"\d{25,}")
+#: Longest message kept whole; a longer one is cut in its middle.
+MAX_MESSAGE = 1000
+
+
+def _abbreviate(message):
+    """A message fit for one line: runs of more than 24 digits (a number
+    echoed from the input) shown by their start and length, and at most
+    :data:`MAX_MESSAGE` characters."""
+    if not isinstance(message, str):
+        return message
+    message = _LONG_DIGITS.sub(
+        lambda m: f"{m.group()[:8]}...({len(m.group())} digits)", message)
+    if len(message) > MAX_MESSAGE:
+        half = MAX_MESSAGE // 2 - 3
+        message = message[:half] + " ... " + message[-half:]
+    return message
 
 
 class FitcliError(ValueError):
@@ -34,6 +55,7 @@ class FitcliError(ValueError):
     def __init__(self, message: str, *, file: str | None = None,
                  line: int | None = None, column: int | None = None,
                  key: str | None = None):
+        message = _abbreviate(message)
         super().__init__(message)
         self.message = message
         self.file = file

@@ -466,8 +466,10 @@ class Minimizer:
     _asteval = asteval
 
     def _max_nfev_for(self, nvarys):
+        from .limits import limit
         if self.max_nfev is not None:
-            return int(self.max_nfev)
+            # a huge limit means "no limit": engines count in C ints
+            return min(int(self.max_nfev), limit("MAX_NFEV"))
         return _MAX_NFEV_FACTOR * (nvarys + 1)
 
     # ---------------------------------------------------------------- setup
@@ -609,6 +611,11 @@ class Minimizer:
             stop = None
             try:
                 out = engine.run(problem, options)
+            except (ValueError, TypeError) as exc:
+                refused = _option_refusal(exc, problem, engine, options)
+                if refused is None:
+                    raise
+                raise refused from None
             except _StopFit as exc:
                 stop = exc.why
                 out = _engines.EngineOutput(
@@ -746,7 +753,11 @@ class Minimizer:
             if problem.evals_uncounted != evals:
                 problem.set_values(ext)     # the derivatives moved the values
         result.nfev_covar = problem.evals_uncounted
-        degenerate = reason if reason and "does not affect" in reason else None
+        # a parameter without effect, or parameters that are not independent
+        # (a singular covariance): the values found are arbitrary along some
+        # direction, so the fit is not a success (lmfit calls it one)
+        degenerate = reason if reason and ("does not affect" in reason or
+                                           "singular" in reason) else None
         if cov is None:
             result.errorbars = False
             notes.append(f"uncertainties could not be estimated: {reason}")
@@ -900,6 +911,30 @@ def _exact_fit(J, values, chisqr, lin=None):
     contrib = [abs(v) * w for v, w in zip(values.tolist(), norms.tolist())]
     size = max(contrib) if contrib else 0.0
     return size > 0 and math.sqrt(chisqr) <= 1e-11 * size
+
+
+def _option_refusal(exc, problem, engine, options):
+    """An EngineError for an exception that scipy raised about the engine
+    options the user gave (``x_scale`` of the wrong length, a value of the
+    wrong kind...), or None: the error came from evaluating the objective
+    (the residual closure is on its traceback), is fitcli's own, or no
+    option was given (then it is a bug, reported as one)."""
+    if isinstance(exc, FitcliError) or not options:
+        return None
+    objective = problem.residual.__code__
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code is objective or code.co_name == "jac" and \
+                code.co_filename == __file__:
+            return None
+        tb = tb.tb_next
+    text = " ".join(str(exc).split())[:200] or type(exc).__name__
+    names = ", ".join(sorted(options))
+    return EngineError(f"engine '{engine.name}' cannot run with the options "
+                       f"given ({names}): scipy says: {text}",
+                       key=next(iter(sorted(options))) if len(options) == 1
+                       else None)
 
 
 def _check_max_nfev(value):

@@ -500,8 +500,12 @@ class Parameters(dict):
                 for child in children:
                     if state.get(child) == 1:
                         cycle = path[path.index(child):] + [child]
+                        size = (f" of {len(cycle) - 1} parameters"
+                                if len(cycle) > 13 else "")
+                        if size:       # one line: both ends of the cycle
+                            cycle = cycle[:6] + ["..."] + cycle[-6:]
                         raise ConstraintError(
-                            "constraint expressions form a cycle: "
+                            f"constraint expressions form a cycle{size}: "
                             + " -> ".join(cycle), key=child)
                     if state.get(child) != 2:
                         state[child] = 1

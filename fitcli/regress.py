@@ -525,6 +525,19 @@ def _number_check(what, got, want, rtol, atol):
     return Check(what, shown_want, shown_got, ok, detail)
 
 
+class _LongInteger(ValueError):
+    """An integer in a JSON document with more digits than a float holds."""
+
+
+def _json_int(text):
+    """JSON integers as Python ints, refusing those longer than a float's
+    309 digits (Python's own int() refuses 4300 with a ValueError, and is
+    quadratic below that)."""
+    if len(text) > 310:
+        raise _LongInteger(sum(ch.isdigit() for ch in text))
+    return int(text)
+
+
 def load_document(path) -> dict:
     """Read a result.json or summary.json.
 
@@ -554,10 +567,13 @@ def load_document(path) -> dict:
                         "expected a fitcli result.json or summary.json",
                         file=source, line=line) from None
     try:
-        doc = json.loads(text)
+        doc = json.loads(text, parse_int=_json_int)
     except json.JSONDecodeError as exc:
         raise DataError(f"not valid JSON: {exc.msg}", file=source,
                         line=exc.lineno, column=exc.colno) from None
+    except _LongInteger as exc:
+        raise DataError(f"not a fitcli result: an integer with {exc.args[0]} "
+                        "digits", file=source) from None
     except RecursionError:
         raise DataError("not a fitcli result or summary: JSON nested too "
                         "deeply", file=source) from None

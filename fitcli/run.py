@@ -329,7 +329,12 @@ def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True,
         except (ExprError, NonFiniteError) as exc:
             raise _relocate(exc, spec, "model") from None
         except EngineError as exc:
-            raise _relocate(exc, spec, "fit.engine") from None
+            if exc.key in options:
+                where = f"fit.options.{exc.key}"
+            else:
+                where = "fit.options" if "options given" in exc.message \
+                    else "fit.engine"
+            raise _relocate(exc, spec, where) from None
         outcome = FitOutcome(spec=spec, dataset=dataset, result=result)
         caught.extend(fit_warnings(result))
         values = model.eval(result.params.valuesdict(), data)

@@ -585,6 +585,17 @@ _INT_TAG = "tag:yaml.org,2002:int"
 _FLOAT_TAG = "tag:yaml.org,2002:float"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _OCTAL = re.compile(r"[-+]?0[0-7_]+")
+#: Most digits of an integer in a spec: numbers are 64-bit floats, whose
+#: largest finite value has 309 digits (longer integers would also make
+#: Python's int conversion refuse, or spend quadratic time).
+MAX_INT_DIGITS = 309
+_LONG_INT = re.compile(r"(?<![\w.])[-+]?\d[\d_]{%d,}(?![\w.])" % MAX_INT_DIGITS)
+
+
+def _long_int_message(text):
+    digits = sum(ch.isdigit() for ch in text)
+    return (f"the integer {text[:12]}... has {digits} digits; numbers are "
+            f"64-bit floats (at most {MAX_INT_DIGITS} digits)")
 
 
 def _yaml_loader():
@@ -737,6 +748,8 @@ class _YamlBuilder:
         at = _mark(node.start_mark)
         text = node.value
         if node.style is None and node.tag in (_INT_TAG, _FLOAT_TAG):
+            if node.tag == _INT_TAG and _LONG_INT.fullmatch(text.strip()):
+                self.fail(_long_int_message(text.strip()), at, path)
             if ":" in text:
                 value = self.loader.construct_object(node)
                 self.fail(f"YAML 1.1 reads {text} as the base-60 number "
@@ -765,6 +778,13 @@ def _parse_toml(text, source):
         except ModuleNotFoundError:
             raise SpecError("reading TOML specs needs Python 3.11 or the "
                             "'tomli' package", file=source) from None
+    long_int = _LONG_INT.search(text)
+    if long_int:      # before tomllib, whose int() refuses or takes long
+        line = text.count("\n", 0, long_int.start()) + 1
+        col = long_int.start() - (text.rfind("\n", 0, long_int.start()) + 1) + 1
+        if not _in_toml_string(text, long_int.start()):
+            raise SpecError(_long_int_message(long_int.group()), file=source,
+                            line=line, column=col)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -784,6 +804,23 @@ def _parse_toml(text, source):
     keys, values = _TomlScanner(text).scan()
     keys.setdefault("", (1, 1))
     return data, keys, values
+
+
+def _in_toml_string(text, pos):
+    """Whether ``pos`` is inside a quoted string or comment of its line (a
+    cheap test for the long-integer check; multi-line strings holding a
+    309-digit run are refused too -- a price no real spec pays)."""
+    start = text.rfind("\n", 0, pos) + 1
+    quote = None
+    for ch in text[start:pos]:
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "#":
+            return True
+    return quote is not None
 
 
 class _TomlScanner:
