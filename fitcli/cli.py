@@ -83,6 +83,16 @@ def _print_report(text, title):
         click.echo(text, nl=not text.endswith("\n"))
 
 
+class _Path(click.Path):
+    """click's Path that refuses an empty path (``-o ''``) as a usage error,
+    like any other bad argument."""
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and not value.strip():
+            self.fail("the path is empty", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def _guarded(body):
     """Run a command body with signal handling and the exit-code contract.
 
@@ -153,8 +163,8 @@ def main():
 
 
 @main.command()
-@click.argument("specs", nargs=-1, required=True, type=click.Path())
-@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False),
+@click.argument("specs", nargs=-1, required=True, type=_Path())
+@click.option("-o", "--output", "out_dir", type=_Path(file_okay=False),
               help="Output directory (default: the spec's output.dir; "
                    "with several specs, one subfolder per spec).")
 @click.option("--data", "data_files", multiple=True, metavar="FILE|GLOB",
@@ -177,7 +187,7 @@ def main():
 @click.option("--plot", is_flag=True,
               help="Draw the plots (fit.png, ci2d_X_Y.png, summary.png), "
                    "as with output.plot: true in the spec.")
-@click.option("--baseline", type=click.Path(),
+@click.option("--baseline", type=_Path(),
               help="Compare the results with this saved result.json / "
                    "summary.json (or a directory holding it); exit 3 on "
                    "drift.")
@@ -187,7 +197,7 @@ def main():
               show_default=True, help="Relative tolerance for --baseline.")
 @click.option("--atol", type=click.FloatRange(min=0), default=0.0,
               show_default=True, help="Absolute tolerance for --baseline.")
-@click.option("--junit", "junit", type=click.Path(dir_okay=False),
+@click.option("--junit", "junit", type=_Path(dir_okay=False),
               help="Also write a JUnit XML report (one test case per fit or "
                    "dataset) for CI systems.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
@@ -522,8 +532,8 @@ def _param_tolerances(items):
 
 
 @main.command()
-@click.argument("result", type=click.Path())
-@click.argument("baseline", type=click.Path())
+@click.argument("result", type=_Path())
+@click.argument("baseline", type=_Path())
 @click.option("--rtol", type=click.FloatRange(min=0), default=1e-6,
               show_default=True, help="Relative tolerance.")
 @click.option("--atol", type=click.FloatRange(min=0), default=0.0,
@@ -575,8 +585,8 @@ def compare(result, baseline, rtol, atol, params, quiet, as_json, debug):
 
 
 @main.command()
-@click.argument("result", type=click.Path())
-@click.option("--spec", "spec_path", type=click.Path(),
+@click.argument("result", type=_Path())
+@click.option("--spec", "spec_path", type=_Path(),
               help="The spec (default: the path recorded in RESULT).")
 @click.option("--rtol", type=click.FloatRange(min=0), default=1e-9,
               show_default=True, help="Relative tolerance.")
@@ -667,8 +677,8 @@ def _recorded_data(spec, info):
 
 
 @main.command()
-@click.argument("result", type=click.Path())
-@click.option("-o", "--output", "out_file", type=click.Path(dir_okay=False),
+@click.argument("result", type=_Path())
+@click.option("-o", "--output", "out_file", type=_Path(dir_okay=False),
               help="Write the fit plot (or summary plot) to this file; its "
                    "suffix gives the format unless --format is given.")
 @click.option("--format", "fmt", type=click.Choice(["png", "svg", "pdf"]),
@@ -726,7 +736,7 @@ def plot(result, out_file, fmt, components, debug):
 
 
 @main.command()
-@click.argument("specs", nargs=-1, required=True, type=click.Path())
+@click.argument("specs", nargs=-1, required=True, type=_Path())
 @click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
 def check(specs, debug):
     """Validate each SPEC, its data and expressions, and evaluate the model
@@ -807,9 +817,9 @@ _TEMPLATES = {
 @main.command()
 @click.option("--model", "model", type=click.Choice(sorted(_TEMPLATES)),
               default="gaussian", show_default=True, help="Starter model.")
-@click.option("--data", "data_file", type=click.Path(),
+@click.option("--data", "data_file", type=_Path(),
               help="Data file to fit (its first two columns are used).")
-@click.option("-o", "--output", "out_file", type=click.Path(dir_okay=False),
+@click.option("-o", "--output", "out_file", type=_Path(dir_okay=False),
               help="Write the spec to this file instead of stdout.")
 def init(model, data_file, out_file):
     """Write a starter spec.

@@ -523,6 +523,11 @@ def conf_interval2d(minimizer, result, x_name, y_name, nx=10, ny=10,
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
             raise FitcliError(f"{label} must be an integer >= 2, got {n!r}",
                               key=label)
+    from .limits import exceeded, limit
+    if nx * ny > limit("MAX_MAP_POINTS"):
+        raise exceeded("MAX_MAP_POINTS", int(nx * ny),
+                       f"a {nx} x {ny} confidence map",
+                       detail=" (each point is a fit)")
     axes = []
     for i, name in enumerate((x_name, y_name)):
         par = result.params[name]

@@ -462,6 +462,24 @@ def _is_number_or_empty(s):
     return True
 
 
+def delimiter_problem(d):
+    """Why ``d`` (one character) cannot separate the fields of a numeric
+    table, or None.  Refused: letters and digits, ``. + -`` (parts of
+    numbers), quotes, ``#`` (comments), line breaks and other control
+    characters (tab is fine)."""
+    if d == "\t" or d == " ":
+        return None
+    if d.isalnum() or d in ".+-":
+        return f"{d!r} can be part of a number"
+    if d in "\"'":
+        return "quotes enclose fields"
+    if d == "#":
+        return "'#' starts a comment"
+    if not d.isprintable():
+        return f"U+{ord(d):04X} is a control character"
+    return None
+
+
 def _delimiter(spec, name, err):
     d = spec.delimiter
     if d is None:
@@ -472,8 +490,13 @@ def _delimiter(spec, name, err):
                              f"'whitespace', got {d!r}", sub="delimiter")
     if d.lower() == _WHITESPACE or d.isspace() and d != "\t":
         return _WHITESPACE
+    why = delimiter_problem(d) if len(d) == 1 else None
     if d == "#":
         raise err.spec_error("delimiter '#' is not allowed ('#' starts a comment)",
+                             sub="delimiter")
+    if why:
+        raise err.spec_error(f"delimiter {d!r} is not allowed ({why}); use a "
+                             "character such as ',', ';', '|' or '\\t'",
                              sub="delimiter")
     return d
 

@@ -194,6 +194,11 @@ def _variables(spec, dataset):
 def _prepare(spec):
     params = build_parameters(spec)
     nvarys = sum(1 for p in params.values() if p.vary and p.expr is None)
+    if nvarys == 0:
+        raise SpecError("no parameter is varied: every parameter has vary: "
+                        "false or an expr; let at least one vary",
+                        **spec.locate("parameters"))
+    _check_maps(spec)
     dataset = build_dataset(spec, min_points=max(1, nvarys + 1))
     model = build_model(spec, spec.data.variables)
     data = _variables(spec, dataset)
@@ -223,24 +228,38 @@ def check_spec(spec):
     initial values; raise if anything is wrong (non-finite model included).
     """
     params, dataset, model, data = _prepare(spec)
-    fcn = residual_function(model, data, dataset)
+    values = _start_values(spec, params, dataset, model, data)
+    return FitOutcome(spec=spec, dataset=dataset, model_values=values)
+
+
+def _start_values(spec, params, dataset, model, data):
+    """The model at the initial values, as an array of the data's shape:
+    the first evaluation, with a wall-time bound (every later evaluation of
+    a fit runs the same operations on the same data -- the expression has
+    no loops -- so this bounds each of them), and finite at every point
+    (a spec's nan_policy is about the data; the model must be finite)."""
+    from .model import _shaped
+
     try:
         with time_limit(), np.errstate(all="ignore"):
-            r = fcn(params)
+            values = model.eval(params.valuesdict(), data)
+        values = np.array(_shaped(values, dataset.y.shape, "model"))
     except ExprError as exc:
         raise _relocate(exc, spec, "model") from None
-    bad = np.flatnonzero(~np.isfinite(r))
+    bad = np.flatnonzero(~np.isfinite(values))
     if len(bad):
         lines = getattr(dataset, "lines", None)
         where = (f"data line {int(lines[bad[0]])}" if lines is not None
                  else f"point {int(bad[0])}")
-        raise SpecError(f"the model is not finite at the initial values "
-                        f"({len(bad)} of {len(r)} points, first at {where})",
-                        **spec.locate("model"))
-    with np.errstate(all="ignore"):
-        values = model.eval(params.valuesdict(), data)
-    return FitOutcome(spec=spec, dataset=dataset,
-                      model_values=np.broadcast_to(values, dataset.y.shape))
+        shown = [f"{n}={p.value:.6g}" for n, p in params.items()]
+        if len(shown) > 6:
+            shown = shown[:6] + ["..."]
+        raise SpecError(f"the model is not finite at {len(bad)} of "
+                        f"{values.size} points at the initial values "
+                        f"({', '.join(shown)}; first at {where}): change the "
+                        "starting values or bounds, or leave those points "
+                        "out with data.range", **spec.locate("model"))
+    return values
 
 
 def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True,
@@ -282,20 +301,7 @@ def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True,
         _warm_start(params, initial)
     if plot is None:
         plot = spec.output is not None and spec.output.plot
-    # the first evaluation, with a wall-time bound: every later evaluation
-    # of the fit runs the same operations on the same data (the expression
-    # has no loops), so this bounds each of them
-    try:
-        with time_limit(), np.errstate(all="ignore"):
-            init_values = model.eval(params.valuesdict(), data)
-    except ExprError as exc:
-        raise _relocate(exc, spec, "model") from None
-    if plot:
-        try:
-            init_values = np.array(np.broadcast_to(
-                np.asarray(init_values, dtype=float), dataset.y.shape))
-        except (TypeError, ValueError):
-            init_values = None    # the fit below reports the bad model
+    init_values = _start_values(spec, params, dataset, model, data)
     fcn = residual_function(model, data, dataset)
     options = dict(spec.fit.options)
     method = spec.fit.engine
@@ -417,6 +423,20 @@ def _warm_start(params, initial):
         if math.isfinite(value):
             p.value = min(max(value, p.min), p.max)
     params.update_constraints()
+
+
+def _check_maps(spec):
+    """Each confidence map within MAX_MAP_POINTS (every grid point is a
+    fit), checked before the fit."""
+    from .limits import exceeded, limit
+
+    conf = spec.confidence
+    for i, m in enumerate(conf.maps if conf is not None else ()):
+        if m.nx * m.ny > limit("MAX_MAP_POINTS"):
+            exc = exceeded("MAX_MAP_POINTS", m.nx * m.ny,
+                           f"the {m.nx} x {m.ny} map of {m.x} and {m.y}",
+                           detail=" (each point is a fit)")
+            raise SpecError(exc.message, **spec.locate(f"confidence.maps[{i}]"))
 
 
 def _confidence(mini, result, conf, outcome):

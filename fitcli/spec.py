@@ -433,6 +433,9 @@ class FitSpec:
                                   repr=False)
     source: str = field(default="<spec>", compare=False)
     overrides: tuple = ()
+    #: key path ('parameters.a', 'parameters.a.expr') -> the ``--set`` item
+    #: that gave it (errors there are blamed on the item, not the spec)
+    set_by: dict = field(default_factory=dict, compare=False, repr=False)
 
     def where(self, key_path: str, *, value: bool = False):
         """``(line, column)`` of ``key_path`` in the spec (of its value with
@@ -443,6 +446,13 @@ class FitSpec:
     def locate(self, key_path: str, *, value: bool = False) -> dict:
         """Keyword arguments for a :class:`~fitcli.errors.FitcliError`
         pointing at ``key_path``: ``raise DataError(msg, **spec.locate('data.y'))``."""
+        parts = key_path.split(".")
+        if parts[0] == "parameters" and len(parts) >= 2:
+            item = self.set_by.get(".".join(parts[:3])) or \
+                self.set_by.get(".".join(parts[:2]))
+            if item is not None:
+                return {"file": self.source, "line": None, "column": None,
+                        "key": f"--set {item!r}"}
         line, col = self.where(key_path, value=value)
         return {"file": self.source, "line": line, "column": col,
                 "key": key_path}
@@ -1631,6 +1641,12 @@ class _Checker:
                     delim in "\r\n#\"'":
                 self.fail_value(dpath, "expected a single character such as "
                                 f"',' or '\\t', got {_kind(delim)}")
+            from .data import delimiter_problem
+            why = delimiter_problem(delim)
+            if why:
+                self.fail_value(dpath, f"{delim!r} cannot separate numbers "
+                                f"({why}); use a character such as ',', ';', "
+                                "'|' or '\\t'")
         if "sigma_x" in refs and len(xs) != 1:
             self.fail(f"{path}.sigma_x", "sigma_x needs a single x variable")
         return DataSection(file=files[0], x=tuple(xs), y=refs["y"],
@@ -2270,8 +2286,14 @@ def apply_overrides(spec: FitSpec, sets) -> FitSpec:
                 msg = f"{_name}.{key}: {msg}"
             fail(_item, msg)
         new[name] = _make_param(f, bad)
+    set_by = dict(spec.set_by)
+    for name, attrs in given.items():
+        set_by[f"parameters.{name}"] = list(attrs.values())[-1]
+        for attr, item in attrs.items():
+            set_by[f"parameters.{name}.{attr}"] = item
     out = dataclasses.replace(spec, parameters=new,
-                              overrides=tuple(spec.overrides) + tuple(sets))
+                              overrides=tuple(spec.overrides) + tuple(sets),
+                              set_by=set_by)
     def after_fail(path, msg):
         raise SpecError(f"after --set, {path}: {msg}", key="--set")
     if out.confidence is not None:
