@@ -319,13 +319,16 @@ class Expression:
         Every free name that is read (parameters, constants, variables).
     calls : frozenset of str
         Names that are called as functions.
+    depth : int
+        Deepest nesting of the tree.
     seq_args : tuple of (name, column)
         Sequences passed to functions (see :func:`_sequences`).
     seq_root : bool
         The whole expression may give a sequence.
-    sites : tuple of (name, nargs, column)
+    sites : tuple of (name, nargs, column, depth)
         Every call, in the order of the text (a name called twice appears
-        twice): for argument counts and the cost of nested calls.
+        twice), with its nesting depth in the tree: for argument counts and
+        the cost and depth of nested calls.
     nodes : int
         Number of syntax-tree elements (the operations of one evaluation,
         calls of spec functions not expanded).
@@ -337,6 +340,7 @@ class Expression:
     calls: frozenset
     sites: tuple = field(default=(), compare=False)
     nodes: int = field(default=0, compare=False)
+    depth: int = field(default=0, compare=False)
     seq_args: tuple = field(default=(), compare=False)
     seq_root: bool = field(default=False, compare=False)
 
@@ -436,11 +440,12 @@ def _compile(text, *, key=None) -> Expression:
 
     # iterative walk: node count, depth, allow-list, constants
     names, calls, sites = set(), set(), []
-    count = 0
+    count = deepest = 0
     stack = [(tree, 0, None)]
     while stack:
         node, depth, parent = stack.pop()
         count += 1
+        deepest = max(deepest, depth)
         if count > max_nodes:
             _fail(src, f"expression is too large (more than {max_nodes} "
                   "elements)", key=key)
@@ -478,7 +483,8 @@ def _compile(text, *, key=None) -> Expression:
             if node.keywords:
                 _fail(src, "keyword arguments are not allowed", node, key)
             calls.add(node.func.id)
-            sites.append((node.func.id, len(node.args), node.col_offset + 1))
+            sites.append((node.func.id, len(node.args), node.col_offset + 1,
+                          depth))
         elif kind in (ast.Tuple, ast.List):
             ok = (type(parent) is ast.Call and node in parent.args) or \
                  (type(parent) is ast.Compare and node in parent.comparators)
@@ -494,7 +500,8 @@ def _compile(text, *, key=None) -> Expression:
     sites.sort(key=lambda site: site[2])
     return Expression(text=src, node=module, names=frozenset(names),
                       calls=frozenset(calls), sites=tuple(sites),
-                      nodes=count - 1, seq_args=seq_args, seq_root=seq_root)
+                      nodes=count - 1, depth=deepest, seq_args=seq_args,
+                      seq_root=seq_root)
 
 
 def _sequences(root):
@@ -559,7 +566,7 @@ def check_names(expr: Expression, known, *, key=None, what="expression"):
     if expr.seq_root:
         raise ExprError(f"{what} {expr.text!r} must give a number, not a "
                         "sequence (a tuple, list or pair)", key=key)
-    for name, nargs, col in expr.sites:
+    for name, nargs, col, _depth in expr.sites:
         span = arity(known.get(name))
         if span is None:
             continue
@@ -663,12 +670,27 @@ def evaluate(interp, expr: Expression, *, key=None, nested=False):
             raise
         raise exc.error(expr, key) from None
     except Exception as exc:  # asteval re-raises the evaluation error
+        inner = _innermost_expr_error(exc)
+        if inner is not None and inner.key != key:
+            raise inner from None   # a spec function's body failed: its error
         name, msg = type(exc).__name__, str(exc).strip()
         if interp.error:
             name, msg = interp.error[-1].get_error()
             interp.error = []
         raise ExprError(f"cannot evaluate {expr.text[:80]!r}: {name}"
                         + _clean_message(name, msg), key=key) from None
+
+
+def _innermost_expr_error(exc):
+    """The ExprError a spec function's body raised, when ``exc`` is (asteval
+    re-raises an error of a called function as a new exception of the same
+    type, with the old one as its context), or None."""
+    found, seen = None, 0
+    while isinstance(exc, ExprError) and seen < 1000:
+        if exc.key is not None:
+            found = exc
+        exc, seen = exc.__context__, seen + 1
+    return found
 
 
 #: Messages of numpy and Python that speak Python to a spec's author:

@@ -62,6 +62,10 @@ def _entries():
     yield Limit("MAX_EVAL_COST", 100_000, "operations",
                 "operations of one model evaluation with every call of a "
                 "spec function expanded (counted before anything runs)")
+    yield Limit("MAX_EVAL_DEPTH", 300, "levels",
+                "nesting of one model evaluation through the spec functions "
+                "it calls (each call adds 3 levels to its body's nesting; "
+                "Python's stack holds about 1000)")
     yield Limit("MAX_EVAL_SECONDS", 2.0, "seconds",
                 "wall time of one evaluation of the model or a constraint "
                 "at the start of a fit and in `fitcli check` (every later "

@@ -157,29 +157,43 @@ def _function_order(functions, key_of):
 CALL_COST = 30
 
 
+#: Python frames that one call of a spec function adds to an evaluation
+#: (the call, the function object, its compiled body).
+CALL_FRAMES = 3
+
+
 def _evaluation_cost(expr, functions, order, key):
-    """Operations of one evaluation of ``expr``: its elements, plus for each
-    call of a spec function the cost of that function's body (counted once
-    per call: ``f1(t) = f0(t) + f0(t)`` costs twice ``f0``), plus
-    :data:`CALL_COST` per call of a built-in function.  Computed from the
-    call graph (``order``: each function after those it calls) before
-    anything is evaluated; above the limit ``MAX_EVAL_COST`` the model is
+    """Operations and depth of one evaluation of ``expr``, from the call
+    graph (``order``: each spec function after those it calls), before
+    anything is evaluated.
+
+    Operations: the expression's elements, plus for each call of a spec
+    function the operations of that function's body (counted once per call:
+    ``f1(t) = f0(t) + f0(t)`` costs twice ``f0``), plus :data:`CALL_COST`
+    per call of a built-in function.  Above ``MAX_EVAL_COST`` the model is
     refused: spec functions that call others several times grow
-    exponentially with the depth."""
+    exponentially with the depth.
+
+    Depth: the nesting of the evaluation through the bodies of the spec
+    functions it calls (each call adds :data:`CALL_FRAMES`); above
+    ``MAX_EVAL_DEPTH`` the model is refused (evaluation recurses in Python,
+    whose stack is limited)."""
     from .limits import exceeded, limit
 
-    bound = limit("MAX_EVAL_COST")
-    memo = {}
+    bound, deepest = limit("MAX_EVAL_COST"), limit("MAX_EVAL_DEPTH")
+    memo, depth = {}, {}
 
-    def cost(e):
-        total = e.nodes
-        for name, _nargs, _col in e.sites:
+    def measure(e):
+        total, frames = e.nodes, e.depth
+        for name, _nargs, _col, at in e.sites:
             total += memo.get(name, CALL_COST)
-        return min(total, bound + 1)        # no need to count further
+            if name in depth:
+                frames = max(frames, at + CALL_FRAMES + depth[name])
+        return min(total, bound + 1), min(frames, deepest + 1)
 
     for name in order:
-        memo[name] = cost(functions[name].expr)
-    total = cost(expr)
+        memo[name], depth[name] = measure(functions[name].expr)
+    total, frames = measure(expr)
     if total > bound:
         called = [n for n in order if memo[n] > bound]
         via = (f"; function {called[0]!r} alone costs more: spec functions "
@@ -187,6 +201,10 @@ def _evaluation_cost(expr, functions, order, key):
                "depth" if called else "")
         exc = exceeded("MAX_EVAL_COST", None if total == bound + 1 else total,
                        "one evaluation of the model", detail=via)
+        raise ExprError(exc.message, key=key)
+    if frames > deepest:
+        exc = exceeded("MAX_EVAL_DEPTH", None, "one evaluation of the model",
+                       detail=": spec functions call each other too deeply")
         raise ExprError(exc.message, key=key)
     return total
 

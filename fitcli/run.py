@@ -245,7 +245,9 @@ def _start_values(spec, params, dataset, model, data):
             values = model.eval(params.valuesdict(), data)
         values = np.array(_shaped(values, dataset.y.shape, "model"))
     except ExprError as exc:
-        raise _relocate(exc, spec, "model") from None
+        key = exc.key if exc.key and exc.key.startswith("functions.") \
+            else "model"
+        raise _relocate(exc, spec, key) from None
     bad = np.flatnonzero(~np.isfinite(values))
     if len(bad):
         lines = getattr(dataset, "lines", None)
