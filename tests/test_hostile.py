@@ -689,3 +689,25 @@ def test_confidence_map_limit_in_the_library_and_raised_by_env(monkeypatch):
         conf_interval2d(mini, result, "a", "b", 10, 10)
     *_, grid = conf_interval2d(mini, result, "a", "b", 5, 5)
     assert grid.shape == (5, 5)
+
+
+# ==========================================================================
+# docs
+def test_limits_table_in_docs_matches_the_code():
+    """docs/limits.md lists every limit of fitcli/limits.py with its
+    variable, default, unit and description, and nothing else."""
+    from pathlib import Path
+
+    from fitcli.limits import LIMITS
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "limits.md") \
+        .read_text()
+    rows = [line for line in text.splitlines()
+            if line.startswith("| `FITCLI_")]
+    expected = []
+    for entry in LIMITS.values():
+        default = f"{entry.default:,}" if isinstance(entry.default, int) \
+            else f"{entry.default:g}"
+        expected.append(f"| `{entry.env}` | {default} {entry.unit} | "
+                        f"{entry.what} |")
+    assert rows == expected
