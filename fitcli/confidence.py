@@ -2,13 +2,25 @@
 
 For a parameter ``p`` fixed at a trial value, all other varied parameters
 are re-optimised (constraints and bounds still apply) and the new
-chi-square ``chi2_f`` is compared with the best one ``chi2_0`` by the
-F-test::
+chi-square ``chi2_f`` is compared with the best one ``chi2_0``.  How depends
+on what the uncertainties mean:
 
-    F = (chi2_f / chi2_0 - 1) * (N - P) / P_fix
-    prob = F_cdf(F; P_fix, N - P)
+* ``method='ftest'`` (relative uncertainties: the fit scales them,
+  ``scale_covar=True``; lmfit's way)::
 
-(N data points, P varied parameters, P_fix fixed ones).  Each confidence
+      F = (chi2_f / chi2_0 - 1) * (N - P) / P_fix
+      prob = F_cdf(F; P_fix, N - P)
+
+* ``method='chi2'`` (absolute uncertainties, ``scale_covar=False``; the
+  MINOS / ROOT / kafe2 convention)::
+
+      prob = chi2_cdf(chi2_f - chi2_0; P_fix)
+
+  so the 1, 2, 3 sigma limits of one parameter are where the chi-square
+  has grown by 1, 4, 9 (for a linear model exactly best +/- 1, 2, 3
+  standard errors).
+
+(N data points, P varied parameters, P_fix fixed ones.)  Each confidence
 limit is the value where ``prob`` reaches the level of a sigma
 (``erf(sigma / sqrt(2))``).
 
@@ -32,7 +44,7 @@ from .errors import (ConfidenceWarning, FitcliError, NonFiniteError,
                      ParameterAtBoundWarning)
 
 __all__ = ["conf_interval", "conf_interval2d", "f_compare", "sigma_to_prob",
-           "ConfidenceSearch", "chi2_sf"]
+           "ConfidenceSearch", "chi2_sf", "chi2_cdf", "chi2_ppf", "METHODS"]
 
 _SQRT2 = math.sqrt(2.0)
 #: Absolute tolerance of each limit, in standard errors.
@@ -147,6 +159,53 @@ def chi2_sf(chisqr, dof):
     return gammaincc(dof / 2.0, max(chisqr, 0.0) / 2.0)
 
 
+def chi2_cdf(x, dof):
+    """P(chi2(dof) <= x)."""
+    if not x > 0:
+        return 0.0
+    return 1.0 - gammaincc(dof / 2.0, x / 2.0)
+
+
+def chi2_ppf(p, dof):
+    """The ``p`` quantile of chi2(dof): the x with ``chi2_cdf(x) = p``
+    (bisection in x to relative 1e-15; 1, 4, 9 for the 1, 2, 3 sigma
+    probabilities with one degree of freedom)."""
+    if p <= 0.0:
+        return 0.0
+    if p >= 1.0:
+        return math.inf
+    lo, hi = 0.0, max(2.0 * dof, 1.0)
+    while chi2_cdf(hi, dof) < p:
+        lo, hi = hi, 2.0 * hi
+    for _ in range(300):
+        mid = 0.5 * (lo + hi)
+        if chi2_cdf(mid, dof) < p:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo <= 1e-15 * hi:
+            break
+    return 0.5 * (lo + hi)
+
+
+#: Ways to turn a profile's chi-square into a probability (see the module
+#: docstring): the F-test when the uncertainties are relative (scaled by
+#: the fit), the chi-square difference when they are absolute.
+METHODS = ("ftest", "chi2")
+
+
+def resolve_method(method, minimizer):
+    """``method`` checked, or the default for ``minimizer``: 'chi2' when it
+    takes the uncertainties as absolute (``scale_covar=False``), else
+    'ftest' (lmfit's only method)."""
+    if method is None:
+        return "ftest" if getattr(minimizer, "scale_covar", True) else "chi2"
+    if method not in METHODS:
+        raise FitcliError(f"unknown confidence method {method!r}; choose one "
+                          f"of: {', '.join(METHODS)}", key="method")
+    return method
+
+
 def _fdtr(dfn, dfd, x):
     """F distribution CDF: I_u(dfn/2, dfd/2) with u = dfn x / (dfn x + dfd)."""
     x = max(float(x), 0.0)
@@ -211,16 +270,20 @@ class ConfidenceSearch:
         :func:`f_compare`.
     """
 
-    def __init__(self, minimizer, result, prob_func=None):
+    def __init__(self, minimizer, result, prob_func=None, method=None):
         if result.params is None or not result.var_names:
             raise FitcliError("conf_interval needs the result of a fit")
-        if result.nvarys < 2:
+        self.method = resolve_method(method, minimizer)
+        ftest = self.method == "ftest" and prob_func is None
+        if result.nvarys < 2 and ftest:
             raise FitcliError("confidence intervals by the F-test need at least "
-                              f"2 varied parameters; this fit has {result.nvarys}")
+                              f"2 varied parameters; this fit has {result.nvarys}"
+                              " (with absolute uncertainties use method='chi2')")
         if result.nfree <= 0:
             raise FitcliError("confidence intervals need more data points than "
                               "varied parameters")
-        if not (math.isfinite(result.chisqr) and result.chisqr > 0):
+        if not (math.isfinite(result.chisqr) and
+                (result.chisqr > 0 or not ftest)):
             raise FitcliError("confidence intervals need a finite, non-zero "
                               f"chi-square; got {result.chisqr!r}")
         self.mini = minimizer
@@ -285,24 +348,42 @@ class ConfidenceSearch:
             return 1.0
         if self.prob_func is not None:
             return float(self.prob_func(self.best, pt))
+        if self.method == "chi2":
+            return chi2_cdf(pt.chisqr - self.best.chisqr, nfix)
         dchi = pt.chisqr / self.best.chisqr - 1.0
         nfree = self.best.nfree
         return _fdtr(nfix, nfree, dchi * nfree / nfix)
 
+    def statistic(self, pt, nfix=1):
+        """The test statistic of a profile point (F, or the chi-square
+        increase), whose square root is nearly linear in the fixed value."""
+        if self.method == "chi2":
+            return pt.chisqr - self.best.chisqr
+        return (pt.chisqr / self.best.chisqr - 1.0) * self.best.nfree / nfix
+
+    def target(self, prob, nfix=1):
+        """The square root of the statistic at probability ``prob``."""
+        if prob >= 1:
+            return math.inf
+        if self.prob_func is None and self.method == "chi2":
+            return math.sqrt(chi2_ppf(prob, nfix))
+        return math.sqrt(_fdtri(nfix, self.best.nfree, prob))
+
     def t_of(self, pt, nfix=1):
-        """sqrt(F) of a profile point: nearly linear in the fixed value."""
+        """sqrt of the statistic of a profile point (signed): nearly linear
+        in the fixed value."""
         if not math.isfinite(pt.chisqr):
             return math.inf
         if self.prob_func is None:
-            dchi = pt.chisqr / self.best.chisqr - 1.0
-            return math.copysign(math.sqrt(abs(dchi) * self.best.nfree / nfix),
-                                 dchi)
+            stat = self.statistic(pt, nfix)
+            return math.copysign(math.sqrt(abs(stat)), stat)
         p = min(max(pt.prob, 0.0), 1.0 - 1e-16)
         return math.sqrt(max(_fdtri(nfix, self.best.nfree, p), 0.0))
 
 
 def conf_interval(minimizer, result, p_names=None, sigmas=(1, 2, 3),
-                  trace=False, maxiter=200, verbose=False, prob_func=None):
+                  trace=False, maxiter=200, verbose=False, prob_func=None,
+                  method=None):
     """Profile confidence intervals of the varied parameters.
 
     Parameters
@@ -323,6 +404,15 @@ def conf_interval(minimizer, result, p_names=None, sigmas=(1, 2, 3),
         Accepted for compatibility; fitcli never prints.
     prob_func : callable, optional
         ``prob_func(best_fit, new_fit)`` replacing the F-test.
+    method : {'ftest', 'chi2'}, optional
+        How a profile's chi-square becomes a probability.  'ftest' (lmfit's
+        way, for uncertainties known only up to a factor): the F-test on
+        the chi-square ratio.  'chi2' (MINOS, ROOT, kafe2; for absolute
+        uncertainties): the chi-square increase, whose 1, 2, 3 sigma levels
+        are 1, 4, 9 for one parameter -- exactly +/- stderr for a linear
+        model.  Default: 'chi2' when the minimizer has
+        ``scale_covar=False``, else 'ftest'.  The method used is stored as
+        ``minimizer.ci_method``.
 
     Returns
     -------
@@ -334,7 +424,7 @@ def conf_interval(minimizer, result, p_names=None, sigmas=(1, 2, 3),
         ``{name: {other: array, ..., name: array, 'prob': array}}`` of every
         profile point computed, sorted by the fixed value.
     """
-    search = ConfidenceSearch(minimizer, result, prob_func)
+    search = ConfidenceSearch(minimizer, result, prob_func, method)
     if p_names is None:
         p_names = list(result.var_names)
     for name in p_names:
@@ -366,6 +456,7 @@ def conf_interval(minimizer, result, p_names=None, sigmas=(1, 2, 3),
             traces[name] = _trace(result, name, points)
     minimizer.ci_nfev = search.nfev
     minimizer.ci_nfits = search.nfits
+    minimizer.ci_method = search.method
     if trace:
         return out, traces
     return out
@@ -398,8 +489,7 @@ def _profile_limits(search, name, probs, maxiter):
         side = [origin]
         bound = par.min if direction < 0 else par.max
         for prob in probs:
-            target = (math.sqrt(_fdtri(1, result.nfree, prob))
-                      if prob < 1 else math.inf)
+            target = search.target(prob)
             value, why = _find_limit(search, name, v0, direction, target,
                                      scale, bound, side, maxiter)
             if why:
@@ -489,7 +579,7 @@ def _secant(a, b, target, lo_d, hi_d):
 
 
 def conf_interval2d(minimizer, result, x_name, y_name, nx=10, ny=10,
-                    limits=None, prob_func=None):
+                    limits=None, prob_func=None, method=None):
     """Probabilities on a grid of two fixed parameters.
 
     Parameters
@@ -504,6 +594,9 @@ def conf_interval2d(minimizer, result, x_name, y_name, nx=10, ny=10,
         Default: best value +/- 5 standard errors (within the bounds).
     prob_func : callable, optional
         ``prob_func(best_fit, new_fit)`` replacing the F-test (2 fixed).
+    method : {'ftest', 'chi2'}, optional
+        As for :func:`conf_interval`; with 'chi2' the probability of the
+        chi-square increase with 2 degrees of freedom.
 
     Returns
     -------
@@ -512,7 +605,7 @@ def conf_interval2d(minimizer, result, x_name, y_name, nx=10, ny=10,
     grid : ndarray (ny, nx)
         ``grid[j, i]`` is the probability at ``(x[i], y[j])``.
     """
-    search = ConfidenceSearch(minimizer, result, prob_func)
+    search = ConfidenceSearch(minimizer, result, prob_func, method)
     for name in (x_name, y_name):
         if name not in result.var_names:
             raise FitcliError(f"'{name}' is not a varied parameter of the fit; "
@@ -555,4 +648,5 @@ def conf_interval2d(minimizer, result, x_name, y_name, nx=10, ny=10,
             grid[j, i] = pt.prob
             prev = starts[(i, j)] = pt.values or None
     minimizer.ci_nfev = search.nfev
+    minimizer.ci_method = search.method
     return x, y, grid

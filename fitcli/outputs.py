@@ -639,7 +639,7 @@ def _map_arrays(x, y, grid):
 
 
 def result_document(result, *, spec_info=None, ci=None, ci2d=None,
-                    engine_options=None):
+                    engine_options=None, ci_method=None):
     """The content of result.json as a dict (encode with :func:`json_bytes`).
 
     Parameters
@@ -658,6 +658,9 @@ def result_document(result, *, spec_info=None, ci=None, ci2d=None,
     engine_options : dict, optional
         Engine options to record (default ``result.call_kws``), sorted by
         name.
+    ci_method : str, optional
+        How the intervals and maps were computed (``'ftest'`` or
+        ``'chi2'``), stored as ``confidence.method``.
 
     The document holds: ``format``/``version``; ``fit`` statistics;
     ``engine`` name and options; ``parameters`` (by name: value, stderr,
@@ -721,7 +724,8 @@ def result_document(result, *, spec_info=None, ci=None, ci2d=None,
         "var_names": list(result.var_names),
         "covariance": covar,
         "correlation": correlation_matrix(covar),
-        "confidence": {"intervals": None if ci is None else _ci_table(ci),
+        "confidence": {"method": ci_method,
+                       "intervals": None if ci is None else _ci_table(ci),
                        "maps": maps},
         "input": spec_info,
         "versions": _versions(),
@@ -783,12 +787,13 @@ def _pct(p):
     return f"{p * 100:.2f}%"
 
 
-def ci_csv(ci):
+def ci_csv(ci, method=None):
     """ci.csv from :func:`fitcli.conf_interval`: a ``parameter`` column,
-    then one column per limit: ``lower_<level>`` from the widest level in,
-    ``best``, then ``upper_<level>`` outwards (levels as percentages with 2
-    decimals, or the full probability if two levels would look the same).
-    Unreachable limits are ``-inf``/``inf``."""
+    with ``method`` a ``method`` column (``ftest`` or ``chi2``: how the
+    limits were computed), then one column per limit: ``lower_<level>``
+    from the widest level in, ``best``, then ``upper_<level>`` outwards
+    (levels as percentages with 2 decimals, or the full probability if two
+    levels would look the same).  Unreachable limits are ``-inf``/``inf``."""
     keys = []  # (side, prob) with side -1 lower, 0 best, +1 upper
     table = {}
     for name, rows in ci.items():
@@ -816,6 +821,10 @@ def ci_csv(ci):
                               for s, p in keys]
     rows = [[name] + [cells.get(key) for key in keys]
             for name, cells in table.items()]
+    if method is not None:
+        header.insert(1, "method")
+        for row in rows:
+            row.insert(1, method)
     return csv_bytes(header, rows)
 
 

@@ -77,6 +77,9 @@ class FitOutcome:
         The text report (fit report + confidence table).
     init_values : ndarray or None
         The model at the initial values (computed only when plotting).
+    ci_method : str or None
+        How ``ci`` and ``maps`` were computed: ``'ftest'`` (relative
+        uncertainties) or ``'chi2'`` (absolute: ``fit.scale_covar: false``).
     model_stderr : ndarray or None
         Standard error of the best-fit model at each data point
         (:func:`fitcli.eval_uncertainty`), computed when ``fit.csv`` or the
@@ -99,6 +102,7 @@ class FitOutcome:
     failed_checks: str = ""
     init_values: object = None
     model_stderr: object = None
+    ci_method: str | None = None
 
 
 def _relocate(exc, spec, key):
@@ -444,18 +448,29 @@ def _check_maps(spec):
 def _confidence(mini, result, conf, outcome):
     from .confidence import conf_interval, conf_interval2d
 
+    from .confidence import resolve_method
+
     names = list(conf.params) if conf.params else list(result.var_names)
     varied = [n for n in names if n in result.var_names]
-    if varied and result.nvarys >= 2:
+    if varied and (result.nvarys >= 2 or resolve_method(None, mini) == "chi2"):
         outcome.ci = conf_interval(mini, result, p_names=varied,
                                    sigmas=list(conf.sigmas))
     elif varied:
         warnings.warn(ConfidenceWarning(
-            "confidence intervals need at least 2 varied parameters (F-test); "
-            "skipped"), stacklevel=2)
+            "confidence intervals by the F-test need at least 2 varied "
+            "parameters (with absolute uncertainties, fit: {scale_covar: "
+            "false}, one is enough); skipped"), stacklevel=2)
     for m in conf.maps:
         x, y, grid = conf_interval2d(mini, result, m.x, m.y, nx=m.nx, ny=m.ny)
         outcome.maps.append((x, y, grid, m.x, m.y))
+    outcome.ci_method = getattr(mini, "ci_method", None)
+
+
+#: Report headings of the confidence methods.
+CI_METHOD_TEXT = {
+    "ftest": "F-test: uncertainties relative, scaled by the fit",
+    "chi2": "Delta chi-square: uncertainties absolute (scale_covar false)",
+}
 
 
 def _report(spec, dataset, result, outcome):
@@ -473,7 +488,9 @@ def _report(spec, dataset, result, outcome):
     head.append(f"# model: {spec.model}")
     parts = ["\n".join(head), fit_report(result)]
     if outcome.ci:
-        parts.append("[[Confidence intervals]]\n" + ci_report(outcome.ci))
+        how = CI_METHOD_TEXT.get(outcome.ci_method)
+        parts.append("[[Confidence intervals]]" + (f" ({how})" if how else "")
+                     + "\n" + ci_report(outcome.ci))
     if outcome.warnings:
         parts.append("[[Warnings]]\n" + "\n".join(f"    {w}" for w in outcome.warnings))
     if outcome.checks:
@@ -527,13 +544,14 @@ def _files(spec, dataset, result, outcome, method, options):
                                    model_stderr=_stderr_column(outcome, y),
                                    sigma_x=dataset.sigma_x)
         if outcome.ci:
-            files["ci.csv"] = ci_csv(outcome.ci)
+            files["ci.csv"] = ci_csv(outcome.ci, method=outcome.ci_method)
         for x, yv, grid, xn, yn in outcome.maps:
             files[f"ci2d_{xn}_{yn}.csv"] = ci2d_csv(x, yv, grid, xn, yn)
     if out is None or out.json:
         doc = result_document(result, spec_info=spec_info, ci=outcome.ci,
                               ci2d=outcome.maps or None,
-                              engine_options=options)
+                              engine_options=options,
+                              ci_method=outcome.ci_method)
         if outcome.checks:
             from .regress import expect_document
             doc["expect"] = expect_document(outcome.checks)

@@ -736,3 +736,152 @@ def test_chi2_sf_needs_a_degree_of_freedom():
     assert math.isnan(chi2_sf(3.0, 0))
     with pytest.raises(ValueError):
         gammaincc(0.0, 1.0)
+
+
+# --------------------------------------------------------------------------
+# Delta chi-square intervals for absolute uncertainties (issue 12)
+SIG = 0.3            # the known uncertainty of the line data
+
+
+def line_over_sigma(params, x, y):
+    v = params.valuesdict()
+    return (v["a"] + v["b"] * x - y) / SIG
+
+
+def _abs_line():
+    p = Parameters()
+    p.add("a", value=1.0)
+    p.add("b", value=0.5)
+    mini = Minimizer(line_over_sigma, p, fcn_args=(LIN_X, LIN_Y),
+                     scale_covar=False)
+    return mini, mini.minimize()
+
+
+@pytest.mark.parametrize("sigma", [1, 2, 3])
+def test_chi2_interval_of_a_line_is_exactly_n_stderr(sigma):
+    """Absolute sigma, linear model: the Delta chi2 = sigma**2 profile
+    interval is best +/- sigma * stderr (the covariance is exact), and
+    'chi2' is the default when scale_covar is False."""
+    mini, res = _abs_line()
+    ci = conf_interval(mini, res, sigmas=[sigma])
+    assert mini.ci_method == "chi2"
+    for name in ("a", "b"):
+        best, lim = _limits(ci, name)
+        err = res.params[name].stderr
+        prob = math.erf(sigma / math.sqrt(2.0))
+        assert best - lim[(-1, prob)] == pytest.approx(sigma * err, rel=1e-6)
+        assert lim[(1, prob)] - best == pytest.approx(sigma * err, rel=1e-6)
+
+
+def test_chi2_and_ftest_differ_and_ftest_is_the_scaled_default():
+    """The same data: with relative sigma (scale_covar True, the default)
+    the F-test is used and its 1-sigma interval differs from Delta chi2 = 1
+    (it follows the scaled stderr and the F quantile)."""
+    mini, res = _abs_line()
+    chi = _limits(conf_interval(mini, res, sigmas=[1]), "b")
+    ft = _limits(conf_interval(mini, res, sigmas=[1], method="ftest"), "b")
+    assert mini.ci_method == "ftest"
+    p = Parameters()
+    p.add("a", value=1.0)
+    p.add("b", value=0.5)
+    scaled = Minimizer(line_over_sigma, p, fcn_args=(LIN_X, LIN_Y))
+    sres = scaled.minimize()
+    default = _limits(conf_interval(scaled, sres, sigmas=[1]), "b")
+    assert scaled.ci_method == "ftest"
+    # F-test limits do not depend on scale_covar (chi-square ratios)
+    assert default[1][(1, PROBS[0])] == pytest.approx(ft[1][(1, PROBS[0])],
+                                                      rel=1e-9)
+    # and they differ from Delta chi2 = 1 here (redchi ~ 0.9, F quantile)
+    w_chi = chi[1][(1, PROBS[0])] - chi[0]
+    w_ft = ft[1][(1, PROBS[0])] - ft[0]
+    assert abs(w_ft / w_chi - 1.0) > 0.02
+
+
+def _brute_chi2_limit(res, name, direction, dchi_target, resid, args):
+    """Independent profile: refit with ``name`` fixed (tight), root-find
+    where chi-square has grown by ``dchi_target``."""
+    v0 = res.params[name].value
+    h = 0.25 * res.params[name].stderr
+    chi0 = minimize(resid, res.params, args=args, **TIGHT).chisqr
+
+    def g(v):
+        params = res.params.copy()
+        params[name].set(value=v, vary=False)
+        new = minimize(resid, params, args=args, calc_covar=False, **TIGHT)
+        return new.chisqr - chi0 - dchi_target
+
+    prev = v0
+    for k in range(1, 400):
+        v = v0 + direction * k * h
+        if g(v) > 0:
+            lo, hi = sorted((prev, v))
+            return brentq(g, lo, hi, xtol=1e-11 * abs(h), rtol=1e-13)
+        prev = v
+    raise AssertionError("no crossing")
+
+
+def two_exp_abs(params, x, y):
+    return two_exp(params, x, y) / 0.2
+
+
+@pytest.mark.parametrize("name", ["a1", "t2"])
+def test_chi2_profile_matches_independent_profile(name):
+    """A non-linear model with absolute sigma: each Delta chi2 = 1, 4
+    limit equals an independent refit-and-root-find profile to 1e-6."""
+    mini = Minimizer(two_exp_abs, _exp_params(), fcn_args=(EXP_X, EXP_Y),
+                     scale_covar=False)
+    res = mini.minimize()
+    ci = conf_interval(mini, res, p_names=[name], sigmas=[1, 2])
+    best, lim = _limits(ci, name)
+    for direction in (-1, 1):
+        for sigma, prob in zip((1, 2), PROBS[:2]):
+            ref = _brute_chi2_limit(res, name, direction, sigma ** 2,
+                                    two_exp_abs, (EXP_X, EXP_Y))
+            assert lim[(direction, prob)] - best == pytest.approx(
+                ref - best, rel=1e-6), (direction, sigma)
+
+
+def test_chi2_map_uses_two_degrees_of_freedom():
+    """conf_interval2d with 'chi2': prob = P(chi2_2 <= Delta chi2) = 1 -
+    exp(-Delta chi2 / 2), exact for a line (Delta chi2 is the quadratic
+    form of the exact covariance)."""
+    mini, res = _abs_line()
+    x, y, grid = conf_interval2d(mini, res, "a", "b", 7, 5)
+    assert mini.ci_method == "chi2"
+    cov = res.covar
+    inv = np.linalg.inv(cov)
+    best = np.array([res.params["a"].value, res.params["b"].value])
+    for j, yv in enumerate(y):
+        for i, xv in enumerate(x):
+            d = np.array([xv, yv]) - best
+            expected = 1.0 - math.exp(-0.5 * d @ inv @ d)
+            assert grid[j, i] == pytest.approx(expected, abs=1e-9)
+
+
+def test_chi2_allows_one_varied_parameter_and_unknown_method_refused():
+    p = Parameters()
+    p.add("a", value=1.0)
+    p.add("b", value=0.7, vary=False)
+    mini = Minimizer(line_over_sigma, p, fcn_args=(LIN_X, LIN_Y),
+                     scale_covar=False)
+    res = mini.minimize()
+    best, lim = _limits(conf_interval(mini, res, sigmas=[1]), "a")
+    err = res.params["a"].stderr
+    assert lim[(1, PROBS[0])] - best == pytest.approx(err, rel=1e-6)
+    with pytest.raises(FitcliError, match="F-test need at least 2 varied"):
+        conf_interval(mini, res, method="ftest")
+    with pytest.raises(FitcliError, match="unknown confidence method 'minos'; "
+                       "choose one of: ftest, chi2"):
+        conf_interval(mini, res, method="minos")
+
+
+@pytest.mark.parametrize("dof", [1, 2, 3, 10])
+def test_chi2_quantile_matches_scipy(dof):
+    from fitcli.confidence import chi2_cdf, chi2_ppf
+    for p in (0.1, 0.6826894921370859, 0.9544997361036416, 0.9973002039367398):
+        assert chi2_ppf(p, dof) == pytest.approx(chi2_dist.ppf(p, dof),
+                                                 rel=1e-12)
+        assert chi2_cdf(chi2_dist.ppf(p, dof), dof) == pytest.approx(p,
+                                                                    rel=1e-12)
+    assert chi2_ppf(math.erf(1 / math.sqrt(2)), 1) == pytest.approx(1.0,
+                                                                    rel=1e-13)
