@@ -775,6 +775,19 @@ class Minimizer:
                              "chi-square is zero to round-off (the model fits "
                              "the data exactly)")
                 return degenerate
+        loss = (result.call_kws or {}).get("loss", "linear") \
+            if engine.least_squares else "linear"
+        if loss != "linear":
+            # a robust cost: its own curvature, not J^T J of the raw
+            # residuals (whose outliers inflate the scale)
+            cov = _unc.robust_covariance(
+                J, r, loss, float((result.call_kws or {}).get("f_scale", 1.0)))
+            if cov is None:
+                result.errorbars = False
+                notes.append("uncertainties could not be estimated: no point "
+                             "is an inlier of the robust loss")
+                return degenerate
+        elif self.scale_covar:
             cov = cov * result.redchi
         err, corr = _unc.stderr_correl(cov)
         errs = err.tolist()

@@ -100,6 +100,14 @@ def fit_report(inpar, modelpars=None, show_correl=True, min_correl=0.1,
             rows.append(("R-squared", _g(result.rsquared)))
         if result.pvalue is not None:
             rows.append(("chi-square p-value", _g(result.pvalue)))
+        loss = (getattr(result, "call_kws", None) or {}).get("loss", "linear")
+        if loss != "linear":
+            name = loss if isinstance(loss, str) else "callable"
+            scale = (result.call_kws or {}).get("f_scale", 1.0)
+            rows.append(("robust loss", f"{name} (f_scale={scale:g}): the fit "
+                         "minimised this cost; chi-square and R-squared are "
+                         "of the plain residuals, standard errors from the "
+                         "cost's curvature (sandwich)"))
         rows.append(("status", f"{result.status} (success={result.success})"))
         if result.ndata_omitted:
             rows.insert(3, ("# points omitted", result.ndata_omitted))

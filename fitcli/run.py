@@ -569,7 +569,10 @@ def _goodness_of_fit(result, dataset, model):
     sstot = float(np.sum((y - y.mean()) ** 2))
     ssres = float(np.sum((y - model) ** 2))
     result.rsquared = 1.0 - ssres / sstot if sstot > 0 else math.nan
-    if dataset.sigma is not None:
+    robust = (result.call_kws or {}).get("loss", "linear") != "linear"
+    if dataset.sigma is not None and not robust:
+        # (a robust loss minimised another cost: chi-square then has no
+        # chi-square distribution to test against)
         result.pvalue = chi2_sf(float(result.chisqr), int(result.nfree))
 
 

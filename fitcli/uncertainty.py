@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-__all__ = ["fd_steps", "rank_tolerance", "jacobian", "hessian", "covariance_from_jacobian",
+__all__ = ["fd_steps", "rank_tolerance", "robust_covariance", "jacobian", "hessian", "covariance_from_jacobian",
            "covariance_from_hessian", "stderr_correl", "fit_warnings",
            "eval_uncertainty"]
 
@@ -323,6 +323,70 @@ def covariance_from_hessian(H, names):
                       "the solution: the minimum is not well defined")
     inner = (v / w) @ v.T
     return 2.0 * inner / np.outer(d, d), None
+
+
+def _loss_derivatives(loss, z):
+    """rho'(z) and rho''(z) of scipy's robust losses (z = squared scaled
+    residual); ``loss`` may be a name or scipy's callable form returning
+    (rho, rho', rho'') stacked."""
+    if callable(loss):
+        rho = np.asarray(loss(z), dtype=float)
+        return rho[1], rho[2]
+    if loss == "soft_l1":
+        t = 1.0 + z
+        return t ** -0.5, -0.5 * t ** -1.5
+    if loss == "huber":
+        inner = z <= 1.0
+        zs = np.where(inner, 1.0, z)
+        return np.where(inner, 1.0, zs ** -0.5), \
+            np.where(inner, 0.0, -0.5 * zs ** -1.5)
+    if loss == "cauchy":
+        t = 1.0 + z
+        return 1.0 / t, -1.0 / (t * t)
+    if loss == "arctan":
+        t = 1.0 + z * z
+        return 1.0 / t, -2.0 * z / (t * t)
+    return np.ones_like(z), np.zeros_like(z)          # linear
+
+
+def robust_covariance(J, r, loss, f_scale):
+    """Covariance of a fit that minimised a robust cost
+    ``sum C**2 rho((r/C)**2)`` (scipy's ``least_squares`` losses, ``C`` =
+    ``f_scale``): the sandwich (Huber-White) estimate of an M-estimator.
+
+    With the scaled residuals ``u = r / C``, ``psi(u) = rho'(u**2) u`` (each
+    point's pull) and its slope ``psi'(u) = rho'(u**2) + 2 rho''(u**2)
+    u**2`` (the curvature of the cost)::
+
+        A = J^T diag(psi') J,   B = J^T diag(psi**2) J
+        cov = C**2 A^-1 B A^-1 * n / (n - p)
+
+    The cost's curvature ``A`` replaces the plain ``J^T J`` of the raw
+    residuals, and ``B`` measures the scatter of the points the loss keeps,
+    so outliers neither inflate the errors (as ``redchi * (J^T J)^-1`` does)
+    nor are they ignored.  Returns None when ``A`` is not positive definite
+    (a redescending loss with no inliers left).
+    """
+    J = np.asarray(J, dtype=float)
+    u = np.asarray(r, dtype=float) / f_scale
+    n, p = J.shape
+    if n <= p:
+        return None
+    d1, d2 = _loss_derivatives(loss, u * u)
+    psi = d1 * u
+    slope = d1 + 2.0 * d2 * u * u
+    norms = np.sqrt(np.einsum("ij,ij->j", J, J))
+    if not np.all(norms > 0):
+        return None
+    Js = J / norms
+    A = (Js * slope[:, None]).T @ Js
+    B = (Js * (psi * psi)[:, None]).T @ Js
+    w, v = np.linalg.eigh(A)
+    if not w[0] > w[-1] * rank_tolerance(n, p):
+        return None
+    Ainv = (v / w) @ v.T
+    inner = Ainv @ B @ Ainv * (n / (n - p)) * (f_scale * f_scale)
+    return inner / np.outer(norms, norms)
 
 
 def stderr_correl(cov):
