@@ -677,8 +677,16 @@ def evaluate(interp, expr: Expression, *, key=None, nested=False):
         if interp.error:
             name, msg = interp.error[-1].get_error()
             interp.error = []
+        detail = _clean_message(name, msg)
+        if name == "ZeroDivisionError":
+            zeros = [n for n in sorted(expr.names)
+                     if type(interp.symtable.get(n)) in (float, int)
+                     and interp.symtable[n] == 0]
+            if zeros:
+                detail += " (" + ", ".join(f"{n} = 0" for n in zeros) + \
+                    " here: change the starting value or bounds)"
         raise ExprError(f"cannot evaluate {expr.text[:80]!r}: {name}"
-                        + _clean_message(name, msg), key=key) from None
+                        + detail, key=key) from None
 
 
 def _innermost_expr_error(exc):

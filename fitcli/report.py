@@ -43,8 +43,16 @@ def format_value_error(value, err, sig=2):
     decimals = sig - 1 - e_exp
     if 0 <= decimals <= 8 and abs(value) < 1e7:
         return f"{value:.{decimals}f}", f"{err:.{decimals}f}"
+    if decimals < 0 and abs(value) < 1e7 and err < 1e7:
+        # an error of 10 or more: both rounded to its sig-th digit, shown
+        # as whole numbers (30 +/- 140, not 3.e+01 +/- 1.4e+02)
+        step = 10.0 ** -decimals
+        return (f"{round(value / step) * step:.0f}",
+                f"{round(err / step) * step:.0f}")
     nsig = max(1, v_exp - e_exp + sig)
-    return f"{value:#.{nsig}g}", f"{err:#.{sig}g}"
+    text = f"{value:#.{nsig}g}" if nsig > 1 else f"{value:.1e}"
+    # '#' keeps significant trailing zeros, but not a bare trailing point
+    return text.rstrip("."), f"{err:#.{sig}g}".rstrip(".")
 
 
 def _bound_note(par):
@@ -134,8 +142,10 @@ def fit_report(inpar, modelpars=None, show_correl=True, min_correl=0.1,
             continue
         if par.stderr is not None and math.isfinite(par.stderr) and par.stderr > 0:
             val, err = format_value_error(par.value, par.stderr)
+            # relative error only where it means something: not for a value
+            # at zero within its error by more than a factor of 100
             pct = (f" ({abs(par.stderr / par.value) * 100:.2f}%)"
-                   if par.value != 0 else "")
+                   if abs(par.value) * 100 >= par.stderr else "")
             text = f"{val} +/- {err}{pct}"
         else:
             text = _g(par.value)

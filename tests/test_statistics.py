@@ -202,3 +202,46 @@ def test_robust_loss_is_labelled_and_has_no_p_value(tmp_path):
     a = doc["parameters"]["a"]
     assert a["value"] == pytest.approx(2.0, abs=0.02)
     assert 0.001 < a["stderr"] < 0.02
+
+
+# --------------------------------------------------------------------------
+# messages and report numbers (issue 12, item 6)
+@pytest.mark.parametrize("value, err, shown", [
+    (30.2, 140.0, ("30", "140")),
+    (35.0, 15.0, ("35", "15")),
+    (2.5e9, 14.0, ("2500000000", "14")),
+    (1.5e9, 3e8, ("1.50e+09", "3.0e+08")),
+    (13.0123456, 0.0123, ("13.012", "0.012")),
+])
+def test_values_rounded_to_their_error_without_stray_points(value, err, shown):
+    from fitcli.report import format_value_error
+    assert format_value_error(value, err) == shown
+
+
+def test_no_relative_error_for_a_value_at_zero():
+    from fitcli import Parameters
+    from fitcli.report import fit_report
+
+    p = Parameters()
+    p.add("a", value=3.2e-14)
+    p.add("b", value=5.0)
+    p["a"].stderr, p["b"].stderr = 14.0, 0.5
+    text = fit_report(p)
+    assert "a: 0 +/- 14\n" in text + "\n" or "a: 0 +/- 14 " in text
+    assert "%" not in text.split("a:")[1].split("\n")[0]
+    assert "b: 5.00 +/- 0.50 (10.00%)" in text
+
+
+def test_division_by_zero_names_the_zero_parameter(tmp_path):
+    x = np.linspace(0.0, 1.0, 5)
+    (tmp_path / "d.csv").write_text("x,y\n" + "".join(
+        f"{a!r},{a!r}\n" for a in x.tolist()))
+    spec = tmp_path / "s.yaml"
+    spec.write_text("data: {file: d.csv, x: x, y: y}\nmodel: a*x + bg/tau\n"
+                    "parameters: {a: 1, bg: 1, tau: 0}\n")
+    result = invoke(["run", spec])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: {spec}:2:1: model: cannot evaluate 'a*x + bg/tau': "
+        "ZeroDivisionError: float division by zero (tau = 0 here: change the "
+        "starting value or bounds)\n")
