@@ -639,7 +639,7 @@ def _map_arrays(x, y, grid):
 
 
 def result_document(result, *, spec_info=None, ci=None, ci2d=None,
-                    engine_options=None, ci_method=None):
+                    engine_options=None, ci_method=None, warnings=None):
     """The content of result.json as a dict (encode with :func:`json_bytes`).
 
     Parameters
@@ -661,6 +661,9 @@ def result_document(result, *, spec_info=None, ci=None, ci2d=None,
     ci_method : str, optional
         How the intervals and maps were computed (``'ftest'`` or
         ``'chi2'``), stored as ``confidence.method``.
+    warnings : sequence of str, optional
+        Codes of the named warnings about the fit
+        (:mod:`fitcli.diagnostics`), stored as ``fit.warnings``.
 
     The document holds: ``format``/``version``; ``fit`` statistics;
     ``engine`` name and options; ``parameters`` (by name: value, stderr,
@@ -691,6 +694,7 @@ def result_document(result, *, spec_info=None, ci=None, ci2d=None,
         "pvalue": result.pvalue,
         "scale_covar": bool(result.scale_covar),
         "at_bounds": list(getattr(result, "at_bounds", None) or []),
+        "warnings": list(warnings or []),
     }
     options = result.call_kws if engine_options is None else engine_options
     options = {str(k): _option_value(options[k])

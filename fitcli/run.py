@@ -33,7 +33,8 @@ __all__ = ["FitOutcome", "run_spec", "check_spec", "build_dataset",
 from .codes import EXIT_CHECK, EXIT_OK
 from .codes import EXIT_FIT as EXIT_NOT_CONVERGED
 from .expr import time_limit
-from .uncertainty import eval_uncertainty, fit_warnings
+from .diagnostics import diagnose
+from .uncertainty import eval_uncertainty
 
 #: Seed given to the stochastic engines when a spec does not set one, so that
 #: the same spec and data always give the same results.
@@ -62,8 +63,12 @@ class FitOutcome:
     written : list of str
         Paths written.
     warnings : list of str
-        Warnings raised during the run (parameters at bounds, unreachable
-        confidence limits...).
+        Warnings of the run: the named ones of :attr:`diagnoses` first
+        (``code: text``), then unreachable confidence limits and the
+        warnings numpy or scipy raised during the fit.
+    diagnoses : list of Diagnosis
+        The named warnings about the fit (:func:`fitcli.diagnostics.diagnose`:
+        at_bound, no_errorbars, low_pvalue, correlated, large_stderr).
     exit_code : int
         0 converged, 1 not converged or unreliable, 3 an expectation of the
         spec's ``expect:`` section was missed.
@@ -95,6 +100,7 @@ class FitOutcome:
     files: dict = field(default_factory=dict)
     written: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
+    diagnoses: list = field(default_factory=list)
     exit_code: int = EXIT_OK
     out_dir: str | None = None
     report: str = ""
@@ -348,7 +354,6 @@ def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True,
                     else "fit.engine"
             raise _relocate(exc, spec, where) from None
         outcome = FitOutcome(spec=spec, dataset=dataset, result=result)
-        caught.extend(fit_warnings(result))
         values = model.eval(result.params.valuesdict(), data)
         outcome.model_values = np.array(np.broadcast_to(values, dataset.y.shape),
                                         dtype=float)
@@ -364,8 +369,10 @@ def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True,
             caught.append("confidence intervals skipped: the fit has no "
                           "standard errors")
     # read only after the block: nothing may add to the list while it is read
-    caught.extend(warning_notes(wlist))
-    outcome.warnings = caught
+    outcome.diagnoses = diagnose(result)
+    outcome.warnings = [str(d) for d in outcome.diagnoses] + caught + \
+        warning_notes(w for w in wlist      # at_bound reports these
+                      if not issubclass(w.category, ParameterAtBoundWarning))
     outcome.exit_code = EXIT_OK if result.success else EXIT_NOT_CONVERGED
     expect = getattr(spec, "expect", None)
     if expect is not None:
@@ -551,7 +558,8 @@ def _files(spec, dataset, result, outcome, method, options):
         doc = result_document(result, spec_info=spec_info, ci=outcome.ci,
                               ci2d=outcome.maps or None,
                               engine_options=options,
-                              ci_method=outcome.ci_method)
+                              ci_method=outcome.ci_method,
+                              warnings=[d.code for d in outcome.diagnoses])
         if outcome.checks:
             from .regress import expect_document
             doc["expect"] = expect_document(outcome.checks)

@@ -431,6 +431,8 @@ def fit_warnings(result, max_correl=MAX_CORREL, max_rel_stderr=MAX_REL_STDERR):
 
     Only results with error bars are examined.  Pairs come strongest first,
     then in parameter order; the text is the same for the same result.
+    (:func:`fitcli.diagnostics.diagnose` gives these and the other named
+    warnings of a fit, with their codes.)
 
     Parameters
     ----------
@@ -442,30 +444,12 @@ def fit_warnings(result, max_correl=MAX_CORREL, max_rel_stderr=MAX_REL_STDERR):
     -------
     list of str
     """
-    if not getattr(result, "errorbars", False):
-        return []
-    names = [n for n in result.var_names if n in result.params]
-    pairs = []
-    for i, a in enumerate(names):
-        correl = result.params[a].correl or {}
-        for b in names[i + 1:]:
-            c = correl.get(b)
-            if c is not None and math.isfinite(c) and abs(c) >= max_correl:
-                pairs.append((-abs(c), i, b, a, c))
-    out = [f"parameters '{a}' and '{b}' are correlated at {c:+.6f}: the data "
-           "hardly tell them apart (fix one, or re-parametrise the model)"
-           for _, _, b, a, c in sorted(pairs)]
-    for name in names:
-        par = result.params[name]
-        err, val = par.stderr, par.value
-        if err is None or not math.isfinite(err) or val == 0 or \
-                not math.isfinite(val):
-            continue
-        ratio = err / abs(val)
-        if ratio > max_rel_stderr:
-            out.append(f"the standard error of '{name}' is {ratio:.3g} times "
-                       "its value: the data do not determine it")
-    return out
+    from .diagnostics import diagnose
+
+    return [d.text for d in diagnose(result, max_correl=max_correl,
+                                     max_rel_stderr=max_rel_stderr,
+                                     min_pvalue=0.0)
+            if d.code in ("correlated", "large_stderr")]
 
 
 def eval_uncertainty(func, result, dscale=0.01):

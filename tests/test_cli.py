@@ -253,7 +253,7 @@ def test_nearly_degenerate_fit_is_reported_not_failed(tmp_path):
     result = invoke(["run", spec, "-o", tmp_path / "o"])
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ""
-    warning = re.search(r"\[\[Warnings\]\]\n    (parameters 'a' and 'b' are "
+    warning = re.search(r"\[\[Warnings\]\]\n    (correlated: parameters 'a' and 'b' are "
                         r"correlated at -(?:0\.999\d+|1\.000000): the data hardly tell them "
                         r"apart \(fix one, or re-parametrise the model\))",
                         result.stdout)

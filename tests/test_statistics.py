@@ -245,3 +245,78 @@ def test_division_by_zero_names_the_zero_parameter(tmp_path):
         f"Error: {spec}:2:1: model: cannot evaluate 'a*x + bg/tau': "
         "ZeroDivisionError: float division by zero (tau = 0 here: change the "
         "starting value or bounds)\n")
+
+
+# --------------------------------------------------------------------------
+# bad fits do not pass silently: named warnings (issue 12, item 4)
+def _write(tmp_path, x, y, name="d.csv"):
+    (tmp_path / name).write_text("x,y\n" + "".join(
+        f"{a!r},{b!r}\n" for a, b in zip(np.asarray(x, float).tolist(),
+                                          np.asarray(y, float).tolist())))
+
+
+WARNING_CASES = {
+    # a peak whose width wants to be below its lower bound
+    "at_bound": ("x = np.linspace(-5, 5, 41); y = 3*np.exp(-0.5*(x/0.2)**2) "
+                 "+ rng.normal(0, 0.01, x.size)",
+                 "model: a*exp(-0.5*(x/w)**2)\nparameters: {a: 1, "
+                 "w: {value: 1, min: 0.5}}\n",
+                 "parameter 'w' = 0.5 ended at its lower bound 0.5"),
+    # a straight line through a parabola with small absolute sigma
+    "low_pvalue": ("x = np.linspace(0, 10, 30); y = x**2 + rng.normal(0, "
+                   "0.1, x.size)",
+                   "data_sigma\nmodel: a + b*x\nparameters: {a: 0, b: 1}\n"
+                   "fit: {scale_covar: false}\n",
+                   "the chi-square p-value is 0 (below 0.001)"),
+    # an offset that the data do not determine (stderr > |value|)
+    "large_stderr": ("x = np.linspace(0, 10, 30); y = 2*x + 0.001 + "
+                     "rng.normal(0, 0.5, x.size)",
+                     "model: a*x + c\nparameters: {a: 1, c: 0.5}\n",
+                     "the standard error of 'c' is"),
+    # two parameters that only appear as a sum (covariance singular)
+    "no_errorbars": ("x = np.linspace(0, 10, 30); y = 2*x + rng.normal(0, "
+                     "0.1, x.size)",
+                     "model: a*x + b + c\nparameters: {a: 1, b: 0, c: 0}\n",
+                     "no standard errors: the covariance matrix is singular"),
+    "correlated": ("x = np.linspace(0.0, 10.0, 60); y = 3.0*np.exp(-x/2.0) + "
+                   "0.5 + rng.normal(0.0, 0.02, x.size)",
+                   "model: a*exp(-x/tau) + b*exp(-x/(tau*1.2)) + c\n"
+                   "parameters: {a: 1, b: 1, tau: 1, c: 0}\n",
+                   "parameters 'a' and 'b' are correlated at"),
+}
+
+
+@pytest.mark.parametrize("code", sorted(WARNING_CASES))
+def test_each_named_warning_in_report_and_result(tmp_path, code):
+    make, body, text = WARNING_CASES[code]
+    rng = np.random.default_rng(4)
+    scope = {"np": np, "rng": rng}
+    exec(make, scope)                       # test data, written here
+    _write(tmp_path, scope["x"], scope["y"])
+    sigma = ", sigma: 0.1" if body.startswith("data_sigma") else ""
+    body = body.replace("data_sigma\n", "")
+    spec = tmp_path / "s.yaml"
+    spec.write_text(f"data: {{file: d.csv, x: x, y: y{sigma}}}\n" + body)
+    result = invoke(["run", spec, "-o", tmp_path / "o"])
+    assert result.exit_code in (0, 1), result.stderr
+    warnings_part = result.stdout.split("[[Warnings]]\n", 1)[1]
+    assert f"    {code}: {text}" in warnings_part, warnings_part
+    doc = json.loads((tmp_path / "o" / "result.json").read_text())
+    assert code in doc["fit"]["warnings"]
+    assert any(w.startswith(f"{code}: {text}") for w in doc["input"]["warnings"])
+
+
+def test_diagnose_thresholds_turn_warnings_off():
+    from fitcli import Parameters, minimize
+    from fitcli.diagnostics import CODES, diagnose
+
+    rng = np.random.default_rng(4)
+    x = np.linspace(0, 10, 30)
+    y = 2 * x + 0.001 + rng.normal(0, 0.5, x.size)
+    p = Parameters()
+    p.add("a", value=1.0)
+    p.add("c", value=0.5)
+    res = minimize(lambda q: q["a"].value * x + q["c"].value - y, p)
+    codes = [d.code for d in diagnose(res)]
+    assert codes == ["large_stderr"] and set(codes) <= set(CODES)
+    assert diagnose(res, max_rel_stderr=np.inf) == []
