@@ -881,12 +881,19 @@ def functions():
     """
     from .expr import CONSTANTS, FUNCTION_DOCS
     from .lineshapes import LINESHAPES
+    from .peaks import PEAK_QUANTITIES
 
     out = ["Lineshapes (positional arguments; trailing ones may be omitted):"]
     for name in sorted(LINESHAPES):
         ls = LINESHAPES[name]
         out.append(f"  {ls.signature}")
         out.append(f"      {ls.formula}")
+    out.append("")
+    out.append("Peak widths and heights (for constraints and derived "
+               "quantities):")
+    for name, q in PEAK_QUANTITIES.items():
+        out.append(f"  {q.signature}")
+        out.append(f"      {q.formula}")
     out.append("")
     out.append("Math functions:")
     for name in sorted(FUNCTION_DOCS):

@@ -153,6 +153,14 @@ FUNCTIONS = {
     "wofz": _LazySpecial("wofz", "Faddeeva function"),
 }
 
+def _peak_quantities():
+    from .peaks import PEAK_QUANTITIES
+    return {name: q.func for name, q in PEAK_QUANTITIES.items()}
+
+
+# FWHM and height of the built-in peaks (fitcli.peaks), in every expression
+FUNCTIONS.update(_peak_quantities())
+
 #: One line per function for ``fitcli functions``.
 FUNCTION_DOCS = {
     "abs": "|x|", "fabs": "|x|", "absolute": "|x|",
