@@ -299,6 +299,9 @@ class ConfidenceSearch:
     def fit_fixed(self, fixed, start):
         """Re-optimise with the parameters of ``fixed`` ({name: value}) held
         fixed, starting from ``start`` ({name: value} of the others)."""
+        derived = [n for n in fixed if n not in self.best.var_names]
+        if derived:
+            return self._fit_derived(derived[0], fixed[derived[0]], start)
         params = self.best.params.copy()
         for name, value in start.items():
             params[name].value = value
@@ -332,6 +335,53 @@ class ConfidenceSearch:
         self.nfits += 1
         pt = _Point(None, chisqr, len(varied), self.best.nfree, values)
         pt.prob = self.probability(pt, len(fixed))
+        return pt
+
+    #: A profile point of a constrained quantity g holds g at the trial
+    #: value v through the extra residual (g - v) / (PENALTY * stderr(g)):
+    #: the optimum then misses v by ~PENALTY**2 stderr(g), and chi-square by
+    #: ~2 PENALTY**2 -- far below every tolerance here.
+    PENALTY = 1e-5
+
+    def _fit_derived(self, name, value, start):
+        """Profile point of a constrained (``expr``) quantity: every varied
+        parameter re-optimised with ``name`` held at ``value`` by a penalty
+        residual (see :attr:`PENALTY`); its chi-square is that of the
+        original residual."""
+        from .minimizer import Minimizer
+
+        best = self.best
+        params = best.params.copy()
+        for n, v in start.items():
+            params[n].value = v
+        mini = self.mini
+        width = best.params[name].stderr
+        width = width if width and math.isfinite(width) else \
+            max(abs(value) * 1e-3, 1e-12)
+        weight = 1.0 / (self.PENALTY * width)
+        user, args, kws = mini.userfcn, mini.userargs, mini.userkws
+
+        def held(p, *a, **k):
+            r = np.asarray(user(p, *a, **k), dtype=float).ravel()
+            return np.append(r, (p[name].value - value) * weight)
+
+        try:
+            sub = Minimizer(held, params, fcn_args=args, fcn_kws=kws,
+                            scale_covar=mini.scale_covar, calc_covar=False,
+                            nan_policy=mini.nan_policy)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ParameterAtBoundWarning)
+                opts = _PROFILE_FIT if self.engine == "leastsq" else {}
+                res = sub.minimize(self.engine, **opts)
+            chisqr = self._chisqr_only(res.params)
+            nfev = res.nfev
+            values = {n: res.params[n].value for n in best.var_names}
+        except NonFiniteError:
+            chisqr, nfev, values = math.inf, 1, dict(start)
+        self.nfev += nfev
+        self.nfits += 1
+        pt = _Point(None, chisqr, len(best.var_names) - 1, best.nfree, values)
+        pt.prob = self.probability(pt, 1)
         return pt
 
     def _chisqr_only(self, params):
@@ -428,9 +478,11 @@ def conf_interval(minimizer, result, p_names=None, sigmas=(1, 2, 3),
     if p_names is None:
         p_names = list(result.var_names)
     for name in p_names:
-        if name not in result.var_names:
-            raise FitcliError(f"'{name}' is not a varied parameter of the fit; "
-                              f"choose from: {', '.join(result.var_names)}",
+        par = result.params.get(name) if result.params is not None else None
+        if name not in result.var_names and (par is None or par.expr is None):
+            raise FitcliError(f"'{name}' is neither a varied parameter nor a "
+                              "constrained (expr) quantity of the fit; choose "
+                              f"from: {', '.join(result.var_names)}",
                               key="p_names")
     if sigmas is None or isinstance(sigmas, (str, bytes)):
         raise FitcliError(f"sigmas must be a number or a sequence of numbers, "
@@ -481,6 +533,8 @@ def _profile_limits(search, name, probs, maxiter):
     others = {n: result.params[n].value for n in result.var_names if n != name}
     scale = par.stderr if (par.stderr is not None and math.isfinite(par.stderr)
                            and par.stderr > 0) else max(abs(v0) * 1e-2, 1e-8)
+    if name not in result.var_names:        # a constrained quantity
+        others = {n: result.params[n].value for n in result.var_names}
     origin = _Point(v0, result.chisqr, result.nvarys - 1, result.nfree, others)
     origin.prob, origin.t = 0.0, 0.0
     points = [origin]

@@ -93,3 +93,64 @@ def test_fwhm_constraint_carries_a_propagated_stderr():
     grad[j] = -a / (w * w * math.sqrt(2 * math.pi))
     expected = math.sqrt(grad @ res.covar @ grad)
     assert res.params["height"].stderr == pytest.approx(expected, rel=1e-5)
+
+
+def _peak_fit(reparametrised=False):
+    from fitcli import Minimizer
+
+    rng = np.random.default_rng(8)
+    x = np.linspace(-5.0, 5.0, 81)
+    y = L.gaussian(x, 3.0, 0.2, 0.8) + rng.normal(0.0, 0.05, x.size)
+    p = Parameters()
+    if reparametrised:           # the height itself is a fit parameter
+        p.add("height", value=1.0)
+        p.add("cen", value=0.0)
+        p.add("wid", value=1.0, min=0.01)
+        p.add("amp", expr="height*wid*sqrt(2*pi)")
+    else:
+        p.add("amp", value=2.0)
+        p.add("cen", value=0.0)
+        p.add("wid", value=1.0, min=0.01)
+        p.add("fwhm", expr="gaussian_fwhm(wid)")
+        p.add("height", expr="gaussian_height(amp, wid)")
+
+    def resid(q):
+        v = q.valuesdict()
+        return L.gaussian(x, v["amp"], v["cen"], v["wid"]) - y
+
+    mini = Minimizer(resid, p)
+    return mini, mini.minimize()
+
+
+def test_profile_interval_of_a_derived_quantity():
+    """conf_interval of constrained quantities: the FWHM's limits are the
+    width's times 2 sqrt(2 ln 2) (it is linear in it), and the height's
+    equal those of the height profiled directly in the model
+    re-parametrised by its height (an independent computation)."""
+    from fitcli import conf_interval
+
+    mini, res = _peak_fit()
+    ci = conf_interval(mini, res, p_names=["wid", "fwhm", "height"],
+                       sigmas=[1, 2])
+    k = 2.0 * math.sqrt(2.0 * math.log(2.0))
+    for (pw, vw), (pf, vf) in zip(ci["wid"], ci["fwhm"]):
+        assert pw == pf and vf == pytest.approx(k * vw, rel=1e-9)
+    rmini, rres = _peak_fit(reparametrised=True)
+    ref = conf_interval(rmini, rres, p_names=["height"], sigmas=[1, 2])
+    best, rbest = res.params["height"].value, rres.params["height"].value
+    err = res.params["height"].stderr
+    for (p_got, got), (p_ref, want) in zip(ci["height"], ref["height"]):
+        # offsets from each fit's own optimum (the two optima differ by the
+        # fits' tolerance, ~1e-9); 1e-6 of a standard error
+        assert p_got == p_ref
+        assert got - best == pytest.approx(want - rbest, abs=1e-6 * err)
+
+
+def test_profile_of_an_unknown_or_fixed_name_is_refused():
+    from fitcli import conf_interval
+    from fitcli.errors import FitcliError
+
+    mini, res = _peak_fit()
+    with pytest.raises(FitcliError, match="'nope' is neither a varied "
+                       "parameter nor a constrained"):
+        conf_interval(mini, res, p_names=["nope"])
