@@ -921,9 +921,7 @@ def _exact_fit(J, values, chisqr, lin=None):
     the model terms: each parameter's contribution ``|p_j| * |J_j|``."""
     norms = lin.norms if lin is not None and lin.J is J else \
         np.sqrt(np.einsum("ij,ij->j", J, J))
-    contrib = [abs(v) * w for v, w in zip(values.tolist(), norms.tolist())]
-    size = max(contrib) if contrib else 0.0
-    return size > 0 and math.sqrt(chisqr) <= 1e-11 * size
+    return _unc.exact_fit(norms, values, chisqr)
 
 
 def _option_refusal(exc, problem, engine, options):

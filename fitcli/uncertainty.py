@@ -22,6 +22,7 @@ import math
 import numpy as np
 
 __all__ = ["fd_steps", "rank_tolerance", "robust_covariance", "jacobian", "hessian", "covariance_from_jacobian",
+           "dead_columns_message", "singular_message", "exact_fit",
            "covariance_from_hessian", "stderr_correl", "fit_warnings",
            "eval_uncertainty"]
 
@@ -288,22 +289,48 @@ def covariance_from_jacobian(J, names, lin=None):
     dead = [names[i] for i, v in enumerate(nl)
             if v <= max(top, 1e-300) * 1e-13 or v == 0.0]
     if dead:
-        which = ", ".join(repr(d) for d in dead)
-        return None, (f"parameter{'s' if len(dead) > 1 else ''} {which} "
-                      "does not affect the fit at the solution (its Jacobian "
-                      "column vanishes)")
+        return None, dead_columns_message(dead)
     if lin is None or lin.J is not J:
         lin = Linearization(J, None)
     if not hasattr(lin, "s"):
         return None, "the singular value decomposition of the Jacobian failed"
     s, vt = lin.s, lin.vt
     if s[-1] <= s[0] * rank_tolerance(*J.shape):
-        v = vt[-1]
-        big = [names[i] for i in np.argsort(-np.abs(v))[:2]]
-        return None, ("the covariance matrix is singular: parameters "
-                      f"{big[0]!r} and {big[1]!r} are not independent "
-                      f"(condition number {s[0] / max(s[-1], 1e-300):.3g})")
+        return None, singular_message(names, vt[-1], s)
     return lin.cov(), None
+
+
+def dead_columns_message(dead):
+    """Why there is no covariance when the parameters ``dead`` have a
+    vanishing Jacobian column."""
+    which = ", ".join(repr(d) for d in dead)
+    return (f"parameter{'s' if len(dead) > 1 else ''} {which} does not "
+            "affect the fit at the solution (its Jacobian column vanishes)")
+
+
+def singular_message(names, v, s):
+    """Why there is no covariance when the column-scaled Jacobian has
+    singular values ``s`` (largest first) and ``v`` is the right singular
+    vector of the smallest: the two parameters that weigh most in it."""
+    big = [names[i] for i in np.argsort(-np.abs(v))[:2]]
+    return ("the covariance matrix is singular: parameters "
+            f"{big[0]!r} and {big[1]!r} are not independent "
+            f"(condition number {s[0] / max(s[-1], 1e-300):.3g})")
+
+
+def exact_fit(norms, values, chisqr):
+    """True if the residual is at round-off level compared with the size of
+    the model terms: each parameter's contribution ``|p_j| * |J_j|``
+    (``norms``: the Jacobian's column norms).  With ``(k, n)`` arrays and
+    ``k`` chi-squares: a boolean array, one verdict per row."""
+    if np.ndim(values) == 2:
+        size = np.max(np.abs(values) * norms, axis=1, initial=0.0)
+        with np.errstate(invalid="ignore"):
+            return (size > 0) & (np.sqrt(chisqr) <= 1e-11 * size)
+    contrib = [abs(v) * w for v, w in zip(np.ravel(values).tolist(),
+                                          np.ravel(norms).tolist())]
+    size = max(contrib) if contrib else 0.0
+    return size > 0 and math.sqrt(chisqr) <= 1e-11 * size
 
 
 def covariance_from_hessian(H, names):
