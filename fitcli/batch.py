@@ -168,9 +168,11 @@ def _row(dataset, data, names, outcome=None, *, exit_code, message,
 
 
 def fit_dataset(spec, index, dataset, data_file, shown, out_dir, *,
-                engine=None, confidence=True, initial=None):
+                engine=None, confidence=True, initial=None, run=None):
     """Fit one dataset of a batch; never raises for a user error (the
-    error is in the result)."""
+    error is in the result).  ``run()``, when given, makes the FitOutcome
+    instead of :func:`fitcli.run.run_spec` (the batched engine's
+    datasets)."""
     from .errors import FitcliError
     from .outputs import OutputError
     from .run import run_spec
@@ -184,10 +186,13 @@ def fit_dataset(spec, index, dataset, data_file, shown, out_dir, *,
                                   message=msg, status=status), error=msg)
 
     try:
-        one = spec.with_data_file(data_file)
-        outcome = run_spec(one, out_dir=out_dir, engine=engine,
-                           confidence=confidence, initial=initial,
-                           report=False)
+        if run is not None:
+            outcome = run()
+        else:
+            one = spec.with_data_file(data_file)
+            outcome = run_spec(one, out_dir=out_dir, engine=engine,
+                               confidence=confidence, initial=initial,
+                               report=False)
     except OutputError as exc:
         return failed(EXIT_OUTPUT, "output_error", str(exc))
     except FitcliError as exc:
@@ -315,7 +320,12 @@ def run_batch(spec, files, out_dir, *, engine=None, confidence=True, jobs=1,
              for i in range(len(files))]
     njobs = 1 if warm_start else effective_jobs(jobs, len(files))
     results = [None] * len(files)
-    if njobs == 1:
+    from .stacked import plan
+    setup = plan(spec, engine, warm_start) if files else None
+    if setup is not None:
+        _stacked(setup, spec, tasks, njobs, results, on_result, before_start,
+                 engine, confidence)
+    elif njobs == 1:
         if before_start is not None:
             before_start()
         initial = None
@@ -337,21 +347,65 @@ def run_batch(spec, files, out_dir, *, engine=None, confidence=True, jobs=1,
     return batch
 
 
-def _parallel(spec, tasks, njobs, results, on_result, before_start):
+def _stacked_task(task):
+    """(chunk of blocks, engine, confidence) -> DatasetResults, fitted by
+    the batched engine in a worker process."""
+    global _IN_TASK
+    chunk, engine, confidence = task
+    if _PARENT[0] is not None and os.getppid() != _PARENT[0]:
+        os._exit(128 + signal.SIGTERM)      # the batch is gone
+    _IN_TASK = True
+    try:
+        from .stacked import fit_chunk
+        return fit_chunk(_SPECS["stacked"], chunk, engine, confidence)
+    except _Stop:
+        os._exit(128 + signal.SIGTERM)
+    finally:
+        _IN_TASK = False
+
+
+def _stacked(setup, spec, tasks, njobs, results, on_result, before_start,
+             engine, confidence):
+    """Fit a batch with the batched engine (:mod:`fitcli.stacked`): chunks
+    of blocks in the parent (``njobs == 1``) or in worker processes."""
+    from .batched import BLOCK
+    from .stacked import chunks, fit_chunk
+
+    work = [(c, engine, confidence) for c in chunks(tasks, njobs, BLOCK)]
+    if njobs == 1 or len(work) == 1:
+        if before_start is not None:
+            before_start()
+        for chunk, eng, conf in work:
+            for r in fit_chunk(setup, chunk, eng, conf):
+                results[r.index] = r
+                if on_result is not None:
+                    on_result(r)
+        return
+    _parallel(spec, work, min(njobs, len(work)), results, on_result,
+              before_start, task=_stacked_task, extra={"stacked": setup})
+
+
+def _parallel(spec, tasks, njobs, results, on_result, before_start,
+              task=None, extra=None):
     ctx = _context()
+    specs = {0: spec}
+    specs.update(extra or {})
     pool = ctx.Pool(njobs, initializer=_worker_init_specs,
-                    initargs=({0: spec},))
+                    initargs=(specs,))
     finished = False
     try:
         if before_start is not None:
             before_start()
         # small chunks keep the workers busy to the end; order is restored
         # by index
-        chunk = max(1, min(16, len(tasks) // (njobs * 8)))
-        for r in pool.imap_unordered(_worker_task, tasks, chunksize=chunk):
-            results[r.index] = r
-            if on_result is not None:
-                on_result(r)
+        chunk = 1 if task is not None else \
+            max(1, min(16, len(tasks) // (njobs * 8)))
+        for out in pool.imap_unordered(task or _worker_task, tasks,
+                                       chunksize=chunk):
+            for r in (out if task is not None else [out]):
+                results[r.index] = r
+                if on_result is not None:
+                    on_result(r)
         finished = True
     finally:
         if finished:

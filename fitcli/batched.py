@@ -994,11 +994,10 @@ def fit_many(model, params, x, y, sigma=None, weights=None, *,
         scale = [1.0 / s for s in _as_rows(sigma, n, "sigma", lengths)]
     elif weights is not None:
         scale = _as_rows(weights, n, "weights", lengths)
-    opts = {"xtol": float(xtol), "ftol": float(ftol),
-            "max_nfev": int(max_nfev) if max_nfev is not None else
-            _MAX_NFEV_FACTOR * (bm.nvarys + 1),
-            "scale_covar": bool(scale_covar), "has_scale": scale is not None,
-            "has_sigma": sigma is not None, "nan_policy": nan_policy}
+    opts = default_options(bm, xtol=xtol, ftol=ftol, max_nfev=max_nfev,
+                           scale_covar=scale_covar,
+                           has_scale=scale is not None,
+                           has_sigma=sigma is not None, nan_policy=nan_policy)
     if init is not None:
         init = np.asarray(init, dtype=float)
         if init.shape != (n, bm.nvarys):
@@ -1011,6 +1010,19 @@ def fit_many(model, params, x, y, sigma=None, weights=None, *,
         rows = list(range(start, min(n, start + max(1, int(block)))))
         _fit_block(bm, out, rows, xs, ys, scale, init, opts)
     return out
+
+
+def default_options(bm, *, xtol=1e-10, ftol=1e-15, max_nfev=None,
+                    scale_covar=True, has_scale=False, has_sigma=False,
+                    nan_policy="raise"):
+    """The options of a batched fit (see :func:`fit_many`)."""
+    from .limits import limit
+
+    return {"xtol": float(xtol), "ftol": float(ftol),
+            "max_nfev": min(int(max_nfev), limit("MAX_NFEV"))
+            if max_nfev is not None else _MAX_NFEV_FACTOR * (bm.nvarys + 1),
+            "scale_covar": bool(scale_covar), "has_scale": bool(has_scale),
+            "has_sigma": bool(has_sigma), "nan_policy": nan_policy}
 
 
 def _fit_block(bm, out, rows, xs, ys, scale, init, opts):

@@ -647,9 +647,14 @@ def _verify(result, spec_path, rtol, atol):
                    "not re-running")
         return EXIT_CHECK
     engine = (doc.get("engine") or {}).get("name")
-    outcome = run_spec(spec, engine=engine if engine != spec.fit.engine
-                       else None, confidence=confidence, write=False,
-                       plot=False)
+    engine = engine if engine != spec.fit.engine else None
+    outcome = None
+    if (doc.get("engine") or {}).get("batched"):
+        from .stacked import run_one
+        outcome = run_one(spec, engine=engine, confidence=confidence)
+    if outcome is None:
+        outcome = run_spec(spec, engine=engine, confidence=confidence,
+                           write=False, plot=False)
     checks = compare_documents(_result_doc(outcome), doc, rtol=rtol, atol=atol)
     failed = [c for c in checks if not c.ok]
     if failed:

@@ -681,10 +681,7 @@ class Minimizer:
             problem.hi.tolist()) if _at_bound(v, lo, hi)] \
             if problem.any_bounds else []
         for name in result.at_bounds:
-            warnings.warn(ParameterAtBoundWarning(
-                f"parameter '{name}' = {params[name]._val!r} is at a bound "
-                f"[{params[name].min!r}, {params[name].max!r}]; its standard "
-                "error is not reliable"), stacklevel=4)
+            warnings.warn(at_bound_warning(params[name]), stacklevel=4)
 
         if stop == "aborted":
             result.status = "aborted"
@@ -953,6 +950,13 @@ def _check_max_nfev(value):
             or value < 1:
         raise FitcliError(f"max_nfev must be a positive integer, got {value!r}",
                           key="max_nfev")
+
+
+def at_bound_warning(par):
+    """The warning for a varied parameter that ended on a bound."""
+    return ParameterAtBoundWarning(
+        f"parameter '{par.name}' = {par._val!r} is at a bound "
+        f"[{par.min!r}, {par.max!r}]; its standard error is not reliable")
 
 
 def _at_bound(v, lo, hi):

@@ -305,16 +305,43 @@ def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True,
     -------
     FitOutcome
     """
-    from .engines import check_options, get_engine
     from .minimizer import Minimizer
 
     params, dataset, model, data = _prepare(spec)
     if initial:
         _warm_start(params, initial)
-    if plot is None:
-        plot = spec.output is not None and spec.output.plot
     init_values = _start_values(spec, params, dataset, model, data)
     fcn = residual_function(model, data, dataset)
+    method, options = fit_method(spec, engine)
+    mini = Minimizer(fcn, params, nan_policy="raise",
+                     scale_covar=spec.fit.scale_covar,
+                     max_nfev=spec.fit.max_nfev)
+
+    def fit():
+        try:
+            return mini.minimize(method, **options)
+        except (ExprError, NonFiniteError) as exc:
+            raise _relocate(exc, spec, "model") from None
+        except EngineError as exc:
+            if exc.key in options:
+                where = f"fit.options.{exc.key}"
+            else:
+                where = "fit.options" if "options given" in exc.message \
+                    else "fit.engine"
+            raise _relocate(exc, spec, where) from None
+
+    return complete_run(spec, dataset, model, data, lambda: mini, fit,
+                        method, options, init_values, out_dir=out_dir,
+                        confidence=confidence, write=write, plot=plot,
+                        report=report)
+
+
+def fit_method(spec, engine=None):
+    """The engine name and options a spec's fit uses (``engine`` overrides
+    the spec's engine and drops its options); the stochastic engines get
+    :data:`DEFAULT_SEED`.  Options are checked (errors point at them)."""
+    from .engines import check_options, get_engine
+
     options = dict(spec.fit.options)
     method = spec.fit.engine
     if engine is not None:
@@ -332,9 +359,19 @@ def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True,
     except EngineError as exc:
         raise _relocate(exc, spec, f"fit.options.{exc.key}" if exc.key
                         else "fit.options") from None
-    mini = Minimizer(fcn, params, nan_policy="raise",
-                     scale_covar=spec.fit.scale_covar,
-                     max_nfev=spec.fit.max_nfev)
+    return method, options
+
+
+def complete_run(spec, dataset, model, data, minimizer, fit, method, options,
+                 init_values, *, out_dir=None, confidence=True, write=True,
+                 plot=None, report=True):
+    """Everything after the start of a fit: ``fit()`` gives the
+    MinimizerResult (warnings it raises become report notes), then
+    statistics, confidence (``minimizer()`` gives the Minimizer that
+    re-fits for the profiles), expectations, report, files, plots.  Shared
+    by :func:`run_spec` and the batched engine of :mod:`fitcli.batch`."""
+    if plot is None:
+        plot = spec.output is not None and spec.output.plot
     caught = []
     with warnings.catch_warnings(record=True) as wlist:
         # every warning becomes a note of the report; "default" records each
@@ -342,17 +379,7 @@ def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True,
         warnings.simplefilter("default")
         warnings.simplefilter("always", ParameterAtBoundWarning)
         warnings.simplefilter("always", ConfidenceWarning)
-        try:
-            result = mini.minimize(method, **options)
-        except (ExprError, NonFiniteError) as exc:
-            raise _relocate(exc, spec, "model") from None
-        except EngineError as exc:
-            if exc.key in options:
-                where = f"fit.options.{exc.key}"
-            else:
-                where = "fit.options" if "options given" in exc.message \
-                    else "fit.engine"
-            raise _relocate(exc, spec, where) from None
+        result = fit()
         outcome = FitOutcome(spec=spec, dataset=dataset, result=result)
         values = model.eval(result.params.valuesdict(), data)
         outcome.model_values = np.array(np.broadcast_to(values, dataset.y.shape),
@@ -361,7 +388,7 @@ def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True,
         conf = spec.confidence
         if confidence and conf is not None and result.errorbars:
             try:
-                _confidence(mini, result, conf, outcome)
+                _confidence(minimizer(), result, conf, outcome)
             except FitcliError as exc:
                 caught.append(f"confidence intervals could not be computed: "
                               f"{exc.message}")

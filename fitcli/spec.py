@@ -73,7 +73,8 @@ DATA_KEYS = ("file", "x", "y", "sigma", "weights", "sigma_x", "range",
 DATA_FILE_ONLY = ("delimiter",)
 PARAM_KEYS = ("value", "vary", "min", "max", "expr", "brute_step")
 FUNCTION_KEYS = ("args", "expr")
-FIT_KEYS = ("engine", "options", "nan_policy", "scale_covar", "max_nfev")
+FIT_KEYS = ("engine", "options", "nan_policy", "scale_covar", "max_nfev",
+            "batched")
 CONFIDENCE_KEYS = ("params", "sigmas", "maps")
 MAP_KEYS = ("x", "y", "nx", "ny")
 OUTPUT_KEYS = ("dir", "report", "json", "csv", "plot", "plot_format",
@@ -215,13 +216,15 @@ class DataSection:
 @dataclass(frozen=True)
 class FitSection:
     """How to fit: engine (canonical registry name), its options,
-    ``nan_policy``, ``scale_covar`` and the evaluation limit."""
+    ``nan_policy``, ``scale_covar``, the evaluation limit, and whether a
+    batch may use the batched engine (:mod:`fitcli.batched`)."""
 
     engine: str = DEFAULT_ENGINE
     options: dict = field(default_factory=dict)
     nan_policy: str = "raise"
     scale_covar: bool = True
     max_nfev: int | None = None
+    batched: bool = True
 
 
 @dataclass(frozen=True)
@@ -1785,9 +1788,12 @@ class _Checker:
         scale = True
         if "scale_covar" in value:
             scale = self.boolean(value["scale_covar"], f"{path}.scale_covar")
+        batched = True
+        if "batched" in value:
+            batched = self.boolean(value["batched"], f"{path}.batched")
         return FitSection(engine=engine_name, options=options,
                           nan_policy=policy, scale_covar=scale,
-                          max_nfev=max_nfev)
+                          max_nfev=max_nfev, batched=batched)
 
     def plain_value(self, value, path):
         """An engine option value: numbers (no NaN), text, booleans, lists
@@ -2431,7 +2437,10 @@ def spec_schema() -> dict:
                                           "accepted here too)"},
                "nan_policy": {"enum": list(NAN_POLICIES), "default": "raise"},
                "scale_covar": {"type": "boolean", "default": True},
-               "max_nfev": positive_int})
+               "max_nfev": positive_int,
+               "batched": {"type": "boolean", "default": True,
+                           "description": "batches may fit every dataset at "
+                                          "once with the batched engine"}})
     grid = {"type": "integer", "minimum": 2, "maximum": MAX_GRID,
             "default": DEFAULT_GRID}
     confidence = obj(

@@ -1100,7 +1100,8 @@ def test_schema_and_validator_accept_the_same_keys(tmp_path):
     full = EXAMPLE_YAML.replace("  offset: {value: 1, vary: false}",
                                 "  offset: {value: 1, vary: false, max: 5, "
                                 "brute_step: 0.5}")
-    full = full.replace("  options: {max_nfev: 2000}", "  max_nfev: 2000")
+    full = full.replace("  options: {max_nfev: 2000}",
+                        "  max_nfev: 2000\n  batched: true")
     full = full.replace("  dir: results/two_peaks",
                         "  dir: out\n  report: true\n  json: true\n"
                         "  csv: false\n  plot: true\n  plot_format: svg\n"
