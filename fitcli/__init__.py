@@ -10,7 +10,7 @@ import importlib
 
 __all__ = [
     "Parameter", "Parameters", "create_params", "Minimizer", "MinimizerResult",
-    "minimize", "fit_report", "report_fit", "report_errors", "ENGINES",
+    "minimize", "fit_many", "BatchFit", "fit_report", "report_fit", "report_errors", "ENGINES",
     "conf_interval", "conf_interval2d", "ci_report", "report_ci",
     "fit_warnings", "eval_uncertainty", "FitcliError", "SpecError", "DataError", "ExprError", "ConstraintError",
     "ParameterError", "EngineError", "NonFiniteError", "FitcliWarning",
@@ -21,6 +21,7 @@ _WHERE = {
     "Parameter": "parameters", "Parameters": "parameters",
     "create_params": "parameters", "Minimizer": "minimizer",
     "MinimizerResult": "minimizer", "minimize": "minimizer",
+    "fit_many": "batched", "BatchFit": "batched",
     "fit_report": "report", "report_fit": "report", "report_errors": "report",
     "ENGINES": "engines", "conf_interval": "confidence",
     "conf_interval2d": "confidence", "ci_report": "report",

@@ -169,7 +169,7 @@ def _fit_stack(setup, datasets):
     """The batched fit of ``datasets`` (one block)."""
     import numpy as np
 
-    from .batched import BatchFit, _fit_block, default_options
+    from .batched.api import BatchFit, _fit_block, default_options
     from .run import _residual_scale
 
     spec = setup.spec
