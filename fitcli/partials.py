@@ -174,6 +174,7 @@ def _table():
     rules = {
         F["abs"]: _unary(F["abs"], lambda x, v: np.sign(x)),
         np.fabs: _unary(np.fabs, lambda x, v: np.sign(x)),
+        np.absolute: _unary(np.absolute, lambda x, v: np.sign(x)),
         np.arccos: _unary(np.arccos, lambda x, v: -1.0 / np.sqrt(1.0 - x * x)),
         np.arccosh: _unary(np.arccosh, lambda x, v: 1.0 / np.sqrt(x * x - 1.0)),
         np.arcsin: _unary(np.arcsin, lambda x, v: 1.0 / np.sqrt(1.0 - x * x)),

@@ -110,7 +110,7 @@ class BatchFit:
 
     def result(self, i):
         """Dataset ``i`` as a :class:`fitcli.MinimizerResult`."""
-        from .minimizer import MinimizerResult
+        from ..minimizer import MinimizerResult
 
         params = self._params.copy()
         vals = self.values[i].tolist()
