@@ -221,6 +221,7 @@ def _table():
     for name in ZERO_SLOPE:
         rules[F[name]] = _zero(F[name])
     rules.update(_lineshape_rules())
+    rules.update(_peak_rules())
     return rules
 
 
@@ -473,6 +474,72 @@ def _damped_oscillator(args):
     parts = [dr / c, base, dr * (-r / c) * _signed_gate(cen),
              dz * np.sign(sig) * _gate(np.abs(sig))]
     return _ls.damped_oscillator(*args), parts[:len(args)]
+
+
+# --------------------------------------------------------------------------
+# derived peak quantities (fitcli.peaks); voigt_fwhm and voigt_height have
+# none (a bisection, and the Faddeeva function at an imaginary point)
+def _peak_rules():
+    from . import peaks as pk
+
+    k = pk._GAUSS_FWHM
+    kappa = pk._SQRT2LN2
+
+    def fwhm(factor, func):
+        def rule(args):
+            (sig,) = args
+            return func(sig), [factor * _gate(sig)]
+        return rule
+
+    def height(func, norm):
+        def rule(args):
+            amp, sig = args
+            val = func(amp, sig)
+            s = _ls._width(sig)
+            return val, [norm / s, -val / s * _gate(sig)]
+        return rule
+
+    def pvoigt_height(args):
+        amp, sig, frac = _defaults(args, (None, None, 0.5))
+        val = pk.pvoigt_height(*args)
+        s = _ls._width(sig)
+        g, lo = kappa / (s * _SQRT2PI), 1.0 / (math.pi * s)
+        return val, [(1.0 - frac) * g + frac * lo,
+                     -pk.pvoigt_height(amp, sig, frac) / s * _gate(sig),
+                     amp * (lo - g)][:len(args)]
+
+    def moffat_fwhm(func):
+        def rule(args):
+            sig, beta = _defaults(args, (None, 1.0))
+            val = func(*args)
+            s = _ls._width(sig)
+            b = np.asarray(beta, dtype=float)
+            with np.errstate(all="ignore"):
+                p2 = 2.0 ** (1.0 / b)
+                root = np.sqrt(p2 - 1.0)
+                db = 2.0 * s * p2 * _LN2 * (-1.0 / (b * b)) / (2.0 * root)
+            return val, [2.0 * root * _gate(sig), db][:len(args)]
+        return rule
+
+    def pearson7_height(args):
+        amp, sig, m = _defaults(args, (None, None, 1.0))
+        val = pk.pearson7_height(*args)
+        s = _ls._width(sig)
+        norm = np.exp(_ls._pearson7_lognorm(m))
+        full = amp * norm / s
+        return val, [norm / s, -full / s * _gate(sig),
+                     full * (_psi(m) - _psi(np.asarray(m, dtype=float) - 0.5))
+                     ][:len(args)]
+
+    return {pk.gaussian_fwhm: fwhm(k, pk.gaussian_fwhm),
+            pk.lorentzian_fwhm: fwhm(2.0, pk.lorentzian_fwhm),
+            pk.pvoigt_fwhm: fwhm(2.0, pk.pvoigt_fwhm),
+            pk.gaussian_height: height(pk.gaussian_height, 1.0 / _SQRT2PI),
+            pk.lorentzian_height: height(pk.lorentzian_height, 1.0 / math.pi),
+            pk.pvoigt_height: pvoigt_height,
+            pk.moffat_fwhm: moffat_fwhm(pk.moffat_fwhm),
+            pk.pearson7_fwhm: moffat_fwhm(pk.pearson7_fwhm),
+            pk.pearson7_height: pearson7_height}
 
 
 def _lineshape_rules():

@@ -111,6 +111,13 @@ FUNCTION_ARGS = {
     "ceil": (S,), "floor": (S,), "trunc": (S,), "round": (S,),
     "sign": (S,), "heaviside": (S, 0.5), "isinf": (S,), "isnan": (S,),
     "isfinite": (S,), "factorial": (np.array([0.0, 1, 4, 7]),),
+    # derived peak quantities (fitcli.peaks)
+    "gaussian_fwhm": (XPOS,), "lorentzian_fwhm": (XPOS,),
+    "pvoigt_fwhm": (XPOS,), "gaussian_height": (S, XPOS[:6]),
+    "lorentzian_height": (S, XPOS[:6]),
+    "pvoigt_height": (S, XPOS[:6], XPOS[:6] / 4),
+    "moffat_fwhm": (XPOS, XPOS + 0.5), "pearson7_fwhm": (XPOS, XPOS + 0.5),
+    "pearson7_height": (S, XPOS[:6], XPOS[:6] + 0.7),
 }
 # the maximum/minimum/where/clip pairs above never tie nor sit on a limit
 assert not np.any(S == S[::-1])
@@ -123,8 +130,10 @@ def supported_functions():
 def test_elementwise_functions_with_partials_all_have_arguments():
     names = supported_functions()
     assert set(names) == set(FUNCTION_ARGS)
-    # without partials: only the complex-valued Faddeeva function
-    assert sorted(ELEMENTWISE - set(names)) == ["wofz"]
+    # without partials: the complex-valued Faddeeva function and the
+    # Voigt peak's FWHM (a bisection) and height
+    assert sorted(ELEMENTWISE - set(names)) == ["voigt_fwhm", "voigt_height",
+                                                "wofz"]
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTION_ARGS))
