@@ -57,6 +57,19 @@ class Setup:
         self.bm = BatchedModel(self.model, self.params)
         self.nvarys = self.bm.nvarys
 
+    def __reduce__(self):
+        # compiled closures do not pickle: a spawned worker compiles again
+        return (Setup, (self.spec, self.method, self.options))
+
+    def first_evaluation(self, spec, dataset):
+        """The model at the initial values on one dataset, with the single
+        path's checks (wall-time bound, finite): a FitcliError here sends
+        the block to the single-fit path, which reports it."""
+        from .run import _start_values, _variables
+
+        _start_values(spec, self.params, dataset, self.model,
+                      _variables(spec, dataset))
+
 
 def plan(spec, engine=None, warm_start=False):
     """A :class:`Setup` when the batch can use the batched engine, else
@@ -130,6 +143,11 @@ def fit_block(setup, block, engine, confidence):
             done[i] = None            # the single path reports the error
             continue
         loaded.append((i, name, f, shown, sub, one, ds))
+    if loaded:
+        try:
+            setup.first_evaluation(loaded[0][-2], loaded[0][-1])
+        except FitcliError:
+            loaded = []               # every dataset on the single path
     if loaded:
         fits = _fit_stack(setup, [item[-1] for item in loaded])
         for r, (i, name, f, shown, sub, one, ds) in enumerate(loaded):

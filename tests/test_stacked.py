@@ -227,3 +227,18 @@ def test_spec_key_batched_is_checked(tmp_path):
     assert res.exit_code == 2 and res.stdout == ""
     assert len(res.stderr.splitlines()) == 1
     assert "fit.batched" in res.stderr
+
+
+def test_setup_pickles_for_spawned_workers(tmp_path):
+    import pickle
+
+    from fitcli.spec import load_spec
+    from fitcli.stacked import plan
+
+    write_decays(tmp_path / "runs", 2)
+    setup = plan(load_spec(spec_file(tmp_path)))
+    again = pickle.loads(pickle.dumps(setup))
+    assert again.method == "leastsq" and again.bm.analytic
+    assert again.bm.var_names == ["amp", "tau", "c"]
+    assert plan(load_spec(spec_file(tmp_path, "fit: {batched: false}\n",
+                                    name="off.yaml"))) is None
