@@ -34,6 +34,8 @@ _MESSAGES = {
     "zero": "batched Levenberg-Marquardt: chi-square is zero",
     "roundoff": "batched Levenberg-Marquardt: no further reduction of "
                 "chi-square is possible (at a minimum to round-off)",
+    "bound": "batched Levenberg-Marquardt: at a minimum with a parameter "
+             "on a bound (no further reduction of chi-square is possible)",
     "stuck": "batched Levenberg-Marquardt: chi-square cannot be reduced "
              "further, but the gradient does not vanish",
     "start": "no progress from the starting values: the first steps gave "
@@ -274,12 +276,18 @@ def _lm(group, U0, opts):
             if over.any():
                 ro = rows_r[over]
                 norms = np.sqrt(np.maximum(np.einsum("ijj->ij", A[ro]), 0.0))
+                # a parameter held on a bound (the transform's slope
+                # vanishes there) is an active constraint: the gradient
+                # must vanish along the others only
+                held = bm.on_bound(bm.external(U[ro])[0])
                 with np.errstate(all="ignore"):
-                    cos = np.max(np.abs(g[ro]) / np.where(norms > 0, norms, 1.0),
-                                 axis=1) / np.sqrt(np.maximum(chi[ro], 1e-300))
+                    cos = np.abs(g[ro]) / np.where(norms > 0, norms, 1.0) \
+                        / np.sqrt(np.maximum(chi[ro], 1e-300))[:, None]
+                    cos = np.max(np.where(held, 0.0, cos), axis=1)
                 at_min = np.isfinite(cos) & (cos <= _GTOL_STOP)
-                _finish_rows(ro[at_min], np.full(int(at_min.sum()), "roundoff",
-                                                 dtype=object),
+                reason = np.where(held.any(axis=1)[at_min], "bound",
+                                  "roundoff").astype(object)
+                _finish_rows(ro[at_min], reason,
                              phase, code, why, lam, group, U, R)
                 stuck = ro[~at_min]
                 code[stuck] = _NOCONV

@@ -114,6 +114,14 @@ class BatchedModel:
                 G[:, idx] = sign * u / root
         return V, G
 
+    def on_bound(self, V):
+        """``(k, p)`` booleans: the varied parameter sits on a bound (within
+        1e-7 (|bound| + 1), the single-fit rule of ``at_bounds``)."""
+        lo, hi = self.lo, self.hi
+        with np.errstate(invalid="ignore"):
+            return (np.isfinite(lo) & (V - lo <= 1e-7 * (np.abs(lo) + 1.0))) | \
+                (np.isfinite(hi) & (hi - V <= 1e-7 * (np.abs(hi) + 1.0)))
+
     def internal(self, V):
         """Internal values of external ``V`` (``(k, p)``)."""
         if not self.bounded:

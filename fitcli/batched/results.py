@@ -233,12 +233,7 @@ def _fit_group(bm, out, idx, X, Y, S, M, yraw, U0, opts):
     with np.errstate(all="ignore"):
         ssres = np.where(valid, (yraw - F) ** 2, 0.0).sum(axis=1)
         rsq = np.where(sstot > 0, 1.0 - ssres / sstot, np.nan)
-    at = np.zeros((n, p), dtype=bool)
-    if bm.bounded:
-        tol_lo = 1e-7 * (np.abs(bm.lo) + 1.0)
-        tol_hi = 1e-7 * (np.abs(bm.hi) + 1.0)
-        at = (np.isfinite(bm.lo) & (V - bm.lo <= tol_lo)) | \
-            (np.isfinite(bm.hi) & (bm.hi - V <= tol_hi))
+    at = bm.on_bound(V) if bm.bounded else np.zeros((n, p), dtype=bool)
     max_nfev = opts["max_nfev"]
     for r in range(n):
         i = int(idx[r])
