@@ -242,3 +242,28 @@ def test_setup_pickles_for_spawned_workers(tmp_path):
     assert again.bm.var_names == ["amp", "tau", "c"]
     assert plan(load_spec(spec_file(tmp_path, "fit: {batched: false}\n",
                                     name="off.yaml"))) is None
+
+
+def test_sigma_pvalue_and_weights_match_single_fits(tmp_path):
+    write_decays(tmp_path / "runs", 5)
+    for key, extra in (("sigma", "  sigma: {constant: 0.05}\n"),
+                       ("weights", "  weights: {constant: 20}\n")):
+        text = SPEC.format(file="runs/*.csv", extra="")
+        text = text.replace("  y: counts\n", "  y: counts\n" + extra)
+        fast, slow = tmp_path / f"{key}.yaml", tmp_path / f"{key}_s.yaml"
+        fast.write_text(text)
+        slow.write_text(text + "fit: {batched: false}\n")
+        assert invoke("run", fast, "-o", tmp_path / key, "-q").exit_code == 0
+        assert invoke("run", slow, "-o", tmp_path / (key + "s"),
+                      "-q").exit_code == 0
+        b, s = summary(tmp_path / key), summary(tmp_path / (key + "s"))
+        for name, row in b.items():
+            assert "batched" in row["message"]
+            assert (row["pvalue"] == "") == (key == "weights")
+            for col in ("chisqr", "rsquared") + (("pvalue",) if key == "sigma"
+                                                 else ()):
+                assert float(row[col]) == pytest.approx(float(s[name][col]),
+                                                        rel=1e-8)
+            for col in NAMES:
+                assert float(row[col]) == pytest.approx(float(s[name][col]),
+                                                        rel=1e-6)
