@@ -6,7 +6,8 @@ import numpy as np
 
 from ..errors import FitcliError, ParameterError
 from ..parameters import Parameters
-from .lm import _MAX_NFEV_FACTOR, BLOCK
+from ..minimizer import _MAX_NFEV_FACTOR
+from .lm import BLOCK
 from .model import BatchedModel
 from .lm import _Group
 from .results import BatchFit, _fit_group

@@ -10,6 +10,8 @@ import numpy as np
 
 __all__ = ["BLOCK", "STATUSES"]
 
+#: Datasets stacked at most at once: a dataset's arithmetic depends only on
+#: its block (see the package notes).
 BLOCK = 256
 #: Status names, by code.
 STATUSES = ("running", "converged", "not_converged", "max_nfev",
@@ -17,10 +19,6 @@ STATUSES = ("running", "converged", "not_converged", "max_nfev",
 _RUN, _CONV, _NOCONV, _MAXNFEV, _NOTFINITE, _DEGEN = range(6)
 
 _EPS = np.finfo(float).eps
-_MAX_NFEV_FACTOR = 2000
-#: A parameter whose standard error exceeds this many times its magnitude is
-#: not determined by the data (as in :mod:`fitcli.minimizer`).
-UNDETERMINED = 1e6
 #: Damping above which a dataset whose steps keep failing stops.
 _LAMBDA_MAX = 1e12
 #: Cosine between the residual and the Jacobian's columns below which such

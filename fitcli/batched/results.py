@@ -7,8 +7,8 @@ import math
 import numpy as np
 
 from ..uncertainty import rank_tolerance
-from .lm import (_CONV, _EPS, _MAXNFEV, _MESSAGES, _NOTFINITE,
-                 UNDETERMINED, _Group, _lm)
+from ..minimizer import UNDETERMINED
+from .lm import _CONV, _EPS, _MAXNFEV, _MESSAGES, _NOTFINITE, _Group, _lm
 
 __all__ = ["BatchFit"]
 
