@@ -1170,3 +1170,23 @@ def test_eval_uncertainty_of_a_line_is_exact_and_follows_constraints():
     assert res.params["q2"].value == 2 * res.params["q"].value
     res.errorbars = False
     assert eval_uncertainty(lambda p: p["m"].value * x, res) is None
+
+
+def test_linearization_qr_path_equals_svd_path(monkeypatch):
+    """Tall Jacobians are factorised by a Householder QR and the SVD of R
+    (a third of the cost of the thin SVD): same singular values, steps and
+    covariance as the SVD path, to round-off."""
+    from fitcli.uncertainty import Linearization
+
+    rng = np.random.default_rng(7)
+    J = rng.normal(size=(400, 5)) * np.array([1.0, 1e3, 1e-2, 5.0, 0.3])
+    r = rng.normal(size=400)
+    svd = Linearization(J, np.zeros(5))
+    monkeypatch.setattr(Linearization, "QR_SIZE", 10)
+    qr = Linearization(J, np.zeros(5))
+    assert qr._qr is not None and svd._qr is None
+    assert qr.s == pytest.approx(svd.s, rel=1e-13)
+    for lam in (0.0, 1e-3, 10.0):
+        assert qr.step(r, lam) == pytest.approx(svd.step(r, lam), rel=1e-10)
+    assert qr.cov() == pytest.approx(svd.cov(), rel=1e-10)
+    assert qr.cov_diag() == pytest.approx(svd.cov_diag(), rel=1e-10)
