@@ -23,7 +23,8 @@ import os
 import signal
 import traceback
 
-__all__ = ["Executor", "LocalExecutor", "WorkerError"]
+__all__ = ["Executor", "LocalExecutor", "DaskExecutor", "WorkerError",
+           "DaskError"]
 
 
 class WorkerError(RuntimeError):
@@ -177,3 +178,80 @@ class LocalExecutor(Executor):
                 proc.kill()
                 proc.join()
             conn.close()
+
+
+# --------------------------------------------------------------------------
+# Dask
+class DaskError(RuntimeError):
+    """The Dask cluster could not be reached or used (one line)."""
+
+
+#: How long to wait for a Dask scheduler to answer.
+CONNECT_TIMEOUT = "10s"
+
+
+def _dask_client(address, njobs=None):
+    """A ``distributed.Client`` for ``address``: a scheduler address
+    (``tcp://host:8786``), or ``local`` / ``local:N`` for a LocalCluster of
+    N worker processes (default: the usable CPUs) on this machine.
+
+    Returns (client, cluster or None)."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise DaskError("--cluster needs Dask: pip install 'fitcli[dask]'") \
+            from None
+    text = str(address).strip()
+    if text == "local" or text.startswith("local:"):
+        count = text.partition(":")[2]
+        if count and not (count.isdigit() and int(count) >= 1):
+            raise DaskError(f"cluster {text!r}: expected local or local:N with "
+                            "N a whole number >= 1")
+        workers = int(count) if count else (njobs or None)
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1,
+                               processes=True, dashboard_address=None)
+        return Client(cluster), cluster
+    try:
+        return Client(text, timeout=CONNECT_TIMEOUT), None
+    except (OSError, TimeoutError, ValueError) as exc:
+        detail = " ".join(str(exc).split())[:200]
+        raise DaskError(f"cannot connect to the Dask scheduler {text!r}: "
+                        f"{detail}") from None
+
+
+class DaskExecutor(Executor):
+    """Tasks sent to the workers of a Dask cluster (``fitcli[dask]``).
+
+    Each task is a Dask future; a worker that dies has its tasks run again
+    elsewhere (Dask's own rescheduling, up to ``allowed-failures``), results
+    come back as they finish.  ``close(cancel=True)`` cancels the futures
+    still running.  The functions and their arguments must be importable /
+    picklable on the workers (fitcli installed there)."""
+
+    def __init__(self, address, njobs=None):
+        self.client, self.cluster = _dask_client(address, njobs)
+        self._futures = []
+
+    def map_unordered(self, func, tasks):
+        from distributed import as_completed
+
+        futures = self.client.map(func, list(tasks), pure=False)
+        self._futures = futures
+        for future in as_completed(futures):
+            try:
+                yield future.result()
+            except Exception as exc:
+                raise WorkerError(f"a task failed on the cluster: "
+                                  f"{type(exc).__name__}: {exc}") from None
+
+    def close(self, cancel=False):
+        client, self.client = getattr(self, "client", None), None
+        if client is None:
+            return
+        try:
+            if cancel and self._futures:
+                client.cancel(self._futures)
+        finally:
+            client.close()
+            if self.cluster is not None:
+                self.cluster.close()

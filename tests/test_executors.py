@@ -83,3 +83,40 @@ def test_close_without_tasks_and_twice():
     ex.close()
     with pytest.raises(ValueError):
         LocalExecutor(0)
+
+
+# --------------------------------------------------------------------------
+# Dask (the test extras install it: these run in CI)
+def test_dask_local_cluster_runs_every_task(tmp_path):
+    pytest.importorskip("distributed")  # only absent outside '.[test]'
+    from fitcli.executors import DaskExecutor
+
+    with DaskExecutor("local:2") as ex:
+        got = sorted(ex.map_unordered(square, range(50)))
+    assert got == [n * n for n in range(50)]
+
+
+@pytest.mark.parametrize("address, message", [
+    ("local:0", "expected local or local:N with N a whole number >= 1"),
+    ("local:x", "expected local or local:N"),
+    ("tcp://127.0.0.1:9", "cannot connect to the Dask scheduler"),
+])
+def test_dask_bad_cluster_addresses_are_one_line(address, message,
+                                                monkeypatch):
+    pytest.importorskip("distributed")
+    from fitcli import executors
+    from fitcli.executors import DaskError, DaskExecutor
+
+    monkeypatch.setattr(executors, "CONNECT_TIMEOUT", "1s")
+    with pytest.raises(DaskError, match=message) as info:
+        DaskExecutor(address)
+    assert "\n" not in str(info.value)
+
+
+def test_dask_raising_task_is_a_worker_error():
+    pytest.importorskip("distributed")
+    from fitcli.executors import DaskExecutor
+
+    with DaskExecutor("local:1") as ex:
+        with pytest.raises(WorkerError, match="task 3 broke"):
+            list(ex.map_unordered(boom, range(6)))
