@@ -419,7 +419,7 @@ def _tolerance(value, name):
 
 
 def compare_documents(got: dict, baseline: dict, *, rtol=1e-6, atol=0.0,
-                      param_tol: dict | None = None) -> list:
+                      param_tol: dict | None = None, sigmas=None) -> list:
     """Compare two result documents, or two batch summaries.
 
     Parameters
@@ -433,6 +433,14 @@ def compare_documents(got: dict, baseline: dict, *, rtol=1e-6, atol=0.0,
     param_tol : dict, optional
         Parameter name -> relative tolerance used instead of ``rtol`` for
         that parameter's value and standard error.
+    sigmas : float, optional
+        Compare parameter *values* in units of the baseline's standard
+        error: ``|got - baseline| <= sigmas * stderr`` (the detail says how
+        many standard errors apart they are).  A re-run of the same fit on
+        another machine differs by ~1e-8 of a standard error; changing one
+        data point by 2 sigma moves parameters by a fair fraction of one,
+        so ``sigmas=0.01`` tells them apart.  Values without a standard
+        error (and those named in ``param_tol``) use ``rtol``/``atol``.
 
     Compared: ``success`` and ``status`` (equal), ``exit_code`` (summaries,
     equal), ``chisqr`` and ``redchi`` (within tolerance), every parameter's
@@ -462,6 +470,8 @@ def compare_documents(got: dict, baseline: dict, *, rtol=1e-6, atol=0.0,
                           "result.json, or summary.json with summary.json")
     rtol = _tolerance(rtol, "rtol")
     atol = _tolerance(atol, "atol")
+    if sigmas is not None:
+        sigmas = _tolerance(sigmas, "sigmas")
     tols = {}
     names = {n for rows in (rows_got, rows_base) for row in rows.values()
              for n in row["params"]}
@@ -483,11 +493,24 @@ def compare_documents(got: dict, baseline: dict, *, rtol=1e-6, atol=0.0,
                                 False, "dataset not in the baseline"))
         else:
             checks.extend(_compare_rows(rows_got[dataset], rows_base[dataset],
-                                        prefix, rtol, atol, tols))
+                                        prefix, rtol, atol, tols, sigmas))
     return checks
 
 
-def _compare_rows(got, base, prefix, rtol, atol, tols):
+def _sigma_check(what, got, want, err, sigmas):
+    """A value compared in standard errors of the baseline."""
+    if got is None or not math.isfinite(got):
+        ok, detail = _close(got, want, 0.0, 0.0)
+        shown_want, shown_got = _fmt_pair(want, got)
+        return Check(what, shown_want, shown_got, ok, detail)
+    off = (got - want) / err
+    shown_want, shown_got = _fmt_pair(want, got)
+    return Check(what, f"{shown_want} ± {_g(sigmas * err)} ({_g(sigmas)} "
+                 "sigma)", shown_got, abs(off) <= sigmas,
+                 f"off by {off:+.3g} sigma" if got != want else "")
+
+
+def _compare_rows(got, base, prefix, rtol, atol, tols, sigmas=None):
     out = []
     for key in ("success", "status", "exit_code"):
         if key not in base:
@@ -511,7 +534,15 @@ def _compare_rows(got, base, prefix, rtol, atol, tols):
                              "parameter not in the baseline"))
             continue
         r = tols.get(name, rtol)
+        err = pb[name].get("stderr")
         for key in ("value", "stderr"):
+            if key == "value" and sigmas is not None and name not in tols \
+                    and err is not None and math.isfinite(err) and err > 0 \
+                    and pb[name][key] is not None \
+                    and math.isfinite(pb[name][key]):
+                out.append(_sigma_check(f"{what}.value", pg[name][key],
+                                        pb[name][key], err, sigmas))
+                continue
             out.append(_number_check(f"{what}.{key}", pg[name][key],
                                      pb[name][key], r, atol))
     return out

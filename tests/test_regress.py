@@ -615,3 +615,36 @@ def test_format_checks_nothing_to_show():
     assert format_checks([Check("a", "1", "1", True)]) == ""
     assert format_checks([Check("a", "1", "1", True)], only_failed=False) \
         .splitlines()[1].split() == ["ok", "a", "1", "1"]
+
+
+def _doc_of(y, x):
+    from fitcli import Parameters, minimize
+    from fitcli.outputs import result_document
+
+    p = Parameters()
+    p.add("a", value=1.0)
+    p.add("b", value=0.0)
+    res = minimize(lambda q: (q["a"].value * x + q["b"].value - y) / 0.1, p,
+                   scale_covar=False)
+    return json.loads(json.dumps(result_document(res)))
+
+
+def test_values_compared_in_standard_errors():
+    """sigmas=0.01: a refit of the same data passes; moving one point by
+    2 sigma is caught, and the detail gives the offset in sigma."""
+    import numpy as np
+
+    rng = np.random.default_rng(21)
+    x = np.linspace(0.0, 10.0, 100)
+    y = 2.0 * x + 1.0 + rng.normal(0.0, 0.1, x.size)
+    base = _doc_of(y, x)
+    same = compare_documents(_doc_of(y.copy(), x), base, sigmas=0.01)
+    assert all(c.ok for c in same)
+    moved = y.copy()
+    moved[10] += 0.2
+    checks = compare_documents(_doc_of(moved, x), base, sigmas=0.01)
+    values = {c.what: c for c in checks if c.what.endswith(".value")}
+    assert not values["params.b.value"].ok
+    assert "sigma" in values["params.b.value"].expected
+    off = float(values["params.b.value"].detail.split("off by ")[1].split()[0])
+    assert 0.05 < abs(off) < 1.0
