@@ -10,7 +10,8 @@ import importlib
 
 __all__ = [
     "Parameter", "Parameters", "create_params", "Minimizer", "MinimizerResult",
-    "minimize", "fit_many", "BatchFit", "fit_report", "report_fit", "report_errors", "ENGINES",
+    "minimize", "fit_many", "BatchFit", "fit_global", "GlobalProblem",
+    "GlobalResult", "fit_report", "report_fit", "report_errors", "ENGINES",
     "conf_interval", "conf_interval2d", "ci_report", "report_ci",
     "fit_warnings", "eval_uncertainty", "FitcliError", "SpecError", "DataError", "ExprError", "ConstraintError",
     "ParameterError", "EngineError", "NonFiniteError", "FitcliWarning",
@@ -22,6 +23,8 @@ _WHERE = {
     "create_params": "parameters", "Minimizer": "minimizer",
     "MinimizerResult": "minimizer", "minimize": "minimizer",
     "fit_many": "batched", "BatchFit": "batched",
+    "fit_global": "global_fit", "GlobalProblem": "global_fit",
+    "GlobalResult": "global_fit",
     "fit_report": "report", "report_fit": "report", "report_errors": "report",
     "ENGINES": "engines", "conf_interval": "confidence",
     "conf_interval2d": "confidence", "ci_report": "report",

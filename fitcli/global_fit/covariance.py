@@ -28,11 +28,10 @@ block ``R11_d`` and to the globals' ``R_g`` after elimination.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from ..uncertainty import rank_tolerance
+from ..uncertainty import (dead_columns_message, rank_tolerance,
+                           singular_message)
 
 __all__ = ["BlockCovariance", "block_covariance"]
 
@@ -98,7 +97,14 @@ class BlockCovariance:
         Mi = self.M[idx]
         out = Mi @ self.Cgg @ Mi.T
         own = self.owner[idx]
-        for b in np.unique(own[own >= 0]).tolist():
+        local = own >= 0
+        if not local.any():
+            return out * self.factor
+        owners = own[local]
+        first = int(owners[0])
+        groups = [first] if bool((owners == first).all()) else \
+            np.unique(owners).tolist()
+        for b in groups:
             sel = np.flatnonzero(own == b)
             pos = self.local_pos[idx[sel]]
             out[np.ix_(sel, sel)] += self.diag_blocks[b][np.ix_(pos, pos)]
@@ -121,15 +127,20 @@ class BlockCovariance:
         return self.sub(np.arange(len(self.names)))
 
 
-def _first_singular(R):
-    """(smallest singular value / largest, right singular vector of the
-    smallest) of a small square matrix."""
+def _singular(R, names, tol):
+    """Why the upper-triangular ``R`` (of the column-scaled Jacobian of the
+    parameters ``names``) is singular by the rank rule, or None."""
     if R.shape[0] < R.shape[1]:
-        return 0.0, None
+        return (f"the covariance matrix is singular: {len(names)} parameters "
+                f"({', '.join(map(repr, names[:4]))}"
+                f"{', ...' if len(names) > 4 else ''}) are not independent")
     _, s, vt = np.linalg.svd(R)
-    if not s.size or s[0] == 0:
-        return 0.0, vt[-1] if s.size else None
-    return float(s[-1] / s[0]), vt[-1]
+    if s[-1] <= s[0] * tol:
+        if len(names) == 1:
+            return (f"the covariance matrix is singular: parameter "
+                    f"{names[0]!r} is not determined")
+        return singular_message(names, vt[-1], s)
+    return None
 
 
 def block_covariance(blocks, jac):
@@ -154,10 +165,7 @@ def block_covariance(blocks, jac):
     dead = [names[i] for i, v in enumerate(norms.tolist())
             if v <= max(top, 1e-300) * 1e-13 or v == 0.0]
     if dead:
-        which = ", ".join(repr(d) for d in dead[:5])
-        return None, (f"parameter{'s' if len(dead) > 1 else ''} {which} "
-                      "does not affect the fit at the solution (its Jacobian "
-                      "column vanishes)")
+        return None, dead_columns_message(dead)
     mtotal = sum(J.shape[0] for J in jac)
     tol = rank_tolerance(mtotal, n)
     G = blocks.nglob
@@ -175,10 +183,9 @@ def block_covariance(blocks, jac):
         R = np.linalg.qr(Js[:, cols], mode="r")
         R11, R12 = R[:nl, :nl], R[:nl, nl:]
         if nl:
-            ratio, v = _first_singular(R11)
-            if ratio <= tol:
-                return None, _singular_reason(
-                    [names[i] for i in b.free[ng:]], v, ratio)
+            why = _singular(R11, [names[i] for i in b.free[ng:]], tol)
+            if why:
+                return None, why
             inv = np.linalg.inv(R11)
             diag_blocks.append(inv @ inv.T)
             couplings.append(inv @ R12)
@@ -195,10 +202,9 @@ def block_covariance(blocks, jac):
     if G:
         Rg = np.linalg.qr(np.vstack(stack), mode="r") if stack else \
             np.zeros((0, G))
-        ratio, v = _first_singular(Rg)
-        if ratio <= tol:
-            return None, _singular_reason([names[i] for i in blocks.glob], v,
-                                          ratio)
+        why = _singular(Rg, [names[i] for i in blocks.glob], tol)
+        if why:
+            return None, why
         inv = np.linalg.inv(Rg)
         Cgg = inv @ inv.T
     else:
@@ -218,13 +224,3 @@ def block_covariance(blocks, jac):
     return BlockCovariance(names, blocks.glob, M, Cgg, owner, local_pos,
                            diag_blocks), None
 
-
-def _singular_reason(names, v, ratio):
-    if v is None or len(names) < 2:
-        which = f"parameter {names[0]!r} is" if names else "parameters are"
-        return f"the covariance matrix is singular: {which} not determined"
-    big = [names[i] for i in np.argsort(-np.abs(v))[:2]]
-    cond = 1.0 / ratio if ratio > 0 else math.inf
-    return ("the covariance matrix is singular: parameters "
-            f"{big[0]!r} and {big[1]!r} are not independent "
-            f"(condition number {cond:.3g})")

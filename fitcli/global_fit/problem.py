@@ -142,12 +142,14 @@ class _Dataset:
     until recorded); ``recorded`` says that the names were found by
     watching the first evaluation."""
 
-    __slots__ = ("name", "fcn", "args", "kws", "names", "recorded", "index")
+    __slots__ = ("name", "fcn", "args", "kws", "names", "recorded", "index",
+                 "pending")
 
-    def __init__(self, name, fcn, args, kws, names, index):
+    def __init__(self, name, fcn, args, kws, names, index, pending):
         self.name, self.fcn, self.args, self.kws = name, fcn, args, kws
         self.names, self.index = names, index
         self.recorded = False
+        self.pending = pending
 
     def view(self, params):
         return DatasetParams(params, self.names, self.name, None,
@@ -162,12 +164,14 @@ class _Dataset:
 
     def record(self, params):
         """Evaluate once, watching which parameters are read; those become
-        the dataset's names."""
-        everything = {n: n for n in params}
+        the dataset's names (from ``names``, or any parameter when it is
+        None)."""
+        offered = self.names if self.names is not None else \
+            {n: n for n in params}
         seen = set()
-        view = DatasetParams(params, everything, self.name, seen)
+        view = DatasetParams(params, offered, self.name, seen)
         out = self.fcn(view, *self.args, **self.kws)
-        self.names = {n: n for n in params if n in seen}
+        self.names = {k: v for k, v in offered.items() if v in seen}
         self.recorded = True
         return out
 
@@ -338,7 +342,8 @@ class GlobalProblem:
             names = None
         else:
             names = self._explicit_names(name, uses)
-        d = _Dataset(name, fcn, args, kws, names, len(self._datasets))
+        d = _Dataset(name, fcn, args, kws, names, len(self._datasets),
+                     pending=uses is None)
         self._datasets.append(d)
         self._by_name[name] = d
         return None if names is None else dict(names)
@@ -406,8 +411,9 @@ class GlobalProblem:
         params.update_constraints()
         parts = []
         for d in self._datasets:
-            if d.names is None:
+            if d.pending:
                 d.record(params)
+                d.pending = False
             parts.append(np.asarray(d.call(params), dtype=float).ravel())
         return np.concatenate(parts) if parts else np.empty(0)
 

@@ -25,9 +25,9 @@ import numpy as np
 
 from .. import uncertainty as _unc
 from ..engines import get_engine
-from ..errors import (EngineError, FitcliError, ParameterAtBoundWarning,
-                      ParameterError)
-from ..minimizer import UNDETERMINED, MinimizerResult, _at_bound
+from ..errors import EngineError, FitcliError, ParameterError
+from ..minimizer import (UNDETERMINED, MinimizerResult, _at_bound,
+                         at_bound_warning)
 from .structure import Blocks, Transform
 
 __all__ = ["GlobalResult", "DatasetStats", "fit_problem", "BLOCK_ENGINE",
@@ -168,9 +168,10 @@ def _working_params(problem, params):
 def _record(problem, work):
     """Record the names read by datasets that did not declare them."""
     for d in problem._datasets:
-        if d.names is None:
+        if d.pending:
             with np.errstate(all="ignore"):
                 d.record(work)
+            d.pending = False
 
 
 def fit_problem(problem, method, params, options):
@@ -315,10 +316,7 @@ def _bounds(result, blocks):
                         if _at_bound(params[n]._val, params[n]._min,
                                      params[n]._max)]
     for name in result.at_bounds:
-        warnings.warn(ParameterAtBoundWarning(
-            f"parameter '{name}' = {params[name]._val!r} is at a bound "
-            f"[{params[name].min!r}, {params[name].max!r}]; its standard "
-            "error is not reliable"), stacklevel=5)
+        warnings.warn(at_bound_warning(params[name]), stacklevel=5)
 
 
 def _external_jacobian(blocks, transform, out):
@@ -421,13 +419,12 @@ def _restore(blocks, ext):
 
 
 def _exact_fit(blocks, jac, ext, chisqr):
-    """As fitcli.minimizer._exact_fit: the residual is at round-off level
-    compared with each parameter's contribution |p_j| |J_j|."""
+    """The residual is at round-off level compared with each parameter's
+    contribution (:func:`fitcli.uncertainty.exact_fit`)."""
     norms2 = np.zeros(len(ext))
     for b, J in zip(blocks.blocks, jac):
         norms2[b.free] += np.einsum("ij,ij->j", J, J)
-    size = float(np.max(np.abs(ext) * np.sqrt(norms2))) if len(ext) else 0.0
-    return size > 0 and math.sqrt(chisqr) <= 1e-11 * size
+    return _unc.exact_fit(np.sqrt(norms2), ext, chisqr)
 
 
 def _correlations(result, blocks, cov, err):
