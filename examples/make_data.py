@@ -47,6 +47,35 @@ def main():
     y = np.concatenate([6.5 + 2 * u, 5.5 - u]) + rng.normal(scale=0.05, size=2 * u.size)
     group = np.concatenate([np.zeros(u.size), np.ones(u.size)])
     write("two_lines.csv", ["u", "g", "y"], [np.concatenate([u, u]), group, y])
+    global_fits()
+
+
+def global_fits():
+    """Data of the global fit examples (specs/shared_lifetime.yaml and
+    specs/two_spectrometers.yaml), from their own seed."""
+    rng = np.random.default_rng(20261717)
+    # decays excited at four wavelengths: one lifetime (2.2), amplitudes
+    # and backgrounds of their own
+    os.makedirs(os.path.join(HERE, "lifetime"), exist_ok=True)
+    t = np.linspace(0.0, 12.0, 81)
+    for nm, amp, bg in ((400, 9.0, 0.4), (450, 6.5, 0.3), (500, 4.0, 0.5),
+                        (550, 2.5, 0.2)):
+        err = 0.05 + 0.02 * np.sqrt(amp)
+        y = amp * np.exp(-t / 2.2) + bg + rng.normal(scale=err, size=t.size)
+        write(f"lifetime/excite_{nm}nm.csv", ["time", "signal", "error"],
+              [t, y, np.full(t.size, err)])
+    # one line seen by two spectrometers: a Gaussian line shape in one, a
+    # Lorentzian in the other, the same centre (detuning 0.65 GHz)
+    x = np.linspace(-6.0, 6.0, 97)
+    truth = gaussian(x, 40.0, 0.65, 0.9) + 2.0
+    err = 0.1 + 0.05 * np.sqrt(truth)
+    write("line_grating.csv", ["detuning", "counts", "counts_err"],
+          [x, truth + rng.normal(scale=err), err])
+    w = np.linspace(-3.0, 3.5, 66)
+    truth = 30.0 / np.pi * 0.4 / ((w - 0.65) ** 2 + 0.4 ** 2) + 2.0
+    err = 0.1 + 0.05 * np.sqrt(truth)
+    write("line_fabry.csv", ["detuning_ghz", "signal", "signal_err"],
+          [w, truth + rng.normal(scale=err), err])
 
 
 if __name__ == "__main__":

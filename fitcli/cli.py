@@ -351,6 +351,8 @@ def _run_one(path, opts, subfolder):
     if opts.plot and not spec.output.plot:
         spec = dataclasses.replace(
             spec, output=dataclasses.replace(spec.output, plot=True))
+    if spec.is_global:
+        return _run_global(path, spec, opts, subfolder)
     files, single = _batch_files(spec, opts.data_files)
     if single is not None:
         spec = spec.with_data_file(single)
@@ -376,6 +378,39 @@ def _run_one(path, opts, subfolder):
                 _status_text(code, res.status) + ("" if code in (EXIT_OK, EXIT_CHECK)
                                            else f": {res.message}"),
                 outcome.failed_checks)
+    return code, _result_doc(outcome), [case]
+
+
+def _run_global(path, spec, opts, subfolder):
+    """Run a global fit spec (shared: or datasets:)."""
+    from .errors import SpecError
+    from .global_fit.run import run_global
+    from .junit import Case
+
+    if opts.data_files:
+        raise SpecError("--data cannot replace the data of a global fit "
+                        "(shared: or datasets:): its datasets are part of "
+                        "the fit", file=spec.source, key="--data")
+    target = None
+    if opts.out_dir is not None:
+        target = os.path.join(opts.out_dir, subfolder) if subfolder \
+            else opts.out_dir
+    outcome = run_global(spec, out_dir=target, engine=opts.engine,
+                         confidence=opts.confidence)
+    if outcome.failed_checks:
+        click.echo(f"{path}: expectations missed:\n{outcome.failed_checks}",
+                   err=True)
+    res = outcome.result
+    code = outcome.exit_code
+    if not opts.quiet and not opts.as_json:
+        _print_report(outcome.report, spec.title or path)
+        click.echo(f"{path}: {_status_text(code, res.status)} "
+                   f"({len(outcome.runs)} datasets); results in "
+                   f"{outcome.out_dir}")
+    case = Case("global", code, "expect" if code == EXIT_CHECK else
+                res.status, _status_text(code, res.status)
+                + ("" if code in (EXIT_OK, EXIT_CHECK) else
+                   f": {res.message}"), outcome.failed_checks)
     return code, _result_doc(outcome), [case]
 
 

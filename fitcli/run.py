@@ -508,7 +508,7 @@ CI_METHOD_TEXT = {
 
 
 def _report(spec, dataset, result, outcome):
-    from .report import ci_report, fit_report
+    from .report import fit_report
 
     head = []
     if spec.title:
@@ -521,6 +521,15 @@ def _report(spec, dataset, result, outcome):
                    if dataset.n_outside_range else "") + ")")
     head.append(f"# model: {spec.model}")
     parts = ["\n".join(head), fit_report(result)]
+    return "\n".join(parts + report_sections(outcome)) + "\n"
+
+
+def report_sections(outcome):
+    """The report's sections after the fit report: confidence intervals,
+    warnings, expectations (each a string; those that apply)."""
+    from .report import ci_report
+
+    parts = []
     if outcome.ci:
         how = CI_METHOD_TEXT.get(outcome.ci_method)
         parts.append("[[Confidence intervals]]" + (f" ({how})" if how else "")
@@ -534,7 +543,7 @@ def _report(spec, dataset, result, outcome):
                 if nfail else f"[[Expectations]] all {len(outcome.checks)} met")
         parts.append(head + "\n" + format_checks(outcome.checks,
                                                   only_failed=False))
-    return "\n".join(parts) + "\n"
+    return parts
 
 
 def _shown_path(path):

@@ -51,7 +51,7 @@ __all__ = [
     "FitSpec", "DataSection", "ParamSpec", "FunctionSpec", "FitSection",
     "MapSpec", "ConfidenceSection", "OutputSection", "SummaryX",
     "ExpectSection",
-    "ExpectWindow", "ExpectParam",
+    "ExpectWindow", "ExpectParam", "DatasetSpec",
     "load_spec", "load_spec_text", "apply_overrides", "expand_data_files",
     "spec_schema", "MAX_SPEC_BYTES", "SUFFIXES",
 ]
@@ -66,8 +66,11 @@ SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".toml": "toml"}
 # ----------------------------------------------------------------- the schema
 # (spec_schema() and the validator below are both built from these tables)
 TOP_KEYS = ("title", "data", "model", "functions", "parameters", "fit",
-            "confidence", "output", "expect")
+            "confidence", "output", "expect", "shared", "datasets")
 TOP_REQUIRED = ("data", "model", "parameters")
+#: Keys of one dataset of a global fit (``datasets:``), and the required ones.
+DATASET_KEYS = ("name", "data", "model", "parameters")
+DATASET_REQUIRED = ("data", "model")
 DATA_KEYS = ("file", "x", "y", "sigma", "weights", "sigma_x", "range",
              "delimiter")
 DATA_FILE_ONLY = ("delimiter",)
@@ -101,6 +104,11 @@ MAX_GRID = 1000
 #: Engine options that need a Python callable: impossible in a spec.
 CALLABLE_OPTIONS = ("Dfun", "take_step", "accept_test")
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+#: Between a parameter and a dataset name in a global fit's per-dataset
+#: parameters (``amp__run03``); see :mod:`fitcli.global_fit`.
+GLOBAL_SEPARATOR = "__"
+#: Dataset names of global fits: letters and digits, single underscores.
+DATASET_NAME_PATTERN = r"^[A-Za-z0-9]+(_[A-Za-z0-9]+)*$"
 
 _YAML_BOOLS = "yes/no, on/off, true/false"
 
@@ -379,6 +387,33 @@ class ExpectSection:
 
 
 @dataclass(frozen=True)
+class DatasetSpec:
+    """One dataset of a global fit written with ``datasets:``.
+
+    Attributes
+    ----------
+    name : str
+        Dataset name (``name:``, or made from the data file's stem; see
+        :func:`fitcli.global_fit.dataset_key`); its parameters are called
+        ``<parameter>__<name>`` outside the dataset.
+    data : DataSection
+    model : str
+        The model expression (over the dataset's variables, its own
+        parameters and the top-level ones).
+    model_expr : fitcli.expr.Expression
+    parameters : dict
+        The dataset's own parameters: name (as written in its model) ->
+        :class:`ParamSpec`.
+    """
+
+    name: str
+    data: DataSection
+    model: str
+    model_expr: object = field(compare=False, repr=False, default=None)
+    parameters: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class FitSpec:
     """A validated fit spec.
 
@@ -406,6 +441,15 @@ class FitSpec:
     expect : ExpectSection or None
         Regression checks (``expect:``), evaluated by
         :func:`fitcli.regress.check_expect` after the fit.
+    shared : tuple of str or None
+        A global fit of one model over the data files (``shared:``): the
+        shared parameters; every other parameter is fitted per dataset
+        (``<name>__<dataset>``).
+    datasets : tuple of DatasetSpec
+        A global fit written dataset by dataset (``datasets:``); ``data``
+        and ``model`` are then those of the first dataset.
+    dataset_names : tuple of str
+        The datasets of a global fit, in order (empty otherwise).
     positions : dict
         key path (``'parameters.amp1.min'``, ``'confidence.maps[0].x'``) ->
         ``(line, column)`` of the key (of the item, for list items); ``''``
@@ -431,6 +475,9 @@ class FitSpec:
     confidence: ConfidenceSection | None = None
     output: OutputSection | None = None
     expect: ExpectSection | None = None
+    shared: tuple | None = None
+    datasets: tuple = ()
+    dataset_names: tuple = ()
     positions: dict = field(default_factory=dict, compare=False, repr=False)
     value_positions: dict = field(default_factory=dict, compare=False,
                                   repr=False)
@@ -439,6 +486,38 @@ class FitSpec:
     #: key path ('parameters.a', 'parameters.a.expr') -> the ``--set`` item
     #: that gave it (errors there are blamed on the item, not the spec)
     set_by: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def is_global(self) -> bool:
+        """True for a global fit (``shared:`` or ``datasets:``)."""
+        return self.shared is not None or bool(self.datasets)
+
+    def per_dataset_parameters(self) -> dict:
+        """``{'amp__run03': ('amp', 'run03'), ...}``: every per-dataset
+        parameter of a global fit (empty otherwise), in dataset order."""
+        out = {}
+        if self.shared is not None:
+            names = [n for n in self.parameters
+                     if n not in self.shared and GLOBAL_SEPARATOR not in n]
+            for d in self.dataset_names:
+                for n in names:
+                    out[f"{n}{GLOBAL_SEPARATOR}{d}"] = (n, d)
+        for ds in self.datasets:
+            for n in ds.parameters:
+                out[f"{n}{GLOBAL_SEPARATOR}{ds.name}"] = (n, ds.name)
+        return out
+
+    def per_dataset_spec(self, name) -> "ParamSpec":
+        """The settings a per-dataset parameter starts from: its template
+        (``shared:``) or the dataset's own entry (``datasets:``), before an
+        override entry ``parameters: {amp__run03: ...}``."""
+        base, dataset = self.per_dataset_parameters()[name]
+        if self.shared is not None:
+            return self.parameters[base]
+        for ds in self.datasets:
+            if ds.name == dataset:
+                return ds.parameters[base]
+        raise KeyError(name)   # pragma: no cover - names come from above
 
     def where(self, key_path: str, *, value: bool = False):
         """``(line, column)`` of ``key_path`` in the spec (of its value with
@@ -1324,42 +1403,72 @@ class _Checker:
         parts = {}
         for key in data:           # in document order: first error first
             parts[key] = getattr(self, f"section_{key}")(data[key], key)
-        for key in TOP_REQUIRED:
-            if key not in data:
-                self.missing("", key)
+        datasets = parts.get("datasets", ())
+        if datasets:
+            for key in ("data", "model"):
+                if key in data:
+                    self.fail(key, f"with datasets, each dataset gives its "
+                              f"own {key}; move it into the datasets")
+            if "shared" in data:
+                self.fail("shared", "shared is for one model over several "
+                          "data files; with datasets, a top-level parameter "
+                          "is shared by every dataset whose model uses it")
+            parts.setdefault("parameters", {})
+        else:
+            for key in TOP_REQUIRED:
+                if key not in data:
+                    self.missing("", key)
         params = parts["parameters"]
-        section = parts["data"]
+        section = datasets[0].data if datasets else parts["data"]
         functions = parts.get("functions", {})
-        self.cross_check(params, functions, section)
+        if datasets:
+            for i, ds in enumerate(datasets):
+                self.cross_check(ds.parameters, functions, ds.data,
+                                 f"datasets[{i}].parameters")
+        else:
+            self.cross_check(params, functions, section)
+        shared = parts.get("shared")
+        names = ()
+        checked = params
+        if shared is not None or datasets:
+            checked, names = self.cross_check_global(
+                params, shared, datasets, section, parts.get("model"),
+                parts.get("confidence"), parts.get("expect"))
         confidence = parts.get("confidence")
         if confidence is not None:
-            _check_confidence(confidence, params, self.fail_value,
+            _check_confidence(confidence, checked, self.fail_value,
                               "confidence")
         expect = parts.get("expect")
         if expect is not None:
-            _check_expect(expect, params, self.fail, "expect")
-            if expect.pvalue is not None and section.sigma is None:
+            _check_expect(expect, checked, self.fail, "expect")
+            no_sigma = [ds for ds in datasets if ds.data.sigma is None] \
+                if datasets else ([section] if section.sigma is None else [])
+            if expect.pvalue is not None and no_sigma:
                 self.fail("expect.pvalue", "a chi-square p-value needs "
-                          "absolute uncertainties: give data.sigma")
+                          "absolute uncertainties: give data.sigma"
+                          + (" in every dataset" if datasets else ""))
         output = parts.get("output") or self.section_output({}, "output",
                                                             stem=stem)
         if output.dir is None:
             output = dataclasses.replace(
                 output, dir=Path(os.path.abspath(self.base_dir / f"{stem}.fit")))
-        model_text, model_expr = parts["model"]
+        model_text, model_expr = (datasets[0].model, datasets[0].model_expr) \
+            if datasets else parts["model"]
         return FitSpec(
             path=path, format=self.fmt, text_sha256=sha,
             title=parts.get("title"), data=section, model=model_text,
             model_expr=model_expr, functions=functions, parameters=params,
             fit=parts.get("fit") or FitSection(), confidence=confidence,
-            output=output, expect=expect, positions=dict(self.keys),
+            output=output, expect=expect, shared=shared,
+            datasets=tuple(datasets), dataset_names=tuple(names),
+            positions=dict(self.keys),
             value_positions=dict(self.values), source=self.source)
 
-    def cross_check(self, params, functions, section):
+    def cross_check(self, params, functions, section, where="parameters"):
         variables = section.variables
         for name in params:
             if name in variables:
-                self.fail(f"parameters.{name}", f"parameter {name!r} has the "
+                self.fail(f"{where}.{name}", f"parameter {name!r} has the "
                           "name of an independent variable of the data")
         for name in functions:
             if name in params:
@@ -1368,6 +1477,205 @@ class _Checker:
             if name in variables:
                 self.fail(f"functions.{name}", f"function {name!r} has the "
                           "name of an independent variable of the data")
+
+    # -- global fits (shared:, datasets:)
+    def section_shared(self, value, path):
+        names = self.listof(value, path, "a list of parameter names")
+        seen = set()
+        for i, n in enumerate(names):
+            sub = f"{path}[{i}]"
+            self.name(n, sub, "parameter name")
+            if n in seen:
+                self.fail_value(sub, f"{n!r} is listed twice")
+            seen.add(n)
+        return tuple(names)
+
+    def section_datasets(self, value, path):
+        from .global_fit.problem import check_dataset_name, dataset_key
+        from .errors import ParameterError
+
+        items = self.listof(value, path, "a list of datasets {name, data, "
+                            "model, parameters}")
+        out, where = [], {}
+        for i, item in enumerate(items):
+            sub = f"{path}[{i}]"
+            self.mapping(item, sub, DATASET_KEYS, DATASET_REQUIRED,
+                         what="a mapping {name, data, model, parameters}")
+            data = self.section_data(item["data"], f"{sub}.data")
+            if data.batch or data.pattern is not None:
+                self.fail_value(f"{sub}.data.file", "a dataset has one data "
+                                "file (for one model over several files, use "
+                                "data.file with a glob and shared:)")
+            text, expr = self.section_model(item["model"], f"{sub}.model")
+            params = {}
+            if "parameters" in item:
+                params = self.section_parameters(item["parameters"],
+                                                 f"{sub}.parameters")
+            if "name" in item:
+                name = self.text(item["name"], f"{sub}.name", "a dataset name")
+                try:
+                    check_dataset_name(name)
+                except ParameterError as exc:
+                    self.fail_value(f"{sub}.name", exc.message)
+            elif data.inline:
+                name = f"d{i + 1}"
+            else:
+                name = dataset_key(Path(str(data.file)).name.split(".")[0])
+            if name in where:
+                self.fail(f"{sub}.name" if "name" in item else sub,
+                          f"dataset name {name!r} is used twice (also by "
+                          f"{where[name]}); per-dataset parameters "
+                          f"(<name>{GLOBAL_SEPARATOR}{name}) would collide"
+                          + ("" if "name" in item else "; give each a name"))
+            where[name] = sub
+            out.append(DatasetSpec(name=name, data=data, model=text,
+                                   model_expr=expr, parameters=params))
+        return tuple(out)
+
+    def cross_check_global(self, params, shared, datasets, section, model,
+                           confidence, expect):
+        """Names of a global fit.  Returns the parameters as confidence and
+        expect see them (shared and per-dataset names) and the dataset
+        names."""
+        sep = GLOBAL_SEPARATOR
+        if shared is not None:
+            names, per, models = self._shared_form(params, shared, section,
+                                                   model)
+        else:
+            names, per, models = self._datasets_form(params, datasets)
+        # override entries: parameters: {amp__run03: ...}
+        for n in params:
+            if sep in n and n not in per:
+                base, _, d = n.rpartition(sep)
+                hint = (f"no dataset {d!r} (datasets: {', '.join(names)})"
+                        if d not in names else
+                        f"dataset {d!r} has no own parameter {base!r}")
+                self.fail(f"parameters.{n}", f"{n!r} holds {sep!r}, which "
+                          f"names per-dataset parameters (<parameter>{sep}"
+                          f"<dataset>), but {hint}")
+        checked = {n: p for n, p in params.items() if sep not in n and
+                   (shared is None or n in shared)}
+        for full, base in per.items():
+            checked[full] = params.get(full, base)
+        # every varied parameter must reach a model
+        graph = {}
+        for full, p in checked.items():
+            graph[full] = _expr_names(p.expr, models.get(("expr", full)))
+        used = set()
+        for key, visible in models.items():
+            if key[0] == "model":
+                todo = list(visible)
+                while todo:
+                    n = todo.pop()
+                    if n in used or n not in graph:
+                        continue
+                    used.add(n)
+                    todo.extend(graph[n])
+        if shared is not None:
+            for i, n in enumerate(shared):
+                if n not in used:
+                    self.fail_value(f"shared[{i}]", f"shared parameter {n!r} "
+                                    f"is not used by the model {model[0]!r} "
+                                    "(directly or through a constraint)")
+        for full, p in checked.items():
+            if full in used or not (p.vary and p.expr is None):
+                continue
+            if full in params:
+                key, shown = f"parameters.{full}", full
+            elif shared is not None:
+                key, shown = f"parameters.{_base(full)}", _base(full)
+            else:
+                key, shown = self._local_key(datasets, full), _base(full)
+            what = "the model" if shared is not None else \
+                "any dataset's model"
+            self.fail(key, f"parameter {shown!r} is used by neither {what} "
+                      "nor a constraint; remove it, or fix it with vary: "
+                      "false")
+        # confidence and expect name shared or per-dataset parameters
+        bases = {_base(f) for f in per}
+        for sub, n in _named_parameters(confidence, expect):
+            if n not in checked and n in bases:
+                example = next(f for f in per if _base(f) == n)
+                self.fail_value(sub, f"{n!r} is fitted per dataset: name one "
+                                f"dataset's copy, e.g. {example}")
+        return checked, names
+
+    def _shared_form(self, params, shared, section, model):
+        from .batch import dataset_names
+        from .global_fit.problem import dataset_key
+
+        sep = GLOBAL_SEPARATOR
+        if section.inline:
+            self.fail("shared", "shared fits one model to several data "
+                      "files: give data.file as a glob or a list of files")
+        seen, names = {}, []
+        for f, stem in zip(section.files, dataset_names(section.files)):
+            key = dataset_key(stem)
+            if key in seen:
+                self.fail_value("data.file", f"the data files "
+                                f"{os.path.basename(str(seen[key]))} and "
+                                f"{os.path.basename(str(f))} both give the "
+                                f"dataset name {key!r}: their per-dataset "
+                                f"parameters (<parameter>{sep}{key}) would "
+                                "collide; rename one of the files")
+            seen[key] = f
+            names.append(key)
+        for i, n in enumerate(shared):
+            if n not in params or sep in n:
+                self.fail_value(f"shared[{i}]", f"unknown parameter {n!r}"
+                                + _suggestion(n, [p for p in params
+                                                  if sep not in p]))
+        templates = [n for n in params if n not in shared and sep not in n]
+        for n in shared:
+            p = params[n]
+            bad = sorted(_expr_names(p.expr) & set(templates))
+            if bad:
+                self.fail_value(f"parameters.{n}.expr", f"shared parameter "
+                                f"{n!r} uses the per-dataset parameter "
+                                f"{bad[0]!r}; name one dataset's copy (e.g. "
+                                f"{bad[0]}{sep}{names[0]}) or make it shared")
+        per, models = {}, {}
+        for d in names:
+            rename = {t: f"{t}{sep}{d}" for t in templates}
+            models[("model", d)] = {rename.get(n, n)
+                                    for n in model[1].names}
+            for t in templates:
+                full = rename[t]
+                per[full] = params[t]
+                models[("expr", full)] = rename
+        return names, per, models
+
+    def _datasets_form(self, params, datasets):
+        sep = GLOBAL_SEPARATOR
+        names = [ds.name for ds in datasets]
+        per, models = {}, {}
+        for i, ds in enumerate(datasets):
+            rename = {n: f"{n}{sep}{ds.name}" for n in ds.parameters}
+            for n in ds.parameters:
+                sub = f"datasets[{i}].parameters.{n}"
+                if sep in n:
+                    self.fail(sub, f"{n!r} holds {sep!r}, which names "
+                              f"per-dataset parameters outside their dataset "
+                              "(<parameter>__<dataset>); inside it write the "
+                              "plain name")
+                if n in params:
+                    self.fail(sub, f"parameter {n!r} of dataset {ds.name!r} "
+                              "collides with the top-level (shared) "
+                              f"parameter {n!r}: a name is either shared or "
+                              "the dataset's own; rename one")
+                per[rename[n]] = ds.parameters[n]
+                models[("expr", rename[n])] = rename
+            models[("model", ds.name)] = {rename.get(n, n)
+                                          for n in ds.model_expr.names}
+        return names, per, models
+
+    @staticmethod
+    def _local_key(datasets, full):
+        base, _, d = full.rpartition(GLOBAL_SEPARATOR)
+        for i, ds in enumerate(datasets):
+            if ds.name == d:
+                return f"datasets[{i}].parameters.{base}"
+        return "datasets"   # pragma: no cover
 
     # -- sections
     def section_title(self, value, path):
@@ -2135,6 +2443,35 @@ def _make_param(fields, fail) -> ParamSpec:
                      max=hi, expr=expr, brute_step=step)
 
 
+def _base(full):
+    """``'amp'`` of the per-dataset name ``'amp__run03'``."""
+    return full.rpartition(GLOBAL_SEPARATOR)[0]
+
+
+def _expr_names(text, rename=None):
+    """Names an expression reads (renamed by ``rename``); empty for None."""
+    if text is None:
+        return set()
+    from .expr import compile_expression
+    names = compile_expression(text).names
+    return {rename.get(n, n) for n in names} if rename else set(names)
+
+
+def _named_parameters(confidence, expect):
+    """``(key path, name)`` of every parameter named by confidence and
+    expect."""
+    out = []
+    if confidence is not None:
+        for i, n in enumerate(confidence.params or ()):
+            out.append((f"confidence.params[{i}]", n))
+        for i, m in enumerate(confidence.maps):
+            out.append((f"confidence.maps[{i}].x", m.x))
+            out.append((f"confidence.maps[{i}].y", m.y))
+    if expect is not None:
+        out.extend((f"expect.params.{n}", n) for n in expect.params)
+    return out
+
+
 def _check_confidence(conf, params, fail, path):
     """Names in the confidence section must be varied parameters."""
     varied = [n for n, p in params.items() if p.vary and p.expr is None]
@@ -2223,6 +2560,7 @@ def apply_overrides(spec: FitSpec, sets) -> FitSpec:
     """
     fields = {n: dataclasses.asdict(p) for n, p in spec.parameters.items()}
     given = {}                       # name -> {attr: item}
+    per_dataset = spec.per_dataset_parameters()
 
     def fail(item, msg):
         raise SpecError(f"{item!r}: {msg}", key="--set")
@@ -2234,6 +2572,9 @@ def apply_overrides(spec: FitSpec, sets) -> FitSpec:
         lhs, rhs = item.split("=", 1)
         name, _, attr = lhs.strip().partition(".")
         attr = attr or "value"
+        if name not in fields and name in per_dataset:
+            # a per-dataset parameter of a global fit: an override entry
+            fields[name] = dataclasses.asdict(spec.per_dataset_spec(name))
         if name not in fields:
             near = difflib.get_close_matches(name, list(fields), n=1)
             hint = f"; did you mean {near[0]!r}?" if near else \
@@ -2302,10 +2643,25 @@ def apply_overrides(spec: FitSpec, sets) -> FitSpec:
                               set_by=set_by)
     def after_fail(path, msg):
         raise SpecError(f"after --set, {path}: {msg}", key="--set")
+    seen = _visible_parameters(out)
     if out.confidence is not None:
-        _check_confidence(out.confidence, new, after_fail, "confidence")
+        _check_confidence(out.confidence, seen, after_fail, "confidence")
     if out.expect is not None:
-        _check_expect(out.expect, new, after_fail, "expect")
+        _check_expect(out.expect, seen, after_fail, "expect")
+    return out
+
+
+def _visible_parameters(spec):
+    """The parameters a fit ends with, by name: the spec's own, or for a
+    global fit the shared ones and every per-dataset one (override entries
+    applied)."""
+    if not spec.is_global:
+        return spec.parameters
+    params = spec.parameters
+    out = {n: p for n, p in params.items() if GLOBAL_SEPARATOR not in n
+           and (spec.shared is None or n in spec.shared)}
+    for full in spec.per_dataset_parameters():
+        out[full] = params.get(full) or spec.per_dataset_spec(full)
     return out
 
 
@@ -2523,10 +2879,33 @@ def spec_schema() -> dict:
                         "$ref": "#/$defs/expected_parameter"}}},
         minProperties=1,
         description="regression checks evaluated after the fit")
+    dataset = obj(
+        {"name": {"type": "string", "pattern": DATASET_NAME_PATTERN,
+                  "description": "dataset name (default: from the data "
+                                 "file's name); its parameters are "
+                                 "<parameter>__<name> outside it"},
+         "data": {"$ref": "#/$defs/data"},
+         "model": {**text, "description": "the dataset's model expression"},
+         "parameters": {"type": "object", "minProperties": 1,
+                        "propertyNames": {"pattern": NAME_PATTERN},
+                        "additionalProperties": {"$ref": "#/$defs/parameter"},
+                        "description": "the dataset's own parameters"}},
+        required=DATASET_REQUIRED)
     schema = obj(
         {"title": text,
          "data": {"$ref": "#/$defs/data"},
          "model": {**text, "description": "model expression"},
+         "shared": {"type": "array", "minItems": 1, "uniqueItems": True,
+                    "items": name,
+                    "description": "global fit of the model over every data "
+                                   "file: these parameters are shared, the "
+                                   "others fitted per dataset "
+                                   "(<parameter>__<dataset>)"},
+         "datasets": {"type": "array", "minItems": 1,
+                      "items": dataset,
+                      "description": "global fit, dataset by dataset; "
+                                     "top-level parameters are shared by "
+                                     "the models that use them"},
          "functions": {"type": "object",
                        "propertyNames": {"pattern": NAME_PATTERN},
                        "additionalProperties": {"$ref": "#/$defs/function"}},
@@ -2537,7 +2916,11 @@ def spec_schema() -> dict:
          "confidence": {"$ref": "#/$defs/confidence"},
          "output": {"$ref": "#/$defs/output"},
          "expect": {"$ref": "#/$defs/expect"}},
-        required=TOP_REQUIRED)
+        anyOf=[{"required": list(TOP_REQUIRED)},
+               {"required": ["datasets"],
+                "not": {"anyOf": [{"required": ["data"]},
+                                  {"required": ["model"]},
+                                  {"required": ["shared"]}]}}])
     return {"$schema": "https://json-schema.org/draft/2020-12/schema",
             "title": "fitcli fit spec",
             **schema,

@@ -16,7 +16,8 @@ from fitcli.errors import SpecError
 from fitcli.spec import (DATA_KEYS, EXPECT_KEYS, EXPECT_PARAM_KEYS,
                          FIT_KEYS, MAP_KEYS, OUTPUT_KEYS, PARAM_KEYS,
                          SUMMARY_X_KEYS,
-                         TOP_KEYS, WINDOW_KEYS, ConfidenceSection,
+                         TOP_KEYS, WINDOW_KEYS, DATASET_KEYS,
+                         ConfidenceSection,
                          DataSection, FitSection, FitSpec, FunctionSpec,
                          MapSpec, OutputSection, ParamSpec, MAX_SPEC_BYTES,
                          apply_overrides, load_spec, load_spec_text,
@@ -1091,8 +1092,16 @@ def _spec_keys(spec):
         key = re.sub(r"\[\d+\]", "[]", key)
         if key.endswith("[]") or key.startswith("fit.options."):
             continue
-        out.add(key)
+        out.add(_fold_dataset(key))
     return out
+
+
+def _fold_dataset(key):
+    """A global fit's dataset has the data and parameters of a plain spec
+    (one schema definition): its keys are compared as those."""
+    key = re.sub(r"^datasets\[\]\.parameters\.[A-Za-z_0-9]+",
+                 "parameters.*", key)
+    return re.sub(r"^datasets\[\]\.(data|parameters)\.", r"\1.", key)
 
 
 def test_schema_and_validator_accept_the_same_keys(tmp_path):
@@ -1126,15 +1135,25 @@ def test_schema_and_validator_accept_the_same_keys(tmp_path):
                      "{constant: 0.5}}\nmodel: a * x\nparameters: {a: 1}\n")
     constants.append("data: {x: [1, 2], y: [1, 2], sigma: {constant: 0.1, "
                      "relative: 0.02}}\nmodel: a * x\nparameters: {a: 1}\n")
+    for i in (1, 2):
+        (tmp_path / f"run{i}.csv").write_text("t,y\n0,1\n1,2\n2,3\n")
+    shared = "data: {file: 'run*.csv', x: t, y: y}\nmodel: a * x + b\n" \
+        "shared: [a]\nparameters: {a: 1, b: 0}\n"
+    datasets = "datasets:\n  - {name: one, data: {file: run1.csv, x: t, " \
+        "y: y}, model: a * x + b, parameters: {b: 0}}\n" \
+        "  - {data: {x: [1, 2, 3], y: [1, 2, 3]}, model: a * x}\n" \
+        "parameters: {a: 1}\n"
     accepted = set()
-    for text in (full, weights, inline, *constants):
+    for text in (full, weights, inline, shared, datasets, *constants):
         accepted |= _spec_keys(load_spec_text(text, base_dir=tmp_path))
     schema = spec_schema()
     allowed = set()
     _schema_keys(schema, schema, "", allowed)
+    allowed = {_fold_dataset(k) for k in allowed}
     assert accepted == allowed
     # the key tables behind the validator agree with the schema too
     tables = {"": TOP_KEYS, "data": DATA_KEYS, "parameters.*": PARAM_KEYS,
+              "datasets[]": DATASET_KEYS,
               "fit": FIT_KEYS, "confidence.maps[]": MAP_KEYS,
               "output": OUTPUT_KEYS, "output.summary_x": SUMMARY_X_KEYS,
               "expect": EXPECT_KEYS,

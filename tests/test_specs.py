@@ -15,6 +15,7 @@ import pytest
 
 import fitcli
 from fitcli.errors import ParameterAtBoundWarning
+from fitcli.global_fit.run import run_global
 from fitcli.run import run_spec
 from fitcli.spec import load_spec
 
@@ -166,6 +167,70 @@ MODELS = {
 }
 
 
+# ---------------------------------------------------------------- global
+# A global spec is checked against the hand-concatenated fit (lmfit's
+# documented way: one residual function returning every dataset's
+# residual, fitted by fitcli.minimize), to 1e-8 in values (relative, or to
+# the standard error where that is larger) and standard errors.  The
+# reference uses tight tolerances: leastsq's defaults may take the
+# covariance's Jacobian up to 1e-6 away from its final point (a few 1e-9
+# in the standard errors).
+GLOBAL_TOL = 1e-8
+
+
+def _shared_lifetime():
+    runs = [_csv(f"lifetime/excite_{nm}nm.csv") for nm in (400, 450, 500,
+                                                           550)]
+    names = [f"excite_{nm}nm" for nm in (400, 450, 500, 550)]
+    params = fitcli.Parameters()
+    params.add("tau", 1.0, min=0.01)
+    for n in names:
+        params.add(f"amp__{n}", 5, min=0)
+        params.add(f"bg__{n}", 0)
+
+    def residual(p):
+        v = p.valuesdict()
+        return np.concatenate([
+            (d["signal"] - (v[f"amp__{n}"] * np.exp(-d["time"] / v["tau"])
+                            + v[f"bg__{n}"])) / d["error"]
+            for n, d in zip(names, runs)])
+    return residual, params
+
+
+def _lorentzian(x, amp, cen, wid):
+    return amp / math.pi * wid / ((x - cen) ** 2 + wid ** 2)
+
+
+def _two_spectrometers():
+    g = _csv("line_grating.csv")
+    f = _csv("line_fabry.csv")
+    keep = (f["detuning_ghz"] >= -2.5) & (f["detuning_ghz"] <= 3)
+    f = {k: v[keep] for k, v in f.items()}
+    params = fitcli.Parameters()
+    params.add("cen", 0.5)
+    params.add("dark", 1, min=0)
+    params.add("amp__grating", 30, min=0)
+    params.add("wid__grating", 1.5, min=0.05)
+    params.add("amp__fabry", 20, min=0)
+    params.add("wid__fabry", 1.0, min=0.05)
+
+    def residual(p):
+        v = p.valuesdict()
+        mg = _gaussian(g["detuning"], v["amp__grating"], v["cen"],
+                       v["wid__grating"]) + v["dark"]
+        mf = _lorentzian(f["detuning_ghz"], v["amp__fabry"], v["cen"],
+                         v["wid__fabry"]) + v["dark"]
+        return np.concatenate([(g["counts"] - mg) / g["counts_err"],
+                               (f["signal"] - mf) / f["signal_err"]])
+    return residual, params
+
+
+GLOBAL_MODELS = {
+    "shared_lifetime.yaml": _shared_lifetime,
+    "two_spectrometers.yaml": _two_spectrometers,
+}
+
+
 def _library_fit(spec_name, method="leastsq", param_defs=None):
     loader, model, defs = MODELS[spec_name]
     x, y, sigma, weights = loader()
@@ -206,8 +271,8 @@ def spec_results(tmp_path_factory):
     def get(path):
         if path.name not in out:
             spec = load_spec(path)
-            outcome = run_spec(spec, out_dir=base / path.name,
-                               confidence=False)
+            run = run_global if spec.is_global else run_spec
+            outcome = run(spec, out_dir=base / path.name, confidence=False)
             out[path.name] = outcome
         return out[path.name]
     return get
@@ -220,6 +285,8 @@ def test_specs_directory_has_specs():
 
 @pytest.mark.parametrize("path", SPEC_FILES, ids=_ids(SPEC_FILES))
 def test_spec_matches_library(path, spec_results):
+    if path.name in GLOBAL_MODELS:
+        return _global_matches_concatenated(path, spec_results)
     if path.name not in MODELS:
         pytest.fail(f"specs/{path.name} has no entry in MODELS of "
                     f"tests/test_specs.py: add its data loader, Python model "
@@ -240,6 +307,27 @@ def test_spec_matches_library(path, spec_results):
     assert outcome.result.nvarys == ref.nvarys
     assert outcome.result.ndata == ref.ndata
     assert _close(outcome.result.chisqr, ref.chisqr)
+
+
+def _global_matches_concatenated(path, spec_results):
+    outcome = spec_results(path)
+    assert outcome.exit_code == 0, outcome.report
+    assert outcome.written, "run_global wrote no files"
+    got = outcome.result
+    residual, params = GLOBAL_MODELS[path.name]()
+    ref = fitcli.minimize(residual, params, xtol=1e-13, ftol=1e-13)
+    assert ref.success and got.success
+    assert sorted(got.params) == sorted(ref.params)
+    bad = []
+    for name, b in ref.params.items():
+        a = got.params[name]
+        if abs(a.value - b.value) > GLOBAL_TOL * max(abs(b.value), b.stderr):
+            bad.append((name, "value", a.value, b.value))
+        if abs(a.stderr - b.stderr) > GLOBAL_TOL * b.stderr:
+            bad.append((name, "stderr", a.stderr, b.stderr))
+    assert not bad, f"{path.name}: global vs concatenated fit: {bad}"
+    assert (got.ndata, got.nvarys) == (ref.ndata, ref.nvarys)
+    assert got.chisqr == pytest.approx(ref.chisqr, rel=1e-10)
 
 
 def _twins():

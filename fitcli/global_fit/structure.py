@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import expr as _expr
 from ..errors import FitcliError, NonFiniteError, ParameterError
-from ..parameters import to_internal
+from ..parameters import _expr_value, to_internal
 
 __all__ = ["Block", "Blocks", "Transform"]
 
@@ -201,6 +201,15 @@ class Blocks:
         """Residual of ``block`` with its varied parameters at ``values``
         (external, in ``block.free`` order), points left out by
         ``nan_policy='omit'`` removed."""
+        self.assign(block, values)
+        r = _coerce(block.dataset.call(self.params), block.name)
+        if block.keep is not None:
+            r = r[block.keep]
+        return r
+
+    def assign(self, block, values):
+        """Set ``block``'s varied parameters to ``values`` and evaluate the
+        constraints it needs (only those)."""
         for par, v in zip(block.pars, values):
             par._val = v
         if block.tied:
@@ -213,10 +222,6 @@ class Blocks:
                 par._val = val
                 table[n] = val
         self.params._stale = False
-        r = _coerce(block.dataset.call(self.params), block.name)
-        if block.keep is not None:
-            r = r[block.keep]
-        return r
 
     def start(self, ext, nan_policy):
         """Evaluate every block at the starting values ``ext`` (all varied
@@ -229,7 +234,6 @@ class Blocks:
                 for par, v in zip(b.pars, vals):
                     par._val = v
                 for n, _run, par in b.tied:      # checked evaluation
-                    from ..parameters import _expr_value
                     table = self.params._interp.symtable
                     for fn, v in zip(b.free_names, vals):
                         table[fn] = v
