@@ -811,6 +811,16 @@ def check(specs, debug):
         for path in specs:
             try:
                 spec = load_spec(path)
+                if spec.is_global:
+                    from .global_fit.run import check_global
+                    runs = check_global(spec).runs
+                    npts = [len(r.dataset.y) for r in runs]
+                    click.echo(f"{path}: ok (global fit: {len(npts)} "
+                               f"datasets, {min(npts)} to {max(npts)} "
+                               f"points, {len(spec.parameters)} parameters, "
+                               "models finite at the initial values)")
+                    codes.append(EXIT_OK)
+                    continue
                 files = (spec.data.files if getattr(spec.data, "pattern", None)
                          is not None else [None])
                 if files != [None]:

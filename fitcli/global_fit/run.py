@@ -110,8 +110,8 @@ def _rekey(exc, spec, key, dataset):
     """``exc`` (located in a dataset view) re-keyed to ``key`` + its key,
     with the dataset named in the message."""
     sub = exc.key or ""
-    if exc.file == spec.source and key != "data" and (
-            sub == "data" or sub.startswith("data.") or sub == "model"):
+    if key != "data" and (sub == "data" or sub.startswith("data.") or
+                          (sub == "model" and exc.file == spec.source)):
         sub = f"{key}.{sub}"
     msg = exc.message if dataset in exc.message else \
         f"dataset {dataset!r}: {exc.message}"
@@ -196,6 +196,16 @@ def build_global(spec):
         try:
             dataset = build_dataset(one, min_points=nlocal + 1)
         except (DataError, SpecError) as exc:
+            if exc.message.endswith("are needed"):
+                # too few points: said at the dataset's place in the spec
+                shown = os.path.basename(str(one.data.file)) \
+                    if one.data.file is not None else "inline data"
+                where = "data.file" if key == "data" else f"{key}.data"
+                raise SpecError(
+                    f"dataset {name!r} ({shown}): {exc.message} (its "
+                    f"{nlocal} own varied parameter"
+                    f"{'s' if nlocal != 1 else ''} + 1)",
+                    **spec.locate(where, value=True)) from None
             raise _rekey(exc, spec, key, name) from None
         variables = one.data.variables
         try:
