@@ -25,7 +25,8 @@ data, times the fit alone, and reports its peak resident memory
     lmfit; skipped with a note otherwise).
 
 (d) runs up to ``--dense-max`` datasets and (l) up to ``--lmfit-max`` (each
-at most ``--timeout`` seconds).  The agreement of (d) and (l) with (g) is
+at most ``--timeout`` seconds and ``--memory-gb`` of address space: the
+machine is shared; a dense fit that needs more is reported as such).  The agreement of (d) and (l) with (g) is
 the largest difference of tau in standard errors of (g).  Ratios compare
 rows of the same run.  Target (issue 17): 1000 datasets in seconds and
 modest memory.  The script always exits with 0.
@@ -110,17 +111,29 @@ CHILD = textwrap.dedent('''
 ''')
 
 
-def run(python, tool, n, timeout):
+def run(python, tool, n, timeout, memory_gb):
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+
+    def cap():
+        # the machine is shared: a dense fit that needs more fails with a
+        # MemoryError instead of pushing others out
+        import resource
+        limit = int(memory_gb * 2 ** 30)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
     t0 = time.perf_counter()
     try:
         proc = subprocess.run([python, "-c", CHILD, tool, str(n)],
                               capture_output=True, text=True, env=env,
-                              timeout=timeout)
+                              timeout=timeout, preexec_fn=cap)
     except subprocess.TimeoutExpired:
         return {"note": f"stopped after {timeout} s"}
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["?"])[-1]
+        if "MemoryError" in proc.stderr or "Unable to allocate" in last:
+            return {"note": f"needs more than the {memory_gb:g} GB allowed "
+                            f"(--memory-gb); stopped after "
+                            f"{time.perf_counter() - t0:.0f} s"}
         return {"note": f"failed: {last[:80]}"}
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     out["process_seconds"] = time.perf_counter() - t0
@@ -135,6 +148,8 @@ def main():
     ap.add_argument("--python-lmfit", default=None,
                     help="a Python that can import lmfit (a scratch venv)")
     ap.add_argument("--timeout", type=float, default=3600.0)
+    ap.add_argument("--memory-gb", type=float, default=12.0,
+                    help="address-space limit of each child (default 12)")
     opts = ap.parse_args()
     sizes = [int(s) for s in opts.sizes.split(",")]
     lmfit_py = opts.python_lmfit
@@ -144,14 +159,16 @@ def main():
     print(f"{'N':>5} {'params':>6} {'tool':<28} {'fit s':>9} {'peak MB':>9} "
           f"{'vs global (time, memory)':>26}  tau agreement")
     for n in sizes:
-        g = run(sys.executable, "global", n, opts.timeout)
+        g = run(sys.executable, "global", n, opts.timeout, opts.memory_gb)
         rows = [("fitcli.fit_global (block_lm)", g)]
         if n <= opts.dense_max:
             rows.append(("least_squares, dense J",
-                         run(sys.executable, "dense", n, opts.timeout)))
+                         run(sys.executable, "dense", n, opts.timeout,
+                             opts.memory_gb)))
         if lmfit_py and n <= opts.lmfit_max:
             rows.append(("lmfit.minimize, concatenated",
-                         run(lmfit_py, "lmfit", n, opts.timeout)))
+                         run(lmfit_py, "lmfit", n, opts.timeout,
+                             opts.memory_gb)))
         for label, r in rows:
             if "note" in r:
                 print(f"{n:>5} {2 * n + 1:>6} {label:<28} {r['note']}")
