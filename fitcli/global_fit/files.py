@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
-
 from ..outputs import (ci2d_csv, ci_csv, correlation_matrix, csv_bytes,
                        json_bytes, params_csv, result_document)
 from .report import local_bases, _locals
@@ -185,8 +183,6 @@ def global_files(outcome, method, options):
 
 
 def json_safe(obj):
+    """``obj`` as plain JSON data (numpy arrays and floats converted)."""
     from ..outputs import _plain
     return _plain(obj)
-
-
-_ = np  # numpy arrays pass through _plain
