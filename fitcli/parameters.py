@@ -22,6 +22,7 @@ import numpy as np
 
 from . import expr as _expr
 from .errors import ConstraintError, ExprError, ParameterError
+from .parameter_number import NumberProtocol
 
 __all__ = ["Parameter", "Parameters", "create_params"]
 
@@ -67,8 +68,13 @@ def check_name(name):
                              f"the expression function {name}()", key=name)
 
 
-class Parameter:
+class Parameter(NumberProtocol):
     """One fit parameter.
+
+    A Parameter also acts as the number it holds (lmfit's protocol, see
+    :mod:`fitcli.parameter_number`): ``params['amp'] * x``, ``2 ** p``,
+    ``p < q``, ``float(p)``, ``np.sin(p)`` use its current value (for a
+    constrained parameter, the value of its expression).
 
     Parameters
     ----------
@@ -76,10 +82,13 @@ class Parameter:
         Matches ``[A-Za-z_][A-Za-z0-9_]*``; not a keyword nor the name of an
         expression function.
     value : float, optional
-        Initial value; clipped into ``[min, max]``.  Required unless ``expr``
-        is given.
+        Initial value; clipped into ``[min, max]``.  Without a value the
+        parameter holds ``-inf`` clipped into its bounds (``min`` when it is
+        finite), as in lmfit; a fit refuses a non-finite starting value.
     vary : bool, default True
-        Whether the fit varies the parameter.
+        Whether the fit varies the parameter (a parameter with ``expr`` is
+        never varied: its ``vary`` becomes False when it is put into a
+        :class:`Parameters` or its ``expr`` is set).
     min, max : float, default -inf, inf
         Bounds (``None`` means unbounded).
     expr : str, optional
@@ -117,13 +126,16 @@ class Parameter:
         self._set_bounds(min, max)
         if value is not None:
             self.value = value
-        if expr is not None:
-            self.expr = expr
-        elif value is None:
-            raise ParameterError("a value is required (or an expr)", key=name)
+        else:
+            self._val = self._min
+        if expr is not None and not (isinstance(expr, str) and not expr.strip()):
+            # as lmfit: a free-standing parameter keeps the vary it was
+            # given; Parameters.__setitem__ and the expr setter clear it
+            self._expr_obj = _expr.compile_expression(expr, key=name)
+            self._expr = self._expr_obj.text
         if brute_step is not None:
             self.brute_step = _number(brute_step, "brute_step", name)
-        self.init_value = self._val
+        self.init_value = self._val if value is not None else None
 
     # ---------------------------------------------------------- properties
     @property
@@ -203,7 +215,14 @@ class Parameter:
     def set(self, value=None, vary=None, min=None, max=None, expr=None,
             brute_step=None, is_init_value=True):
         """Change several attributes at once (``None`` leaves one alone;
-        ``expr=''`` removes the constraint; ``brute_step=0`` removes it)."""
+        ``expr=''`` removes the constraint; ``brute_step=0`` removes it).
+
+        As in lmfit, giving a ``value`` to a constrained parameter (without
+        a new ``expr``) removes its constraint: the parameter then holds
+        that value (and stays fixed unless ``vary=True`` is given too).
+        """
+        if value is not None and expr is None and self._expr is not None:
+            self.expr = None
         if expr is not None:
             self.expr = expr
         if vary is not None:
@@ -235,7 +254,7 @@ class Parameter:
         return internal_gradient(x, self._min, self._max)
 
     def _copy(self):
-        new = Parameter.__new__(Parameter)
+        new = type(self).__new__(type(self))
         new.__dict__.update(self.__dict__)
         new._owner = None
         if self.correl is not None:
@@ -276,14 +295,8 @@ class Parameter:
             parts.append(f"brute_step={self.brute_step!r}")
         return f"<Parameter {self.name!r}, {', '.join(parts)}>"
 
-    def __eq__(self, other):
-        if not isinstance(other, Parameter):
-            return NotImplemented
-        keys = ("name", "_val", "vary", "_min", "_max", "_expr", "brute_step",
-                "stderr", "init_value")
-        return all(getattr(self, k) == getattr(other, k) for k in keys)
-
-    __hash__ = object.__hash__
+    def __str__(self):
+        return repr(self)
 
 
 builtin_max = max
@@ -406,6 +419,30 @@ class Parameters(dict):
         super().__setitem__(key, par)
         par._owner = self
         self._structure_changed()
+        if par._expr_obj is not None:
+            par.vary = False
+            self._eval_inserted(par)
+
+    def _eval_inserted(self, par):
+        """Give a constrained parameter just put in the value of its
+        expression when every name in it is known (as lmfit does); its
+        dependencies are not re-evaluated here, and nothing is raised: an
+        unknown name or a failing expression is reported when the
+        constraints are resolved (a later parameter may supply the name)."""
+        table = self.asteval.symtable
+        names = par._expr_obj.names
+        if not all(n in self or n in table for n in names):
+            return
+        for n in names:
+            if n in self:
+                table[n] = dict.__getitem__(self, n)._val
+        try:
+            with _expr.time_limit(), np.errstate(all="ignore"):
+                val = _expr.evaluate(self._interp, par._expr_obj, key=par.name)
+            par._val = _expr_value(val, par.name, par._expr)
+        except ExprError:
+            pass
+        table[par.name] = par._val
 
     def __delitem__(self, key):
         super().__delitem__(key)
@@ -422,20 +459,24 @@ class Parameters(dict):
 
     def update(self, other=(), **kws):
         """Add (copies of) the parameters of another Parameters / mapping."""
-        items = other.items() if hasattr(other, "items") else other
-        for key, par in list(items) + list(kws.items()):
-            self[key] = par._copy() if isinstance(par, Parameter) else par
         if isinstance(other, Parameters):
             self._usersyms.update(other._user_symbols())
             if self._interp is not None:
                 self._interp.symtable.update(other._user_symbols())
+        items = other.items() if hasattr(other, "items") else other
+        for key, par in list(items) + list(kws.items()):
+            self[key] = par._copy() if isinstance(par, Parameter) else par
         return self
 
     def add(self, name, value=None, vary=True, min=-_inf, max=_inf, expr=None,
             brute_step=None, user_data=None):
-        """Add a parameter (``name`` may also be a :class:`Parameter`)."""
+        """Add a parameter (``name`` may also be a :class:`Parameter`, or
+        ``value`` a Parameter to put in under ``name``)."""
         if isinstance(name, Parameter):
             self[name.name] = name
+            return
+        if isinstance(value, Parameter):
+            self[name] = value
             return
         self[name] = Parameter(name, value=value, vary=vary, min=min, max=max,
                                expr=expr, brute_step=brute_step,
@@ -573,20 +614,52 @@ class Parameters(dict):
 
     # ---------------------------------------------------------- copies
     def copy(self):
-        """A deep copy (parameters and user symbols; a new evaluator)."""
+        """A deep copy (parameters, their ``user_data`` and the user
+        symbols; a new evaluator); a subclass stays that subclass."""
         return self.__deepcopy__({})
 
     __copy__ = copy
 
     def __deepcopy__(self, memo):
-        new = Parameters(usersyms=self._user_symbols())
+        import copy
+        cls = type(self)
+        new = cls.__new__(cls)
+        Parameters.__init__(new, usersyms=self._user_symbols())
+        for key, val in self.__dict__.items():     # a subclass's own state
+            if key not in new.__dict__:
+                new.__dict__[key] = copy.deepcopy(val, memo)
         for name, par in self.items():
             p = par._copy()
+            p.user_data = copy.deepcopy(par.user_data, memo)
             dict.__setitem__(new, name, p)
             p._owner = new
         new._order = self._order
         new._stale = self._stale
         return new
+
+    # ---------------------------------------------------------- combining
+    def __add__(self, other):
+        """A new Parameters: copies of these parameters, then of
+        ``other``'s (a name in both takes ``other``'s)."""
+        if not isinstance(other, Parameters):
+            return NotImplemented
+        out = self.copy()
+        out.update(other)
+        return out
+
+    def __iadd__(self, other):
+        if not isinstance(other, Parameters):
+            return NotImplemented
+        return self.update(other)
+
+    def __array__(self, dtype=None, copy=None):
+        """``np.asarray(params)``: the values, in order."""
+        return np.array([par.value for par in self.values()], dtype=dtype)
+
+    def _repr_html_(self):
+        """HTML table for notebooks."""
+        from .report import params_html
+        return params_html(self)
 
     def __reduce__(self):
         user = {k: v for k, v in self._user_symbols().items()}
@@ -683,6 +756,9 @@ class Parameters(dict):
                 raise ParameterError(f"each parameter must be an object with "
                                      f"a name, got {item!r:.60}")
             name = item["name"]
+            if item.get("value") is None and item.get("expr") is None:
+                raise ParameterError("a value is required (or an expr)",
+                                     key=name)
             vary = item.get("vary", True)
             if not isinstance(vary, bool):
                 raise ParameterError(f"'vary' must be true or false, got "

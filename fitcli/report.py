@@ -237,6 +237,27 @@ def params_table(params, colwidth=8, precision=4, fmt="g",
     return "\n".join(lines)
 
 
+def params_html(params):
+    """An HTML table of parameters (``Parameters._repr_html_``): name,
+    value, standard error (where known), bounds, vary, expression, brute
+    step.  Text is escaped."""
+    from html import escape
+
+    def num(v):
+        return "" if v is None else escape(_g(float(v)))
+    head = ("name", "value", "standard error", "min", "max", "vary",
+            "expression", "brute step")
+    rows = ["<table><caption>Parameters</caption><tr>"
+            + "".join(f"<th>{h}</th>" for h in head) + "</tr>"]
+    for name, par in params.items():
+        cells = (escape(name), num(par.value), num(par.stderr), num(par.min),
+                 num(par.max), str(bool(par.vary)), escape(par.expr or ""),
+                 num(par.brute_step))
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    rows.append("</table>")
+    return "".join(rows)
+
+
 def candidates_report(result, n=None):
     """Best grid points of a ``brute`` fit as text."""
     cands = getattr(result, "candidates", None)

@@ -10,7 +10,7 @@ import pickle
 import numpy as np
 import pytest
 
-from fitcli import Parameter, Parameters, create_params
+from fitcli import Parameter, Parameters, create_params, minimize
 from fitcli.errors import (ConstraintError, ExprError, FitcliError,
                            ParameterError)
 
@@ -154,9 +154,16 @@ def test_bad_values(bad, why):
     assert par.value == 1.0
 
 
-def test_value_or_expr_required():
-    with pytest.raises(ParameterError, match="value is required"):
-        Parameter("a")
+def test_without_value_holds_lower_bound_and_a_fit_refuses_it():
+    # lmfit: no value means -inf clipped into the bounds
+    assert Parameter("a").value == -math.inf
+    assert Parameter("a", min=2).value == 2.0
+    assert Parameter("a", max=2).value == -math.inf
+    params = Parameters()
+    params.add("a")
+    with pytest.raises(ParameterError, match="initial value -inf is not a "
+                       "finite number"):
+        minimize(lambda p: np.array([1.0, 2.0]) - p["a"].value, params)
 
 
 @pytest.mark.parametrize("good", [2, 2.0, np.float64(2), np.int64(2),
@@ -217,7 +224,14 @@ def test_expr_sets_vary_false_and_vary_true_clears_expr():
     params["b"].set(expr="a")
     params["b"].set(expr="")
     assert params["b"].expr is None
-    assert Parameter("c", expr="1 + 1").vary is False
+    # lmfit: a free-standing parameter keeps its vary until it is put into
+    # a Parameters (or its expr is set)
+    par = Parameter("c", expr="1 + 1")
+    assert par.vary is True
+    par.expr = "2"
+    assert par.vary is False
+    params.add(Parameter("d", expr="a + 1"))
+    assert params["d"].vary is False and params["d"].value == 11.0
 
 
 def test_set_leaves_unspecified_attributes_alone():
@@ -571,7 +585,7 @@ def test_pickle_round_trip():
 def test_pickle_parameter():
     par = Parameter("a", expr="2 * b")
     new = pickle.loads(pickle.dumps(par))
-    assert new.expr == "2 * b" and new.vary is False
+    assert new.expr == "2 * b" and new.vary is par.vary
 
 
 # --------------------------------------------------------------------------
