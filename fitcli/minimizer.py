@@ -23,9 +23,11 @@ from . import engines as _engines
 from . import uncertainty as _unc
 from .errors import (EngineError, FitcliError, NonFiniteError,
                      ParameterAtBoundWarning, ParameterError)
-from .parameters import Parameters, from_internal, internal_gradient, to_internal
+from .parameters import Parameters
+from .problem import _Problem, _resid_raw, _StopFit, reducer
 
-__all__ = ["Minimizer", "MinimizerResult", "minimize", "NAN_POLICIES"]
+__all__ = ["Minimizer", "MinimizerResult", "minimize", "NAN_POLICIES",
+           "MinimizerException", "Candidate", "SCALAR_METHODS"]
 
 #: Accepted values of ``nan_policy``.
 NAN_POLICIES = ("raise", "omit", "propagate")
@@ -34,14 +36,6 @@ _MAX_NFEV_FACTOR = 2000
 #: A parameter whose standard error exceeds this many times its magnitude
 #: (or its initial magnitude) is not determined by the data.
 UNDETERMINED = 1e6
-
-
-class _StopFit(Exception):
-    """Raised inside the residual to stop an engine (abort or eval limit)."""
-
-    def __init__(self, why):
-        super().__init__(why)
-        self.why = why
 
 
 class MinimizerResult:
@@ -108,6 +102,11 @@ class MinimizerResult:
         Whether ``covar`` was scaled by the reduced chi-square.
     call_kws : dict
         Options passed to the engine.
+    fun : float
+        Value of the minimised objective at the best fit: chi-square for
+        least-squares engines, otherwise what the scalar engine minimised
+        (chi-square, ``reduce_fcn(residual)``, or a scalar objective
+        itself).
     x : ndarray
         Best point in the engine's variables.
     """
@@ -139,6 +138,7 @@ class MinimizerResult:
     covar = None
     scale_covar = True
     x = None
+    fun = None
 
     def __init__(self, **kws):
         self.var_names = []
@@ -157,236 +157,6 @@ class MinimizerResult:
         """Text table of the best grid points of a ``brute`` fit."""
         from .report import candidates_report
         return candidates_report(self, n)
-
-
-# --------------------------------------------------------------------------
-class _Problem:
-    """The varied parameters seen as a vector, and the objective functions
-    an engine calls.  Built by :meth:`Minimizer.minimize`.
-
-    ``residual(x)`` is a closure made once per fit (see :meth:`build`): it is
-    the hot path of every engine, so it avoids attribute look-ups and keeps
-    the last point so that repeated evaluations at the same ``x`` are free.
-    """
-
-    def __init__(self, mini, result, engine):
-        params = result.params
-        self.mini = mini
-        self.params = params
-        self.names = list(result.var_names)
-        self.pars = [params[n] for n in self.names]
-        self.has_expr = bool(params._order)
-        self.native = engine.native_bounds if engine is not None else True
-        lo = [p._min for p in self.pars]
-        hi = [p._max for p in self.pars]
-        self.lo = np.array(lo, dtype=float)
-        self.hi = np.array(hi, dtype=float)
-        self.any_bounds = any(v != -math.inf for v in lo) or \
-            any(v != math.inf for v in hi)
-        init = [p._val for p in self.pars]
-        self.init_ext = np.array(init, dtype=float)
-        scale = [abs(v) * 1e-3 for v in self.init_ext.tolist()]
-        self.scale = np.array([v if v != 0 else 1e-3 for v in scale])
-        self.transform = bool(self.any_bounds and not self.native)
-        if self.transform:
-            both = np.isfinite(self.lo) & np.isfinite(self.hi)
-            self.i_both = np.flatnonzero(both)
-            self.i_lo = np.flatnonzero(np.isfinite(self.lo) & ~both)
-            self.i_hi = np.flatnonzero(np.isfinite(self.hi) & ~both)
-            self.x0 = np.array([to_internal(v, a, b) for v, a, b in
-                                zip(init, lo, hi)])
-            self._bounded = [(i, 0 if (a != -math.inf and b != math.inf) else
-                              (1 if a != -math.inf else 2), a, b)
-                             for i, (a, b) in enumerate(zip(lo, hi))
-                             if a != -math.inf or b != math.inf]
-        else:
-            self.x0 = self.init_ext.copy()
-        if self.native or not self.any_bounds:
-            self.lower, self.upper = self.lo, self.hi
-        else:
-            self.lower = np.full(len(lo), -np.inf)
-            self.upper = np.full(len(hi), np.inf)
-        self.fcn = mini.userfcn
-        self.args = mini.userargs
-        self.kws = mini.userkws
-        self.iter_cb = mini.iter_cb
-        self.nan_policy = mini.nan_policy
-        self.max_nfev = mini._max_nfev_for(len(self.names))
-        self.nfev = 0
-        self.keep = None
-        self.penalty = None
-        self.nan_rejected = 0
-        self.best_chi = math.inf
-        self.best_x = None
-        self.last_key = None
-        self.last_r = None
-        self.counting = True
-        self.evals_uncounted = 0
-        self.residual = self.build()
-
-    # -------------------------------------------------------------- mapping
-    def to_external(self, x):
-        """External values of the varied parameters for engine vector x."""
-        if not self.transform:
-            return x
-        v = np.array(x, dtype=float)
-        if len(self.i_both):
-            i = self.i_both
-            v[i] = self.lo[i] + (np.sin(v[i]) + 1.0) * (self.hi[i] - self.lo[i]) / 2.0
-        if len(self.i_lo):
-            i = self.i_lo
-            v[i] = self.lo[i] - 1.0 + np.sqrt(v[i] * v[i] + 1.0)
-        if len(self.i_hi):
-            i = self.i_hi
-            v[i] = self.hi[i] + 1.0 - np.sqrt(v[i] * v[i] + 1.0)
-        return v
-
-    def _external_list(self, xs):
-        """:meth:`to_external` on a list of floats (the hot path: a few
-        bounded parameters cost less in plain floats than in numpy)."""
-        sin, sqrt = math.sin, math.sqrt
-        for i, kind, lo, hi in self._bounded:
-            v = xs[i]
-            if kind == 0:
-                xs[i] = lo + (sin(v) + 1.0) * (hi - lo) / 2.0
-            elif kind == 1:
-                xs[i] = lo - 1.0 + sqrt(v * v + 1.0)
-            else:
-                xs[i] = hi + 1.0 - sqrt(v * v + 1.0)
-        return xs
-
-    def gradient(self, x):
-        """d(external)/d(engine variable) for every varied parameter."""
-        if not self.transform:
-            return np.ones(len(x))
-        return np.array([internal_gradient(xi, lo, hi)
-                         for xi, lo, hi in zip(x, self.lo, self.hi)], dtype=float)
-
-    def set_values(self, vals):
-        """Put external values into the parameters and update constraints."""
-        for par, val in zip(self.pars, vals.tolist()):
-            par._val = val
-        if self.has_expr:
-            self.params._eval_constraints()
-        else:
-            self.params._stale = False
-
-    # -------------------------------------------------------------- objective
-    def call_user(self):
-        return self.coerce(self.fcn(self.params, *self.args, **self.kws))
-
-    @staticmethod
-    def coerce(out):
-        """The user's residual as a 1-d float array."""
-        r = np.asarray(out)
-        if r.dtype.kind == "c":
-            r = np.ascontiguousarray(r.ravel()).view(float)
-        elif r.dtype.kind != "f" or r.dtype.itemsize != 8:
-            try:
-                r = r.astype(float)
-            except (TypeError, ValueError):
-                raise FitcliError("the residual function must return an "
-                                  f"array of numbers, got {type(out).__name__}") \
-                    from None
-        if r.ndim != 1:
-            r = r.ravel()
-        return r
-
-    def build(self):
-        """Make the residual closure (the engines' hot path)."""
-        state = self
-        pars = self.pars
-        params = self.params
-        fcn, args, kws = self.fcn, self.args, self.kws
-        transform, ext_list = self.transform, self._external_list
-        eval_constraints = params._eval_constraints if self.has_expr else None
-        coerce = self.coerce
-        ndarray, float64 = np.ndarray, np.dtype(float)
-        isfinite = math.isfinite
-        iter_cb = self.iter_cb
-        dot = np.dot
-
-        def residual(x):
-            if type(x) is not ndarray:
-                x = np.asarray(x, dtype=float)
-            key = x.tobytes()
-            if key == state.last_key:
-                return state.last_r
-            if state.counting:
-                if state.nfev >= state.max_nfev:
-                    raise _StopFit("max_nfev")
-                state.nfev += 1
-            if transform:
-                for par, val in zip(pars, ext_list(x.tolist())):
-                    par._val = val
-            else:
-                for par, val in zip(pars, x.tolist()):
-                    par._val = val
-            if eval_constraints is not None:
-                eval_constraints()
-            else:
-                params._stale = False
-            out = fcn(params, *args, **kws) if kws else fcn(params, *args)
-            if type(out) is ndarray and out.dtype == float64 and out.ndim == 1:
-                r = out
-            else:
-                r = coerce(out)
-            keep = state.keep
-            if keep is not None:
-                r = r[keep]
-            chi = dot(r, r)
-            if not isfinite(chi):
-                chi = math.inf
-                if state.penalty is not None and not np.isfinite(r).all():
-                    state.nan_rejected += 1
-                    r = np.where(np.isfinite(r), r, state.penalty)
-            if chi < state.best_chi:
-                state.best_chi = chi
-                state.best_x = x.copy()
-            if iter_cb is not None and state.counting:
-                if iter_cb(params, state.nfev, r, *args, **kws):
-                    raise _StopFit("aborted")
-            state.last_key, state.last_r = key, r
-            return r
-
-        return residual
-
-    def scalar(self, x):
-        """Chi-square at engine vector ``x`` (a large value where the
-        residual is not finite, so that scalar engines step back)."""
-        r = self.residual(np.atleast_1d(np.asarray(x, dtype=float)))
-        chi = float(r @ r)
-        if not math.isfinite(chi) and self.nan_policy != "propagate":
-            return 1e300
-        return chi
-
-    def chisqr_of(self, x):
-        r = self.residual(np.asarray(x, dtype=float))
-        return float(r @ r)
-
-    def remaining_nfev(self):
-        return max(0, self.max_nfev - self.nfev)
-
-    def wrap_jacobian(self, dfun, col_deriv):
-        """Adapt a user Jacobian (derivatives with respect to the external
-        values, rows = residuals) to the engine variables."""
-        def jac(x, *unused):
-            vals = self.to_external(np.asarray(x, dtype=float))
-            self.set_values(vals)
-            J = np.asarray(dfun(self.params, *self.args, **self.kws), dtype=float)
-            if col_deriv:
-                J = J.T
-            if self.keep is not None:
-                J = J[self.keep]
-            if self.transform:
-                J = J * self.gradient(x)
-            return J
-        return jac
-
-    def brute_axes(self):
-        for name, par, lo, hi, x0 in zip(self.names, self.pars, self.lo,
-                                         self.hi, self.init_ext):
-            yield name, lo, hi, x0, par.brute_step
 
 
 # --------------------------------------------------------------------------
@@ -437,10 +207,7 @@ class Minimizer:
         if nan_policy not in NAN_POLICIES:
             raise FitcliError(f"unknown nan_policy {nan_policy!r}; choose one "
                               f"of: {', '.join(NAN_POLICIES)}", key="nan_policy")
-        if reduce_fcn is not None:
-            raise FitcliError("reduce_fcn is not supported: fitcli minimises "
-                              "the sum of squares of the residual",
-                              key="reduce_fcn")
+        reducer(reduce_fcn)           # checked here, used by scalar engines
         if max_nfev is not None:
             _check_max_nfev(max_nfev)
         if iter_cb is not None and not callable(iter_cb):
@@ -454,6 +221,7 @@ class Minimizer:
         self.nan_policy = nan_policy
         self.calc_covar = bool(calc_covar)
         self.max_nfev = max_nfev
+        self.reduce_fcn = reduce_fcn
         self.kws = kws
         self.result = None
 
@@ -465,12 +233,12 @@ class Minimizer:
 
     _asteval = asteval
 
-    def _max_nfev_for(self, nvarys):
+    def _max_nfev_for(self, nvarys, factor=_MAX_NFEV_FACTOR):
         from .limits import limit
         if self.max_nfev is not None:
             # a huge limit means "no limit": engines count in C ints
             return min(int(self.max_nfev), limit("MAX_NFEV"))
-        return _MAX_NFEV_FACTOR * (nvarys + 1)
+        return factor * (nvarys + 1)
 
     # ---------------------------------------------------------------- setup
     def prepare_fit(self, params=None, method="leastsq"):
@@ -526,7 +294,10 @@ class Minimizer:
     def _start(self, problem, result):
         """Evaluate the starting point; apply ``nan_policy``."""
         problem.set_values(problem.to_external(problem.x0))
-        r0 = problem.call_user()
+        out0 = problem.fcn(problem.params, *problem.args, **problem.kws)
+        problem.scalar_objective = np.ndim(out0) == 0 and \
+            not isinstance(out0, (str, bytes))
+        r0 = problem.coerce(out0)
         problem.nfev += 1
         chi0 = float(r0 @ r0)
         # a finite sum of squares means every value is finite (the
@@ -551,7 +322,7 @@ class Minimizer:
         problem.last_r = r0
         problem.best_chi = chi0
         problem.best_x = problem.x0.copy()
-        if len(r0) < len(problem.names):
+        if len(r0) < len(problem.names) and not problem.scalar_objective:
             raise FitcliError(f"{len(r0)} data points are fewer than the "
                               f"{len(problem.names)} varied parameters")
         return r0
@@ -592,13 +363,9 @@ class Minimizer:
             method = alias
         if "max_nfev" in kws:
             value = kws.pop("max_nfev")
-            if value is not None:
+            if value is not None:     # kept, as lmfit keeps it
                 _check_max_nfev(value)
-                saved, self.max_nfev = self.max_nfev, value
-                try:
-                    return self.minimize(method, params, **kws)
-                finally:
-                    self.max_nfev = saved
+                self.max_nfev = value
         engine = _engines.get_engine(method)
         options = dict(self.kws)
         options.update(kws)
@@ -608,6 +375,9 @@ class Minimizer:
         problem = _Problem(self, result, engine)
         with np.errstate(all="ignore"):
             self._start(problem, result)
+            if engine.least_squares and (problem.scalar_objective or
+                                         problem.reduce is not None):
+                raise self._scalar_refusal(engine, problem)
             stop = None
             try:
                 out = engine.run(problem, options)
@@ -626,6 +396,25 @@ class Minimizer:
             self._finish(problem, result, engine, out, stop)
         return result
 
+    @staticmethod
+    def _scalar_refusal(engine, problem):
+        """EngineError: a least-squares engine given a scalar objective or
+        a reduce_fcn (lmfit would fit something else without a word)."""
+        scalar = sorted(n for n, e in _engines.ENGINES.items()
+                        if not e.least_squares and not e.needs_finite_bounds
+                        and n not in ("brute", "emcee"))
+        if problem.scalar_objective:
+            what = ("the objective function returns a scalar, but engine "
+                    f"'{engine.name}' needs the residual array")
+            fix = ("return the residual array (data - model) or use a "
+                   "scalar engine")
+        else:
+            what = (f"reduce_fcn applies to scalar engines; engine "
+                    f"'{engine.name}' minimises the sum of squares")
+            fix = "drop reduce_fcn or use a scalar engine"
+        return EngineError(f"{what}: {fix} ({', '.join(scalar)}, ...)",
+                           key="method")
+
     def _finish(self, problem, result, engine, out, stop):
         """Statistics, covariance, success verdict, messages."""
         x = np.asarray(out.x, dtype=float)
@@ -640,6 +429,7 @@ class Minimizer:
         result.ier = out.ier
         result.lmdif_message = out.extra.pop("lmdif_message", None)
         lin = out.extra.pop("linearization", None)
+        sampled = out.extra.pop("sampled", None)
         for key, val in out.extra.items():
             setattr(result, key, val)
         result.nan_rejected = problem.nan_rejected
@@ -648,6 +438,9 @@ class Minimizer:
         result.nfree = result.ndata - result.nvarys
         chisqr = float(r @ r)
         result.chisqr = chisqr
+        #: the value of the objective the engine minimised
+        result.fun = float(r[0]) if problem.scalar_objective else (
+            chisqr if engine.least_squares else problem.objective_value(r))
         n = result.ndata
         result.redchi = chisqr / result.nfree if result.nfree > 0 else math.nan
         base = n * math.log(chisqr / n) if 0 < chisqr < math.inf else \
@@ -670,7 +463,13 @@ class Minimizer:
         params = result.params
         for par in params.values():
             par.stderr, par.correl = None, None
-        if self.calc_covar and finite:
+        no_covar = self._no_covariance(problem, stop)
+        if sampled is not None and finite:
+            self._sampled_errors(problem, result, vals, sampled)
+        elif no_covar and self.calc_covar and finite:
+            result.errorbars = False
+            notes.append(f"uncertainties are not estimated: {no_covar}")
+        elif self.calc_covar and finite:
             degenerate = self._covariance(problem, result, engine, r, notes,
                                           lin)
         elif not finite:
@@ -696,10 +495,49 @@ class Minimizer:
         else:
             result.status = "converged"
         result.success = result.status == "converged"
+        if getattr(result, "candidates", None):
+            result.candidates = _candidates(result, result.candidates)
         if problem.nan_rejected:
             notes.append(f"{problem.nan_rejected} trial points gave a "
                          "non-finite residual and were rejected")
         result.message = "; ".join(m for m in notes if m)
+
+    def _sampled_errors(self, problem, result, vals, sampled):
+        """stderr, correl and covar from the samples of the emcee engine."""
+        cov = sampled["covar"]
+        err, corr = _unc.stderr_correl(cov)
+        result.covar = cov
+        result.errorbars = True
+        rows = corr.tolist()
+        for i, name in enumerate(problem.names):
+            par = result.params[name]
+            par.stderr = float(sampled["stderr"][i])
+            par.correl = {o: rows[i][j] for j, o in enumerate(problem.names)
+                          if j != i}
+        if sampled["lnsigma"] is not None:
+            from .parameters import Parameter
+            value, err = sampled["lnsigma"]
+            par = Parameter("lnsigma", value=value)
+            par.stderr = float(err)
+            dict.__setitem__(result.params, "__lnsigma", par)
+        self._propagate(problem, result, vals, cov)
+
+    @staticmethod
+    def _no_covariance(problem, stop):
+        """Why no covariance is estimated for this fit, or None."""
+        if stop is not None:
+            # lmfit: no error bars for a fit that did not finish; the point
+            # where it stopped need not be a minimum, where the curvature
+            # means nothing
+            return ("the fit stopped before converging (" +
+                    ("aborted" if stop == "aborted" else "max_nfev") +
+                    "), so the point reached need not be a minimum")
+        if problem.scalar_objective:
+            return ("the objective is a scalar of unknown scale, not a "
+                    "residual array")
+        if problem.reduce is not None:
+            return "with reduce_fcn the objective is not chi-square"
+        return None
 
     def _covariance(self, problem, result, engine, r, notes, lin=None):
         """Fill covar, stderr, correl; return a reason if a parameter does
@@ -856,9 +694,20 @@ class Minimizer:
     def scalar_minimize(self, method="Nelder-Mead", params=None, max_nfev=None,
                         **kws):
         """A scalar engine, by fitcli name or scipy name (``'Nelder-Mead'``,
-        ``'Powell'``, ``'CG'``, ``'BFGS'``, ``'L-BFGS-B'``)."""
-        name = _SCIPY_NAMES.get(method, method)
-        return self.minimize(name, params, max_nfev=max_nfev, **kws)
+        ``'Powell'``, ``'CG'``, ``'BFGS'``, ``'L-BFGS-B'``, ``'TNC'``...)."""
+        return self.minimize(method, params, max_nfev=max_nfev, **kws)
+
+    def shgo(self, params=None, max_nfev=None, **kws):
+        """Simplicial homology global optimization (finite bounds)."""
+        return self.minimize("shgo", params, max_nfev=max_nfev, **kws)
+
+    def ampgo(self, params=None, max_nfev=None, **kws):
+        """AMPGO global optimization (finite bounds; :mod:`fitcli.ampgo`)."""
+        return self.minimize("ampgo", params, max_nfev=max_nfev, **kws)
+
+    def emcee(self, params=None, max_nfev=None, **kws):
+        """MCMC sampling of the posterior (needs ``fitcli[emcee]``)."""
+        return self.minimize("emcee", params, max_nfev=max_nfev, **kws)
 
     def nelder(self, params=None, max_nfev=None, **kws):
         """Nelder-Mead simplex on chi-square."""
@@ -900,17 +749,54 @@ class Minimizer:
         return self.minimize("brute", params, max_nfev=max_nfev, **kws)
 
 
-_SCIPY_NAMES = {"Nelder-Mead": "nelder", "Powell": "powell", "CG": "cg",
-                "BFGS": "bfgs", "L-BFGS-B": "lbfgsb"}
+#: lmfit's name of the error raised by its minimizer; every fitcli error a
+#: user can cause is a FitcliError.
+MinimizerException = FitcliError
+
+#: lmfit's table of scalar methods: lmfit name -> scipy name.
+SCALAR_METHODS = {name: scipy for name, (scipy, _) in _engines._SCALAR.items()}
 
 
-def _resid_raw(problem):
-    """Residual at the parameters' current values, outside the fit's count."""
-    problem.evals_uncounted += 1
-    r = problem.call_user()
-    if problem.keep is not None:
-        r = r[problem.keep]
-    return r
+class Candidate:
+    """A point of a ``brute`` grid: ``params`` (a copy of the fit's
+    Parameters holding the point) and ``score`` (the objective there).
+    Unpacks as ``(score, x)``."""
+
+    def __init__(self, params, score, x):
+        self.params = params
+        self.score = score
+        self.x = x
+
+    def __iter__(self):
+        return iter((self.score, self.x))
+
+    def __repr__(self):
+        return f"<Candidate score={self.score!r}>"
+
+
+def _candidates(result, raw):
+    """Candidate objects for the engine's ``(score, x)`` pairs."""
+    out = []
+    for score, x in raw:
+        params = result.params.copy()
+        for name, val in zip(result.var_names, x.tolist()):
+            params[name]._val = val
+            params[name].stderr, params[name].correl = None, None
+        params._stale = True
+        if params._order:
+            params.update_constraints()
+        out.append(Candidate(params, score, x))
+    return out
+
+
+def __getattr__(name):
+    if name == "HAS_EMCEE":
+        try:
+            import emcee  # noqa: F401
+            return True
+        except ImportError:
+            return False
+    raise AttributeError(f"module 'fitcli.minimizer' has no attribute {name!r}")
 
 
 def _exact_fit(J, values, chisqr, lin=None):
