@@ -297,6 +297,8 @@ class Minimizer:
         out0 = problem.fcn(problem.params, *problem.args, **problem.kws)
         problem.scalar_objective = np.ndim(out0) == 0 and \
             not isinstance(out0, (str, bytes))
+        if problem.scalar_objective:
+            problem.reduce = _scalar_value    # minimised as it is
         r0 = problem.coerce(out0)
         problem.nfev += 1
         chi0 = float(r0 @ r0)
@@ -797,6 +799,11 @@ def __getattr__(name):
         except ImportError:
             return False
     raise AttributeError(f"module 'fitcli.minimizer' has no attribute {name!r}")
+
+
+def _scalar_value(r):
+    """A scalar objective's value (the residual array holds only it)."""
+    return float(r[0])
 
 
 def _exact_fit(J, values, chisqr, lin=None):
