@@ -880,6 +880,8 @@ def _register():
     table["ampgo"] = Engine(**dict(table["ampgo"].__dict__, nfev_factor=20000))
     add("emcee", run_emcee, EMCEE_OPTIONS, True, False, False,
         "Markov-chain Monte Carlo sampling of the posterior (needs emcee)")
+    # a sampler spends nwalkers * steps evaluations by design
+    table["emcee"] = Engine(**dict(table["emcee"].__dict__, nfev_factor=10**6))
     return table
 
 

@@ -515,7 +515,7 @@ YAML_CASES = {
     "unknown engine": (BASE + "fit: {engine: leastsquare}\n", 8, 15,
                        "fit.engine", "unknown engine 'leastsquare' (did you "
                        "mean 'least_squares' or 'leastsq'?); choose one of: "
-                       "anneal, basinhopping, bfgs, brute"),
+                       "ampgo, anneal, basinhopping, bfgs, brute"),
     "unknown engine option": (BASE + "fit:\n  engine: nelder\n  options:\n"
                               "    xatol: 1.0e-8\n    xtoll: 1\n", 12, 5,
                               "fit.options.xtoll", "unknown option 'xtoll' for "
