@@ -59,7 +59,7 @@ def test_a_killed_worker_is_reported_not_waited_for():
     with LocalExecutor(2) as ex:
         with pytest.raises(WorkerError, match="ended"):
             list(ex.map_unordered(suicide, range(10)))
-    assert time.monotonic() - start < 10
+    assert time.monotonic() - start < 30     # reported, not hung
 
 
 @pytest.mark.parametrize("taken", [0, 1, 3])
@@ -73,7 +73,7 @@ def test_cancel_with_idle_workers_does_not_hang(taken):
         next(it)
     start = time.monotonic()
     ex.close(cancel=True)
-    assert time.monotonic() - start < 6
+    assert time.monotonic() - start < 30     # ended, not hung
     assert all(not p.is_alive() for p in procs)
 
 

@@ -809,14 +809,14 @@ def test_empty_spec(text):
 
 
 def test_deep_nesting_is_refused_quickly():
-    start = time.perf_counter()
+    start = time.process_time()          # CPU time: unaffected by load
     for text in ("a: " + "[" * 5000 + "]" * 5000 + "\n",
                  "a: " + "[" * 40 + "]" * 40 + "\n"):
         with pytest.raises(SpecError, match="nested too deeply"):
             load_spec_text(text)
     with pytest.raises(SpecError, match="nested too deeply|invalid TOML"):
         load_spec_text("a = " + "[" * 5000 + "]" * 5000 + "\n", "toml")
-    assert time.perf_counter() - start < 5
+    assert time.process_time() - start < 5
 
 
 def test_billion_laughs_is_refused_quickly():
@@ -824,10 +824,10 @@ def test_billion_laughs_is_refused_quickly():
     for i in range(1, 10):
         prev, cur = chr(ord("a") + i - 1), chr(ord("a") + i)
         lines.append(f"{cur}: &{cur} [{', '.join(['*' + prev] * 9)}]")
-    start = time.perf_counter()
+    start = time.process_time()
     with pytest.raises(SpecError, match="anchors"):
         load_spec_text("\n".join(lines) + "\n")
-    assert time.perf_counter() - start < 1
+    assert time.process_time() - start < 1
 
 
 def test_errors_render_as_one_line_with_location(tmp_path):
