@@ -209,7 +209,7 @@ def _dask_client(address, njobs=None):
                             "N a whole number >= 1")
         workers = int(count) if count else (njobs or None)
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1,
-                               processes=True, dashboard_address=None)
+                               processes=True, dashboard_address=":0")
         return Client(cluster), cluster
     try:
         return Client(text, timeout=CONNECT_TIMEOUT), None
