@@ -314,6 +314,36 @@ class ExpressionModel:
 
         return residual
 
+    def _xy_parts(self, x, shape):
+        """For data with uncertainties on x: ``(at, sigma_eff)``, two
+        closures over this model's symbol table (the parameters already
+        set in it): ``at()`` the model at the data's x, ``sigma_eff(var_y,
+        sx)`` the effective sigma ``sqrt(var_y + (slope * sx)**2)``, the
+        slope ``dmodel/dx`` a central difference in x (step ``eps**(1/3)
+        * max(|x|, 1e-3 max|x|)``)."""
+        if len(self.variables) != 1:
+            raise ExprError("sigma_x needs a single x variable",
+                            key=f"{self.key}")
+        name = self.variables[0]
+        xv = read_only(x[name])
+        span = float(np.max(np.abs(xv))) if xv.size else 0.0
+        h = fd_steps(xv, 1e-3 * span if span > 0 else 1.0, 3)
+        xp, xm = read_only(xv + h), read_only(xv - h)
+        dx = xp - xm
+        table = self._interp.symtable
+        fast, key = self._fast, self.key
+
+        def at(values=xv):
+            table[name] = values
+            return _shaped(fast(), shape, key)
+
+        def sigma_eff(var_y, sx):
+            slope = (at(xp) - at(xm)) / dx
+            table[name] = xv
+            return np.sqrt(var_y + (slope * sx) ** 2)
+
+        return at, sigma_eff
+
     def residual_function_xy(self, x, y, sigma, sigma_x):
         """A residual function ``fcn(params)`` for data with uncertainties
         on both axes (one independent variable): ``(y - model) /
@@ -321,33 +351,29 @@ class ExpressionModel:
         taken at the current parameters by a central difference in x (step
         ``eps**(1/3) * max(|x|, 1e-3 max|x|)``).  Each evaluation costs
         three evaluations of the model."""
-        if len(self.variables) != 1:
-            raise ExprError("sigma_x needs a single x variable",
-                            key=f"{self.key}")
-        name = self.variables[0]
         y = np.asarray(y, dtype=float)
         var_y = np.asarray(sigma, dtype=float) ** 2
         sx = np.asarray(sigma_x, dtype=float)
-        xv = read_only(x[name])
-        span = float(np.max(np.abs(xv))) if xv.size else 0.0
-        h = fd_steps(xv, 1e-3 * span if span > 0 else 1.0, 3)
-        xp, xm = read_only(xv + h), read_only(xv - h)
-        dx = xp - xm
+        at, sigma_eff = self._xy_parts(x, y.shape)
         names = self.param_names
         table = self._interp.symtable
-        fast, key = self._fast, self.key
-        shape = y.shape
-
-        def at(values):
-            table[name] = values
-            return _shaped(fast(), shape, key)
 
         def residual(params):
             for pname in names:
                 table[pname] = params[pname]._val
-            model = at(xv)
-            slope = (at(xp) - at(xm)) / dx
-            table[name] = xv
-            return (y - model) / np.sqrt(var_y + (slope * sx) ** 2)
+            model = at()
+            return (y - model) / sigma_eff(var_y, sx)
 
         return residual
+
+    def effective_sigma(self, values, x, sigma, sigma_x):
+        """The effective sigma ``sqrt(sigma**2 + (dmodel/dx *
+        sigma_x)**2)`` at parameter ``values`` ({name: float}): what
+        divides ``y - model`` in the residual of
+        :meth:`residual_function_xy` (same slope, same steps)."""
+        sx = np.asarray(sigma_x, dtype=float)
+        at, sigma_eff = self._xy_parts(x, sx.shape)
+        self._interp.symtable.update(values)
+        with np.errstate(all="ignore"):
+            return np.array(sigma_eff(np.asarray(sigma, dtype=float) ** 2,
+                                      sx))

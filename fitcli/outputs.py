@@ -53,7 +53,8 @@ import numpy as np
 from .errors import FitcliError
 
 __all__ = ["OutputError", "atomic_write", "write_outputs", "json_bytes",
-           "csv_bytes", "result_document", "params_csv", "fit_csv", "ci_csv",
+           "csv_bytes", "result_document", "params_csv", "fit_csv", "curve_csv",
+           "columns_csv", "ci_csv",
            "ci2d_csv", "correlation_matrix", "RESULT_FORMAT", "RESULT_VERSION",
            "PARAMS_COLUMNS"]
 
@@ -749,32 +750,54 @@ def params_csv(result):
     return csv_bytes(PARAMS_COLUMNS, rows)
 
 
-def fit_csv(x, y, sigma, model, residual, model_stderr=None, sigma_x=None):
+def fit_csv(x, y, sigma, model, residual, model_stderr=None, sigma_x=None,
+            sigma_eff=None):
     """fit.csv: the independent variables (one column each, named by the
     keys of ``x``), then ``y``, ``sigma`` and ``sigma_x`` (each only when
     given), ``model`` (the
-    best fit), ``residual`` and ``model_stderr`` (the standard error of the
-    model, only when given; NaN where unknown).  All columns must have the
-    same length (align the residual with the data, e.g. NaN for omitted
-    points)."""
-    cols = [(str(name), np.asarray(v).ravel()) for name, v in x.items()]
-    cols.append(("y", np.asarray(y).ravel()))
+    best fit), ``residual``, ``model_stderr`` (the standard error of the
+    model, only when given; NaN where unknown) and ``sigma_eff`` (the
+    effective sigma of data with x uncertainties, only when given).  All
+    columns must have the same length (align the residual with the data,
+    e.g. NaN for omitted points)."""
+    cols = [(str(name), v) for name, v in x.items()]
+    cols.append(("y", y))
     if sigma is not None:
-        cols.append(("sigma", np.asarray(sigma).ravel()))
+        cols.append(("sigma", sigma))
     if sigma_x is not None:
-        cols.append(("sigma_x", np.asarray(sigma_x, dtype=float).ravel()))
-    cols.append(("model", np.asarray(model).ravel()))
-    cols.append(("residual", np.asarray(residual).ravel()))
+        cols.append(("sigma_x", np.asarray(sigma_x, dtype=float)))
+    cols += [("model", model), ("residual", residual)]
     if model_stderr is not None:
         cols.append(("model_stderr", np.asarray(model_stderr,
-                                                dtype=float).ravel()))
+                                                dtype=float)))
+    if sigma_eff is not None:
+        cols.append(("sigma_eff", np.asarray(sigma_eff, dtype=float)))
+    return columns_csv(cols, "fit.csv")
+
+
+def curve_csv(x, model, model_stderr, components=()):
+    """curve.csv: the model on a fine grid of its x variable -- the columns
+    ``x``, ``model``, ``model_stderr`` (NaN where unknown) and one column
+    per ``(name, values)`` of ``components`` (names must differ from each
+    other and from the first three)."""
+    cols = [("x", np.asarray(x, dtype=float)),
+            ("model", np.asarray(model, dtype=float)),
+            ("model_stderr", np.asarray(model_stderr, dtype=float))]
+    cols += [(str(name), v) for name, v in components]
+    return columns_csv(cols, "curve.csv")
+
+
+def columns_csv(cols, what="the table"):
+    """A CSV of ``[(name, values)]`` columns of equal length (numbers
+    written as :func:`csv_bytes` does; ``what`` names the file in errors)."""
+    cols = [(name, np.asarray(v).ravel()) for name, v in cols]
     header = [name for name, _ in cols]
     if len(set(header)) != len(header):
-        raise ValueError(f"fit.csv column names must be unique, got "
+        raise ValueError(f"{what} column names must be unique, got "
                          f"{', '.join(header)}")
     lengths = {len(v) for _, v in cols}
     if len(lengths) > 1:
-        raise ValueError("fit.csv columns have different lengths: " + ", ".join(
+        raise ValueError(f"{what} columns have different lengths: " + ", ".join(
             f"{name}={len(v)}" for name, v in cols))
     if all(v.dtype == np.float64 for _, v in cols):
         # the common case, column by column: a Python float's cell is its

@@ -89,6 +89,14 @@ class FitOutcome:
         Standard error of the best-fit model at each data point
         (:func:`fitcli.eval_uncertainty`), computed when ``fit.csv`` or the
         plots are made; None without error bars.
+    curve : Curve or None
+        The best fit on a fine grid (:func:`fitcli.curve.model_curve`;
+        ``curve.csv``), computed with ``fit.csv`` or the plots for a model of
+        one x variable; None otherwise.
+    sigma_eff : ndarray or None
+        With ``sigma_x``: the effective sigma ``sqrt(sigma**2 + (dmodel/dx
+        * sigma_x)**2)`` at the best fit, which divides ``y - model`` in
+        chi-square (``fit.csv``, the residual panel).
     """
 
     spec: object
@@ -109,6 +117,8 @@ class FitOutcome:
     init_values: object = None
     model_stderr: object = None
     ci_method: str | None = None
+    curve: object = None
+    sigma_eff: object = None
 
 
 def _relocate(exc, spec, key):
@@ -311,6 +321,7 @@ def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True,
     if initial:
         _warm_start(params, initial)
     init_values = _start_values(spec, params, dataset, model, data)
+    init_params = params.valuesdict()
     fcn = residual_function(model, data, dataset)
     method, options = fit_method(spec, engine)
     mini = Minimizer(fcn, params, nan_policy="raise",
@@ -414,6 +425,11 @@ def complete_run(spec, dataset, model, data, minimizer, fit, method, options,
     if plot or spec.output is None or spec.output.csv:
         outcome.model_stderr = _model_stderr(model, data, result,
                                              dataset.y.shape)
+        outcome.curve = _curve(spec, dataset, result, init_params if plot
+                               else None)
+    if dataset.sigma_x is not None:
+        outcome.sigma_eff = model.effective_sigma(
+            result.params.valuesdict(), data, dataset.sigma, dataset.sigma_x)
     outcome.files = _files(spec, dataset, result, outcome, method, options)
     if plot:
         from .plot import run_plots
@@ -585,7 +601,10 @@ def _files(spec, dataset, result, outcome, method, options):
                                    y, dataset.sigma, outcome.model_values,
                                    y - outcome.model_values,
                                    model_stderr=_stderr_column(outcome, y),
-                                   sigma_x=dataset.sigma_x)
+                                   sigma_x=dataset.sigma_x,
+                                   sigma_eff=outcome.sigma_eff)
+        if outcome.curve is not None:
+            files["curve.csv"] = outcome.curve.csv()
         if outcome.ci:
             files["ci.csv"] = ci_csv(outcome.ci, method=outcome.ci_method)
         for x, yv, grid, xn, yn in outcome.maps:
@@ -637,6 +656,23 @@ def _model_stderr(model, data, result, shape):
     except FitcliError:
         return None
     return None if err is None else np.array(err, dtype=float)
+
+
+def _curve(spec, dataset, result, init_values=None):
+    """The best fit on a fine grid (None for several x variables)."""
+    from .curve import model_curve
+
+    variables = list(spec.data.variables)
+    if len(variables) != 1:
+        return None
+    funcs = {name: (list(f.args), f.expr) for name, f in spec.functions.items()}
+    try:
+        return model_curve(spec.model, variables[0], list(spec.parameters),
+                           funcs, result, dataset.x[next(iter(dataset.x))],
+                           span=getattr(spec.output, "curve_range", None),
+                           init_values=init_values)
+    except ExprError as exc:
+        raise _relocate(exc, spec, "model") from None
 
 
 def exit_code_of(result):

@@ -68,7 +68,8 @@ def read_summary(folder):
 
 
 def tree_bytes(folder, names=("result.json", "params.csv", "fit.csv",
-                              "report.txt", "summary.csv", "summary.json")):
+                              "curve.csv", "report.txt", "summary.csv",
+                              "summary.json")):
     out = {}
     for root, _, files in os.walk(folder):
         for f in files:
@@ -105,7 +106,7 @@ def test_glob_batch_writes_subfolders_and_summary(tmp_path):
         assert float(row["cen_stderr"]) > 0
         sub = out / row["dataset"]
         assert {p.name for p in sub.iterdir()} == {
-            "report.txt", "result.json", "params.csv", "fit.csv"}
+            "report.txt", "result.json", "params.csv", "fit.csv", "curve.csv"}
         doc = json.loads((sub / "result.json").read_text())
         assert doc["parameters"]["amp"]["value"] == float(row["amp"])
     summary = json.loads((out / "summary.json").read_text())
@@ -172,7 +173,7 @@ def test_jobs_gives_identical_bytes(tmp_path):
     assert r1.exit_code == r2.exit_code == r0.exit_code == 2
     assert r1.stderr == r2.stderr == r0.stderr
     b1, b2, b0 = (tree_bytes(tmp_path / d) for d in ("j1", "j2", "j0"))
-    assert len(b1) == 11 * 4 + 2
+    assert len(b1) == 11 * 5 + 2
     assert b1 == b2 == b0
 
 
@@ -387,7 +388,7 @@ def test_500_datasets_jobs_2_identical_to_jobs_1(tmp_path):
     p1 = _fitcli("run", spec, "-o", tmp_path / "j1", "--jobs", "1", "-q")
     assert p1.communicate(timeout=300)[1] == b"" and p1.returncode == 0
     b1, b2 = tree_bytes(tmp_path / "j1"), tree_bytes(tmp_path / "j2")
-    assert len(b2) == 500 * 4 + 2
+    assert len(b2) == 500 * 5 + 2
     assert b1 == b2
 
 

@@ -34,7 +34,8 @@ INLINE = SPECS / "inline.yaml"
 ALL_SPECS = sorted(p for p in SPECS.iterdir()
                    if p.suffix in (".yaml", ".yml", ".toml"))
 
-OUTPUT_FILES = {"report.txt", "result.json", "params.csv", "fit.csv"}
+OUTPUT_FILES = {"report.txt", "result.json", "params.csv", "fit.csv",
+                "curve.csv"}
 ENV = {"NO_COLOR": "1"}
 
 
@@ -325,9 +326,13 @@ def test_sigma_x_fits_the_effective_variance(tmp_path, case):
     pdoc = json.loads((tmp_path / "p" / "result.json").read_text())
     assert pdoc["fit"]["chisqr"] > 1.2 * doc["fit"]["chisqr"]
     fit = (tmp_path / "o" / "fit.csv").read_text().splitlines()
-    assert fit[0] == "x,y,sigma,sigma_x,model,residual,model_stderr"
+    assert fit[0] == "x,y,sigma,sigma_x,model,residual,model_stderr,sigma_eff"
     assert [float(r.split(",")[3]) for r in fit[1:]] == \
         [float(v) for v in sx]
+    # sigma_eff: the effective sigma at the best fit, with the exact slope
+    sigma_eff = [float(r.split(",")[7]) for r in fit[1:]]
+    np.testing.assert_allclose(
+        sigma_eff, np.sqrt(sy ** 2 + (dfdx(x, *got) * sx) ** 2), rtol=1e-7)
 
 
 def test_sigma_x_zero_is_the_plain_fit(tmp_path):

@@ -141,8 +141,8 @@ def quickstart(tmp_path_factory):
 def test_run_writes_fit_png_between_tables_and_result_json(quickstart):
     spec, outcome, figures, out = quickstart
     names = [os.path.basename(p) for p in outcome.written]
-    assert names == ["params.csv", "report.txt", "fit.csv", "ci.csv",
-                     "fit.png", "result.json"]
+    assert names == ["params.csv", "report.txt", "fit.csv", "curve.csv",
+                     "ci.csv", "fit.png", "result.json"]
     assert_png(out / "fit.png", 800, 600)
     assert not [n for n in os.listdir(out) if n.endswith(".tmp")]
 
@@ -364,9 +364,9 @@ def decays(tmp_path_factory):
 def test_map_written_as_svg_of_the_requested_size(decays):
     spec, outcome, figures, out = decays
     names = [os.path.basename(p) for p in outcome.written]
-    assert names == ["params.csv", "report.txt", "fit.csv", "ci.csv",
-                     "ci2d_frac1_tau1.csv", "fit.svg", "ci2d_frac1_tau1.svg",
-                     "result.json"]
+    assert names == ["params.csv", "report.txt", "fit.csv", "curve.csv",
+                     "ci.csv", "ci2d_frac1_tau1.csv", "fit.svg",
+                     "ci2d_frac1_tau1.svg", "result.json"]
     assert_svg(out / "fit.svg", 6, 4.5)
     assert_svg(out / "ci2d_frac1_tau1.svg", 6, 4.5)
 
@@ -452,11 +452,12 @@ def test_cli_run_plot_flag(tmp_path):
     assert result.stdout == plain.stdout.replace(str(tmp_path / "a"),
                                                  str(tmp_path / "b"))
     assert sorted(os.listdir(tmp_path / "b")) == [
-        "fit.csv", "fit.png", "params.csv", "report.txt", "result.json"]
+        "curve.csv", "fit.csv", "fit.png", "params.csv", "report.txt",
+        "result.json"]
     assert "fit.png" not in os.listdir(tmp_path / "a")
     assert_png(tmp_path / "b" / "fit.png", 800, 600)
     # the other files do not depend on --plot
-    for name in ("fit.csv", "params.csv", "report.txt"):
+    for name in ("fit.csv", "curve.csv", "params.csv", "report.txt"):
         assert (tmp_path / "a" / name).read_bytes() == \
             (tmp_path / "b" / name).read_bytes()
 
@@ -501,8 +502,8 @@ def test_cli_plot_write_error_exits_4_before_result_json(tmp_path):
     assert line == (f"Error: {out / 'fit.png'}: cannot write output file: "
                     "the path is a directory (EISDIR)")
     # the tables were written, result.json (after the plots) was not
-    assert sorted(os.listdir(out)) == ["fit.csv", "fit.png", "params.csv",
-                                       "report.txt"]
+    assert sorted(os.listdir(out)) == ["curve.csv", "fit.csv", "fit.png",
+                                       "params.csv", "report.txt"]
     assert os.listdir(out / "fit.png") == []
 
 
