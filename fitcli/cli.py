@@ -163,6 +163,120 @@ class _Group(click.Group):
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
+class _Numbers(click.ParamType):
+    """``A,B``: two numbers (limits, a size)."""
+
+    name = "numbers"
+
+    def __init__(self, what):
+        self.what = what
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (list, tuple)):
+            return list(value)
+        parts = str(value).split(",")
+        try:
+            numbers = [float(p) for p in parts]
+        except ValueError:
+            numbers = []
+        if len(numbers) != 2:
+            self.fail(f"expected {self.what} (two numbers and a comma), got "
+                      f"{value!r}", param, ctx)
+        return numbers
+
+
+class _Names(click.ParamType):
+    """``A,B,...``: a list of names."""
+
+    name = "names"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (list, tuple)):
+            return list(value)
+        return [p.strip() for p in str(value).split(",")]
+
+
+#: Plot options of ``run`` and ``plot``; their values are checked as the
+#: spec's ``plot:`` / ``output`` keys (fitcli.spec.check_plot_options).
+_PLOT_OPTIONS = (
+    click.option("--style", metavar="NAME|FILE",
+                 help="Plot style: paper (single column, PDF, serif 8 pt, "
+                      "no title), default, a matplotlib style name, or a "
+                      ".mplstyle file."),
+    click.option("--title", metavar="TEXT",
+                 help="Figure title ('' for none)."),
+    click.option("--xlabel", metavar="TEXT",
+                 help="x axis label, with units (default: the column name)."),
+    click.option("--ylabel", metavar="TEXT", help="y axis label."),
+    click.option("--logx/--no-logx", default=None, help="Log x axis."),
+    click.option("--logy/--no-logy", default=None,
+                 help="Log y axis (points at or below 0 are left out, with a "
+                      "note)."),
+    click.option("--xlim", type=_Numbers("MIN,MAX"), metavar="MIN,MAX",
+                 help="x axis limits."),
+    click.option("--ylim", type=_Numbers("MIN,MAX"), metavar="MIN,MAX",
+                 help="y axis limits."),
+    click.option("--marker", metavar="NAME",
+                 help="Data markers: auto (a line above 300 points), line, "
+                      "circle, dot, square, triangle, diamond, cross, plus."),
+    click.option("--marker-size", type=float, metavar="PT",
+                 help="Marker size in points."),
+    click.option("--line-width", type=float, metavar="PT",
+                 help="Width of the best-fit line (the others scale)."),
+    click.option("--font-size", type=float, metavar="PT",
+                 help="Base font size in points."),
+    click.option("--size", type=_Numbers("W,H"), metavar="W,H",
+                 help="Figure size in inches."),
+    click.option("--dpi", type=float, help="Dots per inch."),
+    click.option("--format", "fmt", type=click.Choice(["png", "svg", "pdf"]),
+                 help="Image format (default: the spec's output.plot_format, "
+                      "else the style's: png; paper: pdf)."),
+    click.option("--legend", metavar="PLACE",
+                 help="Legend: best, upper right, ..., outside, none."),
+    click.option("--params", "box", metavar="all|none|NAME,...",
+                 help="Parameters in the box."),
+    click.option("--plots", type=_Names(), metavar="FIGURE,...",
+                 help="Figures of a fit: fit, residual_hist, qq."),
+    click.option("--initial/--no-initial", default=None,
+                 help="Draw the model at the initial values."),
+    click.option("--band/--no-band", default=None,
+                 help="Draw the ±1 standard-error band."),
+    click.option("--residuals/--no-residuals", default=None,
+                 help="Draw the residual panel."),
+    click.option("--components/--no-components", default=None,
+                 help="Draw each term of a sum (default: the spec's "
+                      "output.components)."),
+)
+#: Command-line option -> spec key, where they differ.
+_PLOT_KEYS = {"fmt": "plot_format", "size": "plot_size", "dpi": "plot_dpi",
+              "box": "params"}
+
+
+def _plot_options(command):
+    for option in reversed(_PLOT_OPTIONS):
+        command = option(command)
+    return command
+
+
+def _plot_layer(options):
+    """The plot options given, checked (a SpecError naming the option), as
+    settings (:func:`fitcli.plot.settings.command_line_layer`); {} when
+    none is given (nothing of fitcli.plot is imported then)."""
+    given = {_PLOT_KEYS.get(k, k): v for k, v in options.items()
+             if v is not None}
+    if not given:
+        return {}
+    if isinstance(given.get("params"), str):
+        word = given["params"].strip()
+        given["params"] = True if word == "all" else False if \
+            word == "none" else [p.strip() for p in word.split(",")]
+    from .plot.settings import command_line_layer
+    labels = {_PLOT_KEYS.get(k, k): "--" + k.replace("_", "-")
+              for k in options}
+    labels.update(plot_format="--format", params="--params")
+    return command_line_layer(given, labels=labels)
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]},
              epilog=EXIT_CODES)
 @click.version_option(None, "--version", package_name="fitcli",
@@ -222,9 +336,10 @@ def main():
 @click.option("--json", "as_json", is_flag=True,
               help="Print the result documents as JSON instead of reports.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
+@_plot_options
 def run(specs, out_dir, data_files, jobs, warm_start, engine, sets,
         no_confidence, plot, baseline, update_baseline, rtol, atol, junit,
-        quiet, as_json, debug):
+        quiet, as_json, debug, **plot_options):
     """Fit each SPEC and write report.txt, result.json, params.csv, fit.csv
     (and ci.csv, ci2d_X_Y.csv when asked; fit.png with --plot) into its
     output directory.
@@ -239,6 +354,10 @@ def run(specs, out_dir, data_files, jobs, warm_start, engine, sets,
       fitcli run peaks.yaml --data 'runs/*.csv' --jobs 0 -o results/runs
       fitcli run peaks.yaml --baseline baselines/peaks --update-baseline
       fitcli run specs/quickstart.yaml --plot
+      fitcli run decay.yaml --logy --xlabel 'time (s)' --style paper
+
+    Any plot option (--style ... --components) draws the plots, as --plot
+    does, with the spec's plot settings overridden.
     """
     if update_baseline and not baseline:
         raise click.UsageError("--update-baseline needs --baseline PATH")
@@ -247,8 +366,13 @@ def run(specs, out_dir, data_files, jobs, warm_start, engine, sets,
         from .outputs import json_bytes
         codes, docs = [], []
         folders = _subfolders(specs)
+        try:
+            layer = _plot_layer(plot_options)
+        except Exception as exc:  # noqa: BLE001 - mapped to exit codes
+            return _say_error(exc, debug)
         opts = _RunOptions(out_dir, data_files, jobs, warm_start, engine,
-                           sets, not no_confidence, quiet, as_json, plot)
+                           sets, not no_confidence, quiet, as_json, plot,
+                           layer)
         from .junit import Case
         suites = []
         for path in specs:
@@ -290,11 +414,11 @@ def run(specs, out_dir, data_files, jobs, warm_start, engine, sets,
 
 class _RunOptions:
     def __init__(self, out_dir, data_files, jobs, warm_start, engine, sets,
-                 confidence, quiet, as_json, plot=False):
+                 confidence, quiet, as_json, plot=False, plot_layer=None):
         self.out_dir, self.data_files, self.jobs = out_dir, data_files, jobs
         self.warm_start, self.engine, self.sets = warm_start, engine, sets
         self.confidence, self.quiet, self.as_json = confidence, quiet, as_json
-        self.plot = plot
+        self.plot, self.plot_layer = plot, plot_layer
 
 
 def _subfolders(specs):
@@ -351,6 +475,9 @@ def _run_one(path, opts, subfolder):
     if opts.plot and not spec.output.plot:
         spec = dataclasses.replace(
             spec, output=dataclasses.replace(spec.output, plot=True))
+    if opts.plot_layer:
+        from .plot.settings import with_plot_options
+        spec = with_plot_options(spec, opts.plot_layer)
     if spec.is_global:
         return _run_global(path, spec, opts, subfolder)
     files, single = _batch_files(spec, opts.data_files)
@@ -360,9 +487,16 @@ def _run_one(path, opts, subfolder):
     if opts.out_dir is not None:
         target = os.path.join(opts.out_dir, subfolder) if subfolder else opts.out_dir
     if files is not None:
+        if spec.output.plot:
+            from .plot import check_plots
+            check_plots(spec)          # before the first dataset is fitted
         return _run_batch(path, spec, files, target, opts)
     outcome = run_spec(spec, out_dir=target, engine=opts.engine,
                        confidence=opts.confidence)
+    if spec.output.plot and not opts.quiet:
+        from .plot import plot_notes
+        for note in plot_notes(outcome):
+            click.echo(f"note: {path}: {note}", err=True)
     if outcome.failed_checks:
         click.echo(f"{path}: expectations missed:\n{outcome.failed_checks}",
                    err=True)
@@ -739,14 +873,9 @@ def _recorded_data(spec, info):
 @click.option("-o", "--output", "out_file", type=_Path(dir_okay=False),
               help="Write the fit plot (or summary plot) to this file; its "
                    "suffix gives the format unless --format is given.")
-@click.option("--format", "fmt", type=click.Choice(["png", "svg", "pdf"]),
-              help="Image format (default: the spec's output.plot_format, "
-                   "else png).")
-@click.option("--components/--no-components", default=None,
-              help="Draw each term of a sum (default: the spec's "
-                   "output.components).")
 @click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
-def plot(result, out_file, fmt, components, debug):
+@_plot_options
+def plot(result, out_file, debug, fmt=None, **plot_options):
     """Redraw the plots of a saved RESULT (a result.json, with the fit.csv
     beside it, a summary.json, or a folder holding one) without fitting.
 
@@ -757,6 +886,9 @@ def plot(result, out_file, fmt, components, debug):
     Examples:
       fitcli plot specs/quickstart.fit/result.json
       fitcli plot results/peaks -o peaks.svg
+      fitcli plot results/decay --style paper --logy -o decay.pdf
+
+    The plot options override the recorded spec's plot settings.
     """
     if out_file is not None and fmt is None:
         suffix = os.path.splitext(out_file)[1].lower().lstrip(".")
@@ -770,8 +902,8 @@ def plot(result, out_file, fmt, components, debug):
         from .outputs import atomic_write, write_outputs
         from .plot import redraw
         try:
-            folder, files, notes = redraw(result, fmt=fmt,
-                                          components=components)
+            layer = _plot_layer({**plot_options, "fmt": fmt})
+            folder, files, notes = redraw(result, options=layer)
             for note in notes:
                 click.echo(f"note: {note}", err=True)
             names = list(files)

@@ -75,6 +75,9 @@ def _entries():
     yield Limit("MAX_NFEV", 2 ** 31 - 1, "evaluations",
                 "evaluation limit of a fit (`fit.max_nfev`, engine options "
                 "that count evaluations or iterations)")
+    yield Limit("MAX_PLOT_PIXELS", 100_000_000, "pixels",
+                "pixels of one plot (width x height in inches, times the "
+                "dpi squared; `output.plot_size`, `output.plot_dpi`)")
     yield Limit("MAX_POPULATION", 1_000_000, "values",
                 "trial points held at once by a population engine "
                 "(differential_evolution: popsize * parameters, times the "

@@ -12,7 +12,8 @@ import math
 import numpy as np
 
 __all__ = ["fit_report", "report_fit", "report_errors", "params_table",
-           "format_value_error", "candidates_report", "ci_report", "report_ci"]
+           "format_value_error", "format_value_pdg", "candidates_report",
+           "ci_report", "report_ci"]
 
 
 def _g(value, digits=7):
@@ -53,6 +54,36 @@ def format_value_error(value, err, sig=2):
     text = f"{value:#.{nsig}g}" if nsig > 1 else f"{value:.1e}"
     # '#' keeps significant trailing zeros, but not a bare trailing point
     return text.rstrip("."), f"{err:#.{sig}g}".rstrip(".")
+
+
+def format_value_pdg(value, err):
+    """``value`` and ``err`` as text, rounded by the rule of the Particle
+    Data Group: take the three highest digits of the error (rounded half
+    up); from 100 to 354 keep two significant digits, from 355 to 949 one,
+    from 950 to 999 round the error up to 1000 and keep two
+    (``0.0972 -> 0.10``).  The value is rounded to the same decimal place.
+
+    >>> format_value_pdg(11.944258, 0.0491159)
+    ('11.94', '0.05')
+    >>> format_value_pdg(4.30108897, 0.0019656)
+    ('4.3011', '0.0020')
+    """
+    if err is None or not math.isfinite(err) or err <= 0 or \
+            not math.isfinite(value):
+        return format_value_error(value, err)
+    exp = math.floor(math.log10(err))
+    three = int(math.floor(err / 10.0 ** (exp - 2) + 0.5))
+    if three >= 1000:
+        exp, three = exp + 1, 100
+    if three <= 354:
+        sig, digits = 2, (three + 5) // 10
+    elif three <= 949:
+        sig, digits = 1, (three + 50) // 100
+    else:
+        sig, digits = 2, 10
+        exp += 1
+    rounded = digits * 10.0 ** (exp - sig + 1)
+    return format_value_error(value, rounded, sig)
 
 
 def _bound_note(par):

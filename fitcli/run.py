@@ -317,6 +317,11 @@ def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True,
     """
     from .minimizer import Minimizer
 
+    if plot is None:
+        plot = spec.output is not None and spec.output.plot
+    if plot:
+        from .plot import check_plots
+        check_plots(spec)
     params, dataset, model, data = _prepare(spec)
     if initial:
         _warm_start(params, initial)
@@ -669,7 +674,7 @@ def _curve(spec, dataset, result, init_values=None):
     try:
         return model_curve(spec.model, variables[0], list(spec.parameters),
                            funcs, result, dataset.x[next(iter(dataset.x))],
-                           span=getattr(spec.output, "curve_range", None),
+                           span=spec.output.curve_range,
                            init_values=init_values)
     except ExprError as exc:
         raise _relocate(exc, spec, "model") from None

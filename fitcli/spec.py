@@ -50,9 +50,10 @@ from .errors import SpecError
 __all__ = [
     "FitSpec", "DataSection", "ParamSpec", "FunctionSpec", "FitSection",
     "MapSpec", "ConfidenceSection", "OutputSection", "SummaryX",
-    "ExpectSection",
+    "PlotSection", "ExpectSection",
     "ExpectWindow", "ExpectParam", "DatasetSpec",
     "load_spec", "load_spec_text", "apply_overrides", "expand_data_files",
+    "check_plot_options",
     "spec_schema", "MAX_SPEC_BYTES", "SUFFIXES",
 ]
 
@@ -66,7 +67,7 @@ SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".toml": "toml"}
 # ----------------------------------------------------------------- the schema
 # (spec_schema() and the validator below are both built from these tables)
 TOP_KEYS = ("title", "data", "model", "functions", "parameters", "fit",
-            "confidence", "output", "expect", "shared", "datasets")
+            "confidence", "output", "plot", "expect", "shared", "datasets")
 TOP_REQUIRED = ("data", "model", "parameters")
 #: Keys of one dataset of a global fit (``datasets:``), and the required ones.
 DATASET_KEYS = ("name", "data", "model", "parameters")
@@ -81,7 +82,8 @@ FIT_KEYS = ("engine", "options", "nan_policy", "scale_covar", "max_nfev",
 CONFIDENCE_KEYS = ("params", "sigmas", "maps")
 MAP_KEYS = ("x", "y", "nx", "ny")
 OUTPUT_KEYS = ("dir", "report", "json", "csv", "plot", "plot_format",
-               "plot_size", "components", "summary_x")
+               "plot_size", "plot_dpi", "components", "summary_x",
+               "curve_range")
 SUMMARY_X_KEYS = ("regex", "label")
 #: Image formats of plots (``output.plot_format``).
 PLOT_FORMATS = ("png", "svg", "pdf")
@@ -89,6 +91,25 @@ PLOT_FORMATS = ("png", "svg", "pdf")
 DEFAULT_PLOT_SIZE = (8.0, 6.0)
 #: Smallest and largest side of a plot, in inches.
 PLOT_SIZE_RANGE = (1.0, 50.0)
+#: Smallest and largest resolution of a plot, dots per inch.
+PLOT_DPI_RANGE = (10.0, 1200.0)
+#: Keys of the ``plot:`` section (how the plots look).
+PLOT_KEYS = ("style", "title", "xlabel", "ylabel", "logx", "logy", "xlim",
+             "ylim", "marker", "marker_size", "line_width", "font_size",
+             "initial", "band", "residuals", "params", "legend", "plots")
+#: ``plot.marker`` names (auto: circles, a line above 300 points).
+PLOT_MARKERS = ("auto", "line", "circle", "dot", "square", "triangle",
+                "diamond", "cross", "plus")
+#: ``plot.legend`` places.
+LEGEND_PLACES = ("best", "upper right", "upper left", "lower left",
+                 "lower right", "right", "center left", "center right",
+                 "lower center", "upper center", "center", "outside", "none")
+#: ``plot.plots``: the figures of a fit.
+PLOT_FIGURES = ("fit", "residual_hist", "qq")
+#: ``(low, high]`` of the sizes in points: ``plot.marker_size``,
+#: ``plot.line_width``, ``plot.font_size``.
+PLOT_POINT_RANGES = {"marker_size": (0.0, 50.0), "line_width": (0.0, 20.0),
+                     "font_size": (0.0, 72.0)}
 EXPECT_KEYS = ("converged", "errorbars", "chisqr", "redchi", "rsquared",
                "pvalue", "params")
 WINDOW_KEYS = ("min", "max")
@@ -289,9 +310,12 @@ class OutputSection:
 
     ``plot`` draws ``fit.<plot_format>`` (and ``ci2d_<x>_<y>.<plot_format>``
     for confidence maps, ``summary.<plot_format>`` for batches) of
-    ``plot_size`` inches (width, height) at 100 dpi; ``components`` adds the
-    terms of a sum to the fit plot; ``summary_x`` (:class:`SummaryX`) gives
-    the x axis of a batch summary plot.
+    ``plot_size`` inches (width, height) at ``plot_dpi``; None for these
+    three: the plot style's (png, 8 x 6 inches, 100 dpi by default; see
+    :mod:`fitcli.plot.settings`).  ``components`` adds the terms of a sum to
+    the fit plot; ``summary_x`` (:class:`SummaryX`) gives the x axis of a
+    batch summary plot; ``curve_range`` ``(lo, hi)`` is the x range of
+    ``curve.csv`` (None: the data's).
     """
 
     dir: Path
@@ -299,10 +323,44 @@ class OutputSection:
     json: bool = True
     csv: bool = True
     plot: bool = False
-    plot_format: str = "png"
-    plot_size: tuple = DEFAULT_PLOT_SIZE
+    plot_format: str | None = None
+    plot_size: tuple | None = None
+    plot_dpi: float | None = None
     components: bool = False
     summary_x: SummaryX | None = None
+    curve_range: tuple | None = None
+
+
+@dataclass(frozen=True)
+class PlotSection:
+    """How the plots look: the ``plot:`` section.  Every field is None
+    when the spec does not give it (then the style's or fitcli's default
+    applies: :class:`fitcli.plot.settings.PlotSettings`).
+
+    ``title``, ``xlabel``, ``ylabel`` are text (``''`` for ``false``: none);
+    ``style`` is a style name or the absolute path of a style file; ``xlim``
+    and ``ylim`` are ``(lo, hi)``; ``params`` is True, False or a tuple of
+    parameter names; ``plots`` a tuple of :data:`PLOT_FIGURES`.
+    """
+
+    style: str | None = None
+    title: str | None = None
+    xlabel: str | None = None
+    ylabel: str | None = None
+    logx: bool | None = None
+    logy: bool | None = None
+    xlim: tuple | None = None
+    ylim: tuple | None = None
+    marker: str | None = None
+    marker_size: float | None = None
+    line_width: float | None = None
+    font_size: float | None = None
+    initial: bool | None = None
+    band: bool | None = None
+    residuals: bool | None = None
+    params: object = None
+    legend: str | None = None
+    plots: tuple | None = None
 
 
 @dataclass(frozen=True)
@@ -438,6 +496,8 @@ class FitSpec:
     fit : FitSection
     confidence : ConfidenceSection or None
     output : OutputSection
+    plot : PlotSection or None
+        How the plots look (``plot:``).
     expect : ExpectSection or None
         Regression checks (``expect:``), evaluated by
         :func:`fitcli.regress.check_expect` after the fit.
@@ -478,6 +538,7 @@ class FitSpec:
     shared: tuple | None = None
     datasets: tuple = ()
     dataset_names: tuple = ()
+    plot: PlotSection | None = None
     positions: dict = field(default_factory=dict, compare=False, repr=False)
     value_positions: dict = field(default_factory=dict, compare=False,
                                   repr=False)
@@ -1449,6 +1510,13 @@ class _Checker:
                           + (" in every dataset" if datasets else ""))
         output = parts.get("output") or self.section_output({}, "output",
                                                             stem=stem)
+        if output.curve_range is not None and len(section.variables) != 1:
+            self.fail("output.curve_range", "the model has several x "
+                      f"variables ({', '.join(section.variables)}): "
+                      "curve.csv is written for a single x variable only")
+        plot = parts.get("plot")
+        if plot is not None:
+            _check_plot(plot, params, self.fail)
         if output.dir is None:
             output = dataclasses.replace(
                 output, dir=Path(os.path.abspath(self.base_dir / f"{stem}.fit")))
@@ -1460,7 +1528,7 @@ class _Checker:
             model_expr=model_expr, functions=functions, parameters=params,
             fit=parts.get("fit") or FitSection(), confidence=confidence,
             output=output, expect=expect, shared=shared,
-            datasets=tuple(datasets), dataset_names=tuple(names),
+            datasets=tuple(datasets), dataset_names=tuple(names), plot=plot,
             positions=dict(self.keys),
             value_positions=dict(self.values), source=self.source)
 
@@ -2168,38 +2236,124 @@ class _Checker:
     def section_output(self, value, path, stem=None):
         self.mapping(value, path, OUTPUT_KEYS)
         out = {}
-        for key in ("report", "json", "csv", "plot", "components"):
-            if key in value:
-                out[key] = self.boolean(value[key], f"{path}.{key}")
-        if "plot_format" in value:
-            fpath = f"{path}.plot_format"
-            fmt = self.text(value["plot_format"], fpath, "an image format")
+        for key in value:
+            if key != "dir":
+                out[key] = self.output_value(key, value[key],
+                                             f"{path}.{key}")
+        directory = None
+        if "dir" in value:
+            directory = self.path_value(value["dir"], f"{path}.dir")
+        return OutputSection(dir=directory, **out)
+
+    def output_value(self, key, value, path):
+        """One key of ``output`` (not ``dir``), checked."""
+        if key in ("report", "json", "csv", "plot", "components"):
+            return self.boolean(value, path)
+        if key == "plot_format":
+            fmt = self.text(value, path, "an image format")
             if fmt not in PLOT_FORMATS:
-                self.fail_value(fpath, f"unknown image format {fmt!r}; choose "
+                self.fail_value(path, f"unknown image format {fmt!r}; choose "
                                 f"one of: {', '.join(PLOT_FORMATS)}")
-            out["plot_format"] = fmt
-        if "plot_size" in value:
-            spath = f"{path}.plot_size"
-            size = self.numbers(value["plot_size"], spath,
-                                "[width, height] in inches")
+            return fmt
+        if key == "plot_size":
+            size = self.numbers(value, path, "[width, height] in inches")
             if len(size) != 2:
-                self.fail_value(spath, "expected [width, height] in inches, "
+                self.fail_value(path, "expected [width, height] in inches, "
                                 f"got {len(size)} number"
                                 + ("s" if len(size) > 1 else ""))
             lo, hi = PLOT_SIZE_RANGE
             for i, v in enumerate(size):
                 if not lo <= v <= hi:
-                    self.fail_value(f"{spath}[{i}]", f"plot sides must be "
+                    self.fail_value(f"{path}[{i}]", f"plot sides must be "
                                     f"between {lo:g} and {hi:g} inches, got "
                                     f"{v!r}")
-            out["plot_size"] = (float(size[0]), float(size[1]))
-        if "summary_x" in value:
-            out["summary_x"] = self.summary_x(value["summary_x"],
-                                              f"{path}.summary_x")
-        directory = None
-        if "dir" in value:
-            directory = self.path_value(value["dir"], f"{path}.dir")
-        return OutputSection(dir=directory, **out)
+            return (float(size[0]), float(size[1]))
+        if key == "plot_dpi":
+            dpi = self.number(value, path, what="dots per inch")
+            lo, hi = PLOT_DPI_RANGE
+            if not lo <= dpi <= hi:
+                self.fail_value(path, f"expected dots per inch from {lo:g} to "
+                                f"{hi:g}, got {value!r}")
+            return dpi
+        if key == "curve_range":
+            return self.interval(value, path, "[x min, x max] of curve.csv")
+        return self.summary_x(value, path)
+
+    def interval(self, value, path, what):
+        """``[lo, hi]``: two finite numbers, lo < hi."""
+        pair = self.numbers(value, path, what)
+        if len(pair) != 2:
+            self.fail_value(path, f"expected {what}, got {len(pair)} number"
+                            + ("s" if len(pair) > 1 else ""))
+        if not pair[0] < pair[1]:
+            self.fail_value(path, f"expected {what} with the first below the "
+                            f"second, got [{pair[0]!r}, {pair[1]!r}]")
+        return (float(pair[0]), float(pair[1]))
+
+    def section_plot(self, value, path):
+        self.mapping(value, path, PLOT_KEYS)
+        return PlotSection(**{key: self.plot_value(key, value[key],
+                                                   f"{path}.{key}")
+                              for key in value})
+
+    def plot_value(self, key, value, path):
+        """One key of the ``plot:`` section, checked (``path`` names it in
+        errors: the key path, or a command-line option)."""
+        if key in ("title", "xlabel", "ylabel"):
+            if value is False:
+                return ""
+            if not isinstance(value, str):
+                self.fail_value(path, f"expected text or false, got "
+                                f"{_kind(value)}")
+            return value if value.strip() else ""
+        if key == "style":
+            text = self.text(value, path, "a style name or file")
+            if is_style_file(text):
+                return str(self.path_value(text, path))
+            return text
+        if key in ("logx", "logy", "initial", "band", "residuals"):
+            return self.boolean(value, path)
+        if key in ("xlim", "ylim"):
+            return self.interval(value, path, "[min, max]")
+        if key in PLOT_POINT_RANGES:
+            size = self.number(value, path, what="a size in points")
+            lo, hi = PLOT_POINT_RANGES[key]
+            if not lo < size <= hi:
+                self.fail_value(path, f"expected a size in points above "
+                                f"{lo:g} and at most {hi:g}, got {value!r}")
+            return size
+        if key in ("marker", "legend"):
+            allowed = PLOT_MARKERS if key == "marker" else LEGEND_PLACES
+            text = self.text(value, path, f"a {key} name")
+            if text not in allowed:
+                self.fail_value(path, f"unknown {key} {text!r}; choose one "
+                                f"of: {', '.join(allowed)}")
+            return text
+        if key == "params":
+            if isinstance(value, bool):
+                return value
+            names = self.listof(value, path, "true, false or a list of "
+                                "parameter names")
+            out = tuple(self.name(n, f"{path}[{i}]", "parameter name")
+                        for i, n in enumerate(names))
+            self.unique(out, path)
+            return out
+        figures = self.listof(value, path, "a list of figures ("
+                              f"{', '.join(PLOT_FIGURES)})")
+        out = []
+        for i, name in enumerate(figures):
+            self.text(name, f"{path}[{i}]", "a figure name")
+            if name not in PLOT_FIGURES:
+                self.fail_value(f"{path}[{i}]", f"unknown figure {name!r}; "
+                                f"choose from: {', '.join(PLOT_FIGURES)}")
+            out.append(name)
+        self.unique(out, path)
+        return tuple(out)
+
+    def unique(self, items, path):
+        for i, item in enumerate(items):
+            if item in items[:i]:
+                self.fail_value(f"{path}[{i}]", f"{item!r} is listed twice")
 
     def summary_x(self, value, path):
         if isinstance(value, str):
@@ -2495,6 +2649,61 @@ def _check_confidence(conf, params, fail, path):
         if m.x == m.y:
             fail(f"{sub}.y", f"a map needs two different parameters, got "
                  f"{m.x!r} twice")
+
+
+def is_style_file(style) -> bool:
+    """A plot style given as a file (a path with a directory part, or the
+    ``.mplstyle`` suffix) rather than by name."""
+    return "/" in style or os.sep in style or style.endswith(".mplstyle")
+
+
+def _check_plot(plot, params, fail):
+    """Rules of the ``plot:`` section across keys: ``params`` names
+    parameters, limits of a log axis are above 0."""
+    if isinstance(plot.params, tuple):
+        for i, name in enumerate(plot.params):
+            if name not in params:
+                near = difflib.get_close_matches(name, list(params), n=1)
+                fail(f"plot.params[{i}]", f"unknown parameter {name!r}"
+                     + (f"; did you mean {near[0]!r}?" if near else
+                        f"; parameters: {', '.join(params)}"), value=True)
+    for axis in ("x", "y"):
+        lim = getattr(plot, f"{axis}lim")
+        if getattr(plot, f"log{axis}") and lim is not None and lim[0] <= 0:
+            fail(f"plot.{axis}lim", f"a log {axis} axis needs limits above "
+                 f"0, got [{lim[0]!r}, {lim[1]!r}]", value=True)
+
+
+def check_plot_options(options, base_dir, labels=None) -> dict:
+    """Command-line plot options checked as spec values: ``{key: value}``
+    with keys of the ``plot:`` section or the ``output`` keys
+    ``plot_format``, ``plot_size``, ``plot_dpi``, ``components``, values as
+    YAML would give them (``[1, 10]`` for a limit, ``False`` for no title).
+    A style file is taken relative to ``base_dir``.  Errors are SpecErrors
+    whose key is the option's label (``labels[key]``, default
+    ``--key-name``).
+
+    Returns the checked values by key.
+    """
+    labels = labels or {}
+    checker = _Checker(None, "yaml", {}, {}, Path(base_dir))
+    out = {}
+    for key, value in options.items():
+        label = labels.get(key) or "--" + key.replace("_", "-")
+        if key in PLOT_KEYS:
+            out[key] = checker.plot_value(key, value, label)
+        elif key in ("plot_format", "plot_size", "plot_dpi", "components"):
+            out[key] = checker.output_value(key, value, label)
+        else:
+            raise ValueError(f"not a plot option: {key!r}")
+    section = PlotSection(**{k: v for k, v in out.items() if k in PLOT_KEYS})
+
+    def fail(path, msg, value=False):
+        key = path.split(".", 1)[1].split("[")[0]
+        raise SpecError(msg, key=labels.get(key) or
+                        "--" + key.replace("_", "-"))
+    _check_plot(dataclasses.replace(section, params=None), {}, fail)
+    return out
 
 
 def _check_expect(expect, params, fail, path):
@@ -2811,6 +3020,49 @@ def spec_schema() -> dict:
          "maps": {"type": "array", "items": obj(
              {"x": name, "y": name, "nx": grid, "ny": grid},
              required=("x", "y"))}})
+    finite = {"type": "number"}
+    interval = {"type": "array", "prefixItems": [finite, finite],
+                "minItems": 2, "maxItems": 2, "description": "[min, max]"}
+
+    def points(key):
+        lo, hi = PLOT_POINT_RANGES[key]
+        return {"type": "number", "exclusiveMinimum": lo, "maximum": hi}
+
+    shown_text = {"anyOf": [{"type": "string"}, {"const": False}],
+                  "description": "text; false or '' for none"}
+    plot = obj({"style": {**text, "description": "paper, default, a "
+                          "matplotlib style name, or a style file (a path "
+                          "relative to the spec)"},
+                "title": {**shown_text, "description": "figure title "
+                          "(default: the spec's title); false: none"},
+                "xlabel": {**shown_text, "description": "x axis label "
+                           "(default: the x column's name)"},
+                "ylabel": {**shown_text, "description": "y axis label "
+                           "(default: the y column's name)"},
+                "logx": {"type": "boolean", "default": False},
+                "logy": {"type": "boolean", "default": False},
+                "xlim": interval, "ylim": interval,
+                "marker": {"enum": list(PLOT_MARKERS), "default": "auto"},
+                "marker_size": {**points("marker_size"),
+                                "description": "points (default 3)"},
+                "line_width": {**points("line_width"),
+                               "description": "best-fit line, points "
+                                              "(default 1.6)"},
+                "font_size": {**points("font_size"),
+                              "description": "points (default: the "
+                                             "style's, 10)"},
+                "initial": {"type": "boolean", "default": True},
+                "band": {"type": "boolean", "default": True},
+                "residuals": {"type": "boolean", "default": True},
+                "params": {"anyOf": [{"type": "boolean"},
+                                     {"type": "array", "items": name,
+                                      "minItems": 1, "uniqueItems": True}],
+                           "default": True},
+                "legend": {"enum": list(LEGEND_PLACES), "default": "best"},
+                "plots": {"type": "array", "minItems": 1, "uniqueItems": True,
+                          "items": {"enum": list(PLOT_FIGURES)},
+                          "default": ["fit"]}},
+               description="how the plots look")
     output = obj({"dir": {**text, "description": "default: <spec dir>/"
                                                  "<spec stem>.fit"},
                   "report": {"type": "boolean", "default": True},
@@ -2820,13 +3072,22 @@ def spec_schema() -> dict:
                            "description": "draw fit.<plot_format> (and "
                                           "ci2d_<x>_<y>, summary plots)"},
                   "plot_format": {"enum": list(PLOT_FORMATS),
-                                  "default": "png"},
+                                  "description": "default: the style's "
+                                                 "(png; paper: pdf)"},
                   "plot_size": {"type": "array", "prefixItems": [
                       {"type": "number", "minimum": PLOT_SIZE_RANGE[0],
                        "maximum": PLOT_SIZE_RANGE[1]}] * 2,
                       "minItems": 2, "maxItems": 2,
-                      "default": list(DEFAULT_PLOT_SIZE),
-                      "description": "[width, height] in inches (100 dpi)"},
+                      "description": "[width, height] in inches; default: "
+                                     "the style's ([8, 6]; paper: "
+                                     "[3.4, 2.6])"},
+                  "plot_dpi": {"type": "number",
+                               "minimum": PLOT_DPI_RANGE[0],
+                               "maximum": PLOT_DPI_RANGE[1],
+                               "description": "dots per inch; default: the "
+                                              "style's (100; paper: 300)"},
+                  "curve_range": {**interval, "description": "[x min, x "
+                                  "max] of curve.csv (default: the data's)"},
                   "components": {"type": "boolean", "default": False,
                                  "description": "draw each term of a sum "
                                                 "in the fit plot"},
@@ -2838,7 +3099,6 @@ def spec_schema() -> dict:
                            "label": text}, required=("regex",))],
                       "description": "batch summary plot: x value of each "
                                      "dataset, from its file name"}})
-    finite = {"type": "number"}
     window = {"anyOf": [
         obj({"min": finite, "max": finite}, minProperties=1),
         {"type": "array", "prefixItems": [finite, finite], "minItems": 2,
@@ -2915,6 +3175,7 @@ def spec_schema() -> dict:
          "fit": {"$ref": "#/$defs/fit"},
          "confidence": {"$ref": "#/$defs/confidence"},
          "output": {"$ref": "#/$defs/output"},
+         "plot": {"$ref": "#/$defs/plot"},
          "expect": {"$ref": "#/$defs/expect"}},
         anyOf=[{"required": list(TOP_REQUIRED)},
                {"required": ["datasets"],
@@ -2927,5 +3188,5 @@ def spec_schema() -> dict:
             "$defs": {"data": data, "parameter": parameter,
                       "function": function, "fit": fit,
                       "confidence": confidence, "output": output,
-                      "expect": expect,
+                      "plot": plot, "expect": expect,
                       "expected_parameter": expected_parameter}}

@@ -147,17 +147,20 @@ def test_run_writes_fit_png_between_tables_and_result_json(quickstart):
     assert not [n for n in os.listdir(out) if n.endswith(".tmp")]
 
 
-def test_best_fit_curve_is_fit_csv(quickstart):
+def test_best_fit_curve_is_curve_csv_and_data_fit_csv(quickstart):
+    """The model lines are drawn from curve.csv (the fine grid), the data
+    and residuals from fit.csv."""
     spec, outcome, figures, out = quickstart
     header, table = read_csv(out / "fit.csv")
     assert header == ["x", "y", "sigma", "model", "residual", "model_stderr"]
     x, y, sigma, model, resid, err = table.T
+    cheader, curve = read_csv(out / "curve.csv")
+    cx, cmodel, cerr = curve[:, 0], curve[:, 1], curve[:, 2]
+    assert len(cx) == 1000 and cx[0] == x.min() and cx[-1] == x.max()
     lines = lines_by_gid(figures["fit.png"])
-    order = np.argsort(x, kind="stable")
     best = lines["best_fit"]
-    np.testing.assert_allclose(best.get_xdata(), x[order], rtol=1e-15, atol=0)
-    np.testing.assert_allclose(best.get_ydata(), model[order], rtol=1e-15,
-                               atol=0)
+    np.testing.assert_array_equal(best.get_xdata(), cx)
+    np.testing.assert_array_equal(best.get_ydata(), cmodel)
     data = lines["data"]
     np.testing.assert_allclose(data.get_xdata(), x, rtol=1e-15, atol=0)
     np.testing.assert_allclose(data.get_ydata(), y, rtol=1e-15, atol=0)
@@ -165,12 +168,12 @@ def test_best_fit_curve_is_fit_csv(quickstart):
     r = lines["residual"]
     np.testing.assert_allclose(r.get_ydata(), resid / sigma, rtol=1e-12,
                                atol=1e-15)
-    # the band is the best fit +/- the model's standard error of fit.csv
-    assert np.all(err > 0) and np.all(np.isfinite(err))
+    # the band is the best fit +/- the model's standard error of curve.csv
+    assert np.all(cerr > 0) and np.all(np.isfinite(cerr))
     bx, lo, hi = band_edges(figures["fit.png"])
-    np.testing.assert_allclose(bx, x[order], rtol=1e-15, atol=0)
-    np.testing.assert_allclose(lo, (model - err)[order], rtol=1e-13, atol=0)
-    np.testing.assert_allclose(hi, (model + err)[order], rtol=1e-13, atol=0)
+    np.testing.assert_array_equal(bx, cx)
+    np.testing.assert_allclose(lo, cmodel - cerr, rtol=1e-13, atol=0)
+    np.testing.assert_allclose(hi, cmodel + cerr, rtol=1e-13, atol=0)
 
 
 def test_model_stderr_is_the_propagated_covariance(quickstart):
@@ -215,7 +218,18 @@ def test_x_error_bars(tmp_path):
     segments = bars.lines[2][0].get_segments()       # the x error bars
     np.testing.assert_allclose([s[1][0] - s[0][0] for s in segments],
                                [0.2, 0.4, 0.6, 0.2], rtol=1e-12)
-    assert fig.axes[1].get_ylabel() == "residual / σ_y"
+    # the residual panel: divided by the effective sigma of chi-square,
+    # sqrt(0.2**2 + (m sigma_x)**2) for a line
+    assert fig.axes[1].get_ylabel() == "residual / σ_eff"
+    m = outcome.result.params["m"].value
+    eff = np.sqrt(0.2 ** 2 + (m * np.array([0.1, 0.2, 0.3, 0.1])) ** 2)
+    resid = lines_by_gid(fig)["residual"].get_ydata()
+    np.testing.assert_allclose(resid, (outcome.dataset.y
+                                       - outcome.model_values) / eff,
+                               rtol=1e-7)
+    # which is the fit's residual vector: its sum of squares is chi-square
+    assert np.sum(resid ** 2) == pytest.approx(outcome.result.chisqr,
+                                               rel=1e-12)
 
 
 def test_no_band_without_error_bars():
@@ -233,13 +247,13 @@ def gaussian(x, amp, cen, wid):
 
 def test_initial_model_is_dashed_at_the_spec_values(quickstart):
     spec, outcome, figures, out = quickstart
-    x, *_ = read_csv(out / "fit.csv")[1].T
-    xs = np.sort(x)
+    xs = read_csv(out / "curve.csv")[1][:, 0]
     # quickstart.yaml: amp1 10, cen1 4.2, wid1 0.5, amp2 6, cen2 6.1,
     # wid2 = wid1, slope 0, offset 1
     expected = gaussian(xs, 10, 4.2, 0.5) + gaussian(xs, 6, 6.1, 0.5) + 1.0
     init = lines_by_gid(figures["fit.png"])["initial"]
     assert init.get_linestyle() == "--"
+    np.testing.assert_array_equal(init.get_xdata(), xs)
     np.testing.assert_allclose(init.get_ydata(), expected, rtol=1e-12,
                                atol=1e-12)
 
@@ -278,12 +292,19 @@ def test_parameter_box_shows_values_and_errors(quickstart):
 
 
 @pytest.mark.parametrize("value, stderr, text", [
-    (11.944258, 0.0491159, "11.944 ± 0.049"),
-    (4.30108897, 0.0019656, "4.3011 ± 0.0020"),
-    (1234.6, 56.7, "1235 ± 57"),
+    # the PDG rule: three leading digits of the error 100-354: two
+    # significant digits; 355-949: one; 950-999: up to 1000, two
+    (11.944258, 0.0491159, "11.94 ± 0.05"),          # 491: one digit
+    (4.30108897, 0.0019656, "4.3011 ± 0.0020"),      # 197: two digits
+    (4.30108897, 0.0035449, "4.3011 ± 0.0035"),      # 354: two digits
+    (4.30108897, 0.0035551, "4.301 ± 0.004"),        # 356: one digit
+    (4.30108897, 0.0094949, "4.301 ± 0.009"),        # 949: one digit
+    (4.30108897, 0.0096, "4.301 ± 0.010"),           # 960: 1000, two
+    (1234.6, 56.7, "1230 ± 60"),
+    (1234.6, 12.3, "1235 ± 12"),
     (1.0, None, "1"),
-    (2.5e-7, 1.0e-9, "2.5e-07 ± 1e-09"),
-    (3.0e7, 2.0e5, "3e+07 ± 2e+05"),
+    (2.5e-7, 1.0e-9, "2.500e-07 ± 1.0e-09"),
+    (3.0e7, 2.0e5, "3.000e+07 ± 2.0e+05"),
     (1.5, 0.0, "1.5"),
 ])
 def test_format_value(value, stderr, text):
@@ -335,8 +356,10 @@ def test_components_with_user_functions(tmp_path):
                       outcome.init_values)["fit.png"]
     lines = lines_by_gid(fig)
     s = outcome.result.params["s"].value
-    np.testing.assert_allclose(lines["component:0"].get_ydata(),
-                               s * np.arange(6.0), rtol=1e-12, atol=1e-12)
+    comp = lines["component:0"]
+    np.testing.assert_array_equal(comp.get_xdata(), np.linspace(0, 5, 1000))
+    np.testing.assert_allclose(comp.get_ydata(), s * comp.get_xdata(),
+                               rtol=1e-12, atol=1e-12)
 
 
 def test_several_x_variables_plot_against_the_point_index(tmp_path):
@@ -535,21 +558,35 @@ def test_cli_plot_redraws_the_same_image_without_fitting(saved, monkeypatch):
     assert (out / "fit.png").read_bytes() == original
 
 
-def test_redraw_figure_curve_is_fit_csv(saved):
+def test_redraw_figure_curve_is_curve_csv(saved):
     out, _ = saved
     folder, figures, fmt, notes = redraw_figures(out / "result.json")
     assert (folder, fmt, notes) == (str(out), "png", [])
-    header, table = read_csv(out / "fit.csv")
-    x, y, sigma, model, resid, err = table.T
-    order = np.argsort(x, kind="stable")
+    header, table = read_csv(out / "curve.csv")
+    x, model, err = table[:, 0], table[:, 1], table[:, 2]
     lines = lines_by_gid(figures["fit.png"])
     bx, lo, hi = band_edges(figures["fit.png"])
-    np.testing.assert_allclose(hi, (model + err)[order], rtol=1e-13, atol=0)
-    np.testing.assert_allclose(lines["best_fit"].get_xdata(), x[order],
-                               rtol=1e-15, atol=0)
-    np.testing.assert_allclose(lines["best_fit"].get_ydata(), model[order],
-                               rtol=1e-15, atol=0)
-    assert "initial" in lines
+    np.testing.assert_allclose(hi, model + err, rtol=1e-13, atol=0)
+    np.testing.assert_array_equal(lines["best_fit"].get_xdata(), x)
+    np.testing.assert_array_equal(lines["best_fit"].get_ydata(), model)
+    np.testing.assert_array_equal(lines["initial"].get_xdata(), x)
+
+
+def test_redraw_without_curve_csv_draws_at_the_points(saved):
+    """A result written before curve.csv existed: the model lines at the
+    data points, as then."""
+    out, _ = saved
+    (out / "curve.csv").unlink()
+    folder, figures, fmt, notes = redraw_figures(out / "result.json")
+    assert notes == []
+    header, table = read_csv(out / "fit.csv")
+    x, model = table[:, 0], table[:, 3]
+    order = np.argsort(x, kind="stable")
+    lines = lines_by_gid(figures["fit.png"])
+    np.testing.assert_array_equal(lines["best_fit"].get_xdata(), x[order])
+    np.testing.assert_array_equal(lines["best_fit"].get_ydata(),
+                                  model[order])
+    np.testing.assert_array_equal(lines["initial"].get_xdata(), x[order])
 
 
 @pytest.mark.parametrize("args, name, check", [

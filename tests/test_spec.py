@@ -15,6 +15,7 @@ import pytest
 from fitcli.errors import SpecError
 from fitcli.spec import (DATA_KEYS, EXPECT_KEYS, EXPECT_PARAM_KEYS,
                          FIT_KEYS, MAP_KEYS, OUTPUT_KEYS, PARAM_KEYS,
+                         PLOT_KEYS,
                          SUMMARY_X_KEYS,
                          TOP_KEYS, WINDOW_KEYS, DATASET_KEYS,
                          ConfidenceSection,
@@ -1114,8 +1115,17 @@ def test_schema_and_validator_accept_the_same_keys(tmp_path):
     full = full.replace("  dir: results/two_peaks",
                         "  dir: out\n  report: true\n  json: true\n"
                         "  csv: false\n  plot: true\n  plot_format: svg\n"
-                        "  plot_size: [4, 3]\n  components: true\n"
-                        "  summary_x: {regex: 'T(\\d+)K', label: T}")
+                        "  plot_size: [4, 3]\n  plot_dpi: 150\n"
+                        "  components: true\n"
+                        "  summary_x: {regex: 'T(\\d+)K', label: T}\n"
+                        "  curve_range: [0, 10]\n"
+                        "plot:\n  style: paper\n  title: T\n  xlabel: E (eV)"
+                        "\n  ylabel: counts\n  logx: true\n  logy: false\n"
+                        "  xlim: [1, 10]\n  ylim: [0, 20]\n  marker: line\n"
+                        "  marker_size: 2\n  line_width: 1\n"
+                        "  font_size: 9\n  initial: false\n  band: true\n"
+                        "  residuals: true\n  params: [amp1]\n"
+                        "  legend: upper left\n  plots: [fit, qq]")
     full += ("expect:\n  converged: true\n  errorbars: true\n"
              "  chisqr: {min: 0, max: 150}\n  redchi: [0.5, 2.0]\n"
              "  rsquared: {min: 0.99, max: 1}\n"
@@ -1156,6 +1166,7 @@ def test_schema_and_validator_accept_the_same_keys(tmp_path):
               "datasets[]": DATASET_KEYS,
               "fit": FIT_KEYS, "confidence.maps[]": MAP_KEYS,
               "output": OUTPUT_KEYS, "output.summary_x": SUMMARY_X_KEYS,
+              "plot": PLOT_KEYS,
               "expect": EXPECT_KEYS,
               "expect.params.*": EXPECT_PARAM_KEYS,
               "expect.chisqr": WINDOW_KEYS}
@@ -1175,6 +1186,7 @@ def test_schema_and_validator_accept_the_same_keys(tmp_path):
     ("confidence", BASE + "confidence: {bogus: 1}\n"),
     ("confidence.maps[0]", BASE + "confidence: {maps: [{x: a, y: b, bogus: 1}]}\n"),
     ("output", BASE + "output: {bogus: 1}\n"),
+    ("plot", BASE + "plot: {bogus: 1}\n"),
 ])
 def test_unknown_key_everywhere(where, text):
     with pytest.raises(SpecError) as info:
@@ -1651,8 +1663,11 @@ from fitcli.spec import SummaryX  # noqa: E402
 
 def test_output_plot_defaults():
     out = load_spec_text(BASE).output
-    assert (out.plot, out.plot_format, out.plot_size, out.components,
-            out.summary_x) == (False, "png", (8.0, 6.0), False, None)
+    # format, size and dpi: None, the plot style's (png, 8 x 6, 100 dpi)
+    assert (out.plot, out.plot_format, out.plot_size, out.plot_dpi,
+            out.components, out.summary_x, out.curve_range) == (
+        False, None, None, None, False, None, None)
+    assert load_spec_text(BASE).plot is None
 
 
 def test_output_plot_keys_yaml_and_toml():
@@ -1760,3 +1775,131 @@ def test_summary_x_regex_that_could_hang_is_refused(regex, why):
 def test_summary_x_ordinary_regexes_accepted(regex):
     out = load_spec_text(BASE + "output:\n  summary_x: '%s'\n" % regex).output
     assert out.summary_x.regex == regex
+
+
+# --------------------------------------------------------------------------
+# plot: how the plots look; output.plot_dpi, output.curve_range (issue 19)
+from fitcli.spec import PlotSection, check_plot_options  # noqa: E402
+
+
+def test_plot_section_yaml_and_toml(tmp_path):
+    (tmp_path / "my.mplstyle").write_text("axes.grid: True\n")
+    y = load_spec_text(
+        BASE + "output: {plot_dpi: 300, curve_range: [0, 5]}\n"
+        "plot:\n  style: ./my.mplstyle\n  title: false\n"
+        "  xlabel: time (s)\n  ylabel: ''\n  logx: true\n  logy: false\n"
+        "  xlim: [0.5, 4]\n  ylim: [-1, 10]\n  marker: square\n"
+        "  marker_size: 4\n  line_width: 1\n  font_size: 9\n"
+        "  initial: false\n  band: false\n  residuals: false\n"
+        "  params: [b, a]\n  legend: lower right\n"
+        "  plots: [fit, residual_hist, qq]\n", base_dir=tmp_path)
+    t = load_spec_text(
+        'model = "a * x + b"\n[data]\nx = [1, 2, 3]\ny = [2, 4, 6]\n'
+        '[parameters]\na = 1\nb = 0\n[output]\nplot_dpi = 300\n'
+        'curve_range = [0, 5]\n[plot]\nstyle = "./my.mplstyle"\n'
+        'title = false\nxlabel = "time (s)"\nylabel = ""\nlogx = true\n'
+        'logy = false\nxlim = [0.5, 4]\nylim = [-1, 10]\nmarker = "square"\n'
+        'marker_size = 4\nline_width = 1\nfont_size = 9\ninitial = false\n'
+        'band = false\nresiduals = false\nparams = ["b", "a"]\n'
+        'legend = "lower right"\nplots = ["fit", "residual_hist", "qq"]\n',
+        "toml", base_dir=tmp_path)
+    expected = PlotSection(
+        style=str(tmp_path / "my.mplstyle"), title="", xlabel="time (s)",
+        ylabel="", logx=True, logy=False, xlim=(0.5, 4.0), ylim=(-1.0, 10.0),
+        marker="square", marker_size=4.0, line_width=1.0, font_size=9.0,
+        initial=False, band=False, residuals=False, params=("b", "a"),
+        legend="lower right", plots=("fit", "residual_hist", "qq"))
+    for spec in (y, t):
+        assert spec.plot == expected
+        assert (spec.output.plot_dpi, spec.output.curve_range) == \
+            (300.0, (0.0, 5.0))
+    # a style by name stays a name; params may be true or false
+    p = load_spec_text(BASE + "plot: {style: paper, params: false}\n").plot
+    assert (p.style, p.params, p.title) == ("paper", False, None)
+
+
+@pytest.mark.parametrize("text, key, line, col, message", [
+    ("plot: {logx: 1}\n", "plot.logx", 8, 14,
+     "expected true or false, got the number 1"),
+    ("plot: {title: 3}\n", "plot.title", 8, 15,
+     "expected text or false, got the number 3"),
+    ("plot: {xlim: [1]}\n", "plot.xlim", 8, 14,
+     "expected [min, max], got 1 number"),
+    ("plot: {xlim: [2, 1]}\n", "plot.xlim", 8, 14,
+     "expected [min, max] with the first below the second, got [2.0, 1.0]"),
+    ("plot: {ylim: [0, .inf]}\n", "plot.ylim[1]", 8, 18,
+     "expected a finite number, got inf"),
+    ("plot: {marker: o}\n", "plot.marker", 8, 16,
+     "unknown marker 'o'; choose one of: auto, line, circle, dot, square,"),
+    ("plot: {legend: top}\n", "plot.legend", 8, 16,
+     "unknown legend 'top'; choose one of: best, upper right,"),
+    ("plot: {marker_size: 0}\n", "plot.marker_size", 8, 21,
+     "expected a size in points above 0 and at most 50, got 0"),
+    ("plot: {font_size: 100}\n", "plot.font_size", 8, 19,
+     "expected a size in points above 0 and at most 72, got 100"),
+    ("plot: {line_width: '1'}\n", "plot.line_width", 8, 20,
+     "expected a size in points, got text '1'"),
+    ("plot: {params: [a, c]}\n", "plot.params[1]", 8, 20,
+     "unknown parameter 'c'; parameters: a, b"),
+    ("plot: {params: [a, a]}\n", "plot.params[1]", 8, 20,
+     "'a' is listed twice"),
+    ("plot: {params: []}\n", "plot.params", 8, 16,
+     "expected true, false or a list of parameter names, got an empty list"),
+    ("plot: {plots: [fit, hist]}\n", "plot.plots[1]", 8, 21,
+     "unknown figure 'hist'; choose from: fit, residual_hist, qq"),
+    ("plot: {plots: fit}\n", "plot.plots", 8, 15,
+     "expected a list of figures (fit, residual_hist, qq), got text"),
+    ("plot: {logx: true, xlim: [0, 10]}\n", "plot.xlim", 8, 26,
+     "a log x axis needs limits above 0, got [0.0, 10.0]"),
+    ("plot: {logy: true, ylim: [-1, 10]}\n", "plot.ylim", 8, 26,
+     "a log y axis needs limits above 0, got [-1.0, 10.0]"),
+    ("plot: {style: ''}\n", "plot.style", 8, 15,
+     "expected a style name or file, got an empty string"),
+    ("plot: [logx]\n", "plot", 8, 7, "expected a mapping, got a list"),
+    ("plot: {lgend: none}\n", "plot.lgend", 8, 8,
+     "unknown key; did you mean 'legend'?"),
+    ("output: {plot_dpi: 5}\n", "output.plot_dpi", 8, 20,
+     "expected dots per inch from 10 to 1200, got 5"),
+    ("output: {curve_range: [3, 3]}\n", "output.curve_range", 8, 23,
+     "expected [x min, x max] of curve.csv with the first below the "
+     "second, got [3.0, 3.0]"),
+])
+def test_plot_errors(text, key, line, col, message):
+    with pytest.raises(SpecError) as info:
+        load_spec_text(BASE + text, source="s.yaml")
+    err = info.value
+    assert (err.key, err.line, err.column) == (key, line, col), str(err)
+    assert err.message.startswith(message), err.message
+
+
+def test_curve_range_needs_one_x_variable():
+    with pytest.raises(SpecError) as info:
+        load_spec_text("data: {x: {u: [1, 2], g: [0, 1]}, y: [1, 2]}\n"
+                       "model: a*u + g\nparameters: {a: 1}\n"
+                       "output: {curve_range: [0, 1]}\n", source="s.yaml")
+    assert str(info.value) == (
+        "s.yaml:4:10: output.curve_range: the model has several x variables "
+        "(u, g): curve.csv is written for a single x variable only")
+
+
+def test_check_plot_options_errors_name_the_option(tmp_path):
+    assert check_plot_options({"logx": True, "xlim": [1, 10],
+                               "plot_size": [3, 2], "title": False},
+                              tmp_path) == {
+        "logx": True, "xlim": (1.0, 10.0), "plot_size": (3.0, 2.0),
+        "title": ""}
+    assert check_plot_options({"style": "s/my.mplstyle"}, tmp_path) == \
+        {"style": str(tmp_path / "s" / "my.mplstyle")}
+    for options, labels, text in (
+            ({"xlim": [2, 1]}, None, "--xlim: expected [min, max] with the "
+             "first below the second, got [2.0, 1.0]"),
+            ({"plot_dpi": 5.0}, {"plot_dpi": "--dpi"},
+             "--dpi: expected dots per inch from 10 to 1200, got 5.0"),
+            ({"logy": True, "ylim": [0.0, 1.0]}, None,
+             "--ylim: a log y axis needs limits above 0, got [0.0, 1.0]"),
+            ({"marker": "o"}, None, "--marker: unknown marker 'o'; choose "
+             "one of: auto, line, circle, dot, square, triangle, diamond, "
+             "cross, plus")):
+        with pytest.raises(SpecError) as info:
+            check_plot_options(options, tmp_path, labels)
+        assert str(info.value) == text

@@ -21,17 +21,21 @@ The figures are :class:`matplotlib.figure.Figure` objects on an Agg canvas
 (no pyplot, no global state), drawn with matplotlib's default style whatever
 the user's matplotlibrc says.  Library code: nothing is printed.
 """
+from .settings import (PRESETS, PlotSettings, check_plots, resolve,
+                       settings_of)
 from .render import DEFAULT_SIZE, DPI, FORMATS, render
 from .text import format_value
 from .fit import fit_figure
+from .resid import qq_figure, residual_hist_figure, unit_residuals
 from .maps import map_figure
 from .summary import summary_figure, summary_plot, summary_x_values
 from ..curve import component_values, model_terms
-from .files import run_figures, run_plots
+from .files import plot_notes, run_figures, run_plots
 from .redraw import redraw, redraw_figures
 
 __all__ = ["fit_figure", "map_figure", "summary_figure", "render",
+           "residual_hist_figure", "qq_figure", "unit_residuals",
            "model_terms", "component_values", "run_figures", "run_plots",
            "summary_plot", "redraw", "redraw_figures", "format_value", "DPI",
-           "DEFAULT_SIZE", "FORMATS", "summary_x_values"]
-
+           "DEFAULT_SIZE", "FORMATS", "summary_x_values", "PlotSettings",
+           "PRESETS", "resolve", "settings_of", "check_plots", "plot_notes"]

@@ -2,32 +2,36 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import os
 
 import numpy as np
 
 from ..curve import component_values
 from ..errors import DataError, FitcliError
-from .files import _axis_labels
-from .fit import fit_figure
+from .files import _axis_labels, residual_figures
+from .fit import fit_figure, log_notes
 from .maps import map_figure
 from .render import render
+from .settings import resolve, spec_layer
 from .summary import _summary_names, _summary_title, summary_figure
 
 __all__ = ["redraw", "redraw_figures"]
 
 
-def _read_fit_csv(path):
+def _read_rows(path, hint):
+    """The rows of a CSV file fitcli wrote (``hint`` ends the message of a
+    file that cannot be read)."""
     try:
         with open(path, newline="", encoding="utf-8") as fh:
-            rows = list(csv.reader(fh))
+            return list(csv.reader(fh))
     except OSError as exc:
-        raise DataError(f"cannot read: {exc.strerror or exc}; the plot is "
-                        "redrawn from the fit.csv written next to "
-                        "result.json (output.csv: true)", file=path) from None
-    if not rows or "y" not in rows[0] or "model" not in rows[0]:
-        raise DataError("not a fitcli fit.csv (expected the columns x..., "
-                        "y, [sigma,] model, residual)", file=path, line=1)
+        raise DataError(f"cannot read: {exc.strerror or exc}{hint}",
+                        file=path) from None
+
+
+def _columns(path, rows):
+    """``{header: float array}`` of CSV ``rows`` (errors at their line)."""
     header = rows[0]
     cols = {h: [] for h in header}
     for lineno, row in enumerate(rows[1:], start=2):
@@ -40,9 +44,40 @@ def _read_fit_csv(path):
             except ValueError:
                 raise DataError(f"column {h!r}: {cell!r} is not a number",
                                 file=path, line=lineno) from None
-    variables = header[:header.index("y")]
-    return variables, {h: np.array(v) for h, v in cols.items()}
+    return {h: np.array(v) for h, v in cols.items()}
 
+
+def _read_fit_csv(path):
+    rows = _read_rows(path, "; the plot is redrawn from the fit.csv written "
+                            "next to result.json (output.csv: true)")
+    if not rows or "y" not in rows[0] or "model" not in rows[0]:
+        raise DataError("not a fitcli fit.csv (expected the columns x..., "
+                        "y, [sigma,] model, residual)", file=path, line=1)
+    variables = rows[0][:rows[0].index("y")]
+    return variables, _columns(path, rows)
+
+
+_CURVE_HEAD = ["x", "model", "model_stderr"]
+
+
+def _read_curve_csv(path):
+    """The :class:`~fitcli.curve.Curve` of a curve.csv (without ``init``),
+    or None when there is no such file."""
+    from ..curve import Curve
+
+    if not os.path.exists(path):
+        return None
+    rows = _read_rows(path, "")
+    if not rows or rows[0][:3] != _CURVE_HEAD or len(set(rows[0])) < \
+            len(rows[0]):
+        raise DataError("not a fitcli curve.csv (expected the columns x, "
+                        "model, model_stderr[, components...])", file=path,
+                        line=1)
+    cols = _columns(path, rows)
+    err = cols["model_stderr"]
+    return Curve(x=cols["x"], model=cols["model"],
+                 stderr=err if np.isfinite(err).any() else None,
+                 components=tuple((h, cols[h]) for h in rows[0][3:]))
 
 
 def _recorded_spec(doc_spec):
@@ -56,7 +91,6 @@ def _recorded_spec(doc_spec):
         return load_spec(doc_spec)
     except FitcliError:
         return None
-
 
 
 def _init_values(doc, variables, data, shape, functions):
@@ -84,8 +118,7 @@ def _init_values(doc, variables, data, shape, functions):
         return None
 
 
-
-def redraw(path, *, fmt=None, components=None, size=None):
+def redraw(path, *, fmt=None, components=None, size=None, options=None):
     """The plot files of a saved result, without fitting: like
     :func:`redraw_figures`, with the figures rendered to bytes.
 
@@ -96,38 +129,42 @@ def redraw(path, *, fmt=None, components=None, size=None):
         summary plot first), and notes on what could not be drawn.
     """
     folder, figures, fmt, notes = redraw_figures(
-        path, fmt=fmt, components=components, size=size)
+        path, fmt=fmt, components=components, size=size, options=options)
     return folder, {n: render(f, fmt) for n, f in figures.items()}, notes
 
 
-
-def redraw_figures(path, *, fmt=None, components=None, size=None):
+def redraw_figures(path, *, fmt=None, components=None, size=None,
+                   options=None):
     """The figures of a saved result, without fitting.
 
     Parameters
     ----------
     path : str
         A ``result.json`` (the ``fit.csv`` in the same folder gives the
-        data and the best fit; the initial model and components are
-        evaluated from the recorded model and parameters), a
-        ``summary.json``, or a folder holding one of them.
+        data and the best fit, the ``curve.csv`` there, when there is one,
+        the model on a fine grid; the initial model is evaluated from the
+        recorded model and parameters), a ``summary.json``, or a folder
+        holding one of them.
     fmt, components, size
-        Override the recorded spec's ``output.plot_format``,
-        ``output.components`` and ``output.plot_size`` (the spec, when it
-        is still found at its recorded path, also gives user functions and
-        ``summary_x``; without it the defaults apply).
+        Override the settings' format, components and size.
+    options : dict, optional
+        Settings overriding the recorded spec's (a command-line layer of
+        :func:`fitcli.plot.settings.resolve`).  The spec, when it is still
+        found at its recorded path, gives the plot settings, the user
+        functions and ``summary_x``; without it the defaults apply.
 
     Returns
     -------
     (str, dict, str, list)
-        The folder of the document, ``{file name: Figure}`` (``fit.<fmt>``
-        or ``summary.<fmt>`` first), the format, and notes on what could
-        not be drawn.
+        The folder of the document, ``{file name: Figure}`` (the fit or
+        summary plot first), the format, and notes on what could not be
+        drawn.
 
     Raises
     ------
     DataError
-        The document or fit.csv cannot be read or is not fitcli's.
+        The document, fit.csv or curve.csv cannot be read or is not
+        fitcli's.
     """
     from ..regress import load_document
 
@@ -143,10 +180,14 @@ def redraw_figures(path, *, fmt=None, components=None, size=None):
     doc = load_document(path)
     folder = os.path.dirname(path) or "."
     notes = []
+    layer = dict(options or {})
+    for key, value in (("format", fmt), ("components", components),
+                       ("size", size)):
+        if value is not None:
+            layer[key] = tuple(value) if key == "size" else value
     if doc.get("format") == "fitcli.summary":
         spec = _recorded_spec(doc.get("spec"))
-        fmt = fmt or (spec.output.plot_format if spec else "png")
-        size = size or (spec.output.plot_size if spec else None)
+        s = resolve(spec_layer(spec), layer)
         rows = doc.get("datasets") or []
         names = list(doc.get("parameters") or [])
         if spec is not None:
@@ -159,32 +200,43 @@ def redraw_figures(path, *, fmt=None, components=None, size=None):
         fig = summary_figure(rows, names, xvalues=xvalues, xlabel=xlabel,
                              title=_summary_title(
                                  spec.title if spec else None, rows),
-                             size=size)
-        return folder, {f"summary.{fmt}": fig}, fmt, notes
+                             settings=s)
+        return folder, {f"summary.{s.format}": fig}, s.format, notes
     info = doc.get("input") or {}
     spec = _recorded_spec(info.get("spec"))
     if spec is None:
         notes.append(f"spec {info.get('spec')!r} not found from here: "
                      "default plot settings")
-    fmt = fmt or (spec.output.plot_format if spec else "png")
-    size = size or (spec.output.plot_size if spec else None)
-    if components is None:
-        components = bool(spec.output.components) if spec else False
+    s = resolve(spec_layer(spec), layer)
+    fmt = s.format
     variables, cols = _read_fit_csv(os.path.join(folder, "fit.csv"))
     y, model = cols["y"], cols["model"]
     sigma = cols.get("sigma")
-    data = {v: cols[v] for v in variables}
     functions = ({name: (list(f.args), f.expr)
                   for name, f in spec.functions.items()} if spec else None)
-    init = _init_values(doc, variables, data, y.shape, functions)
-    if init is None:
+    curve = None
+    if len(variables) == 1:
+        curve = _read_curve_csv(os.path.join(folder, "curve.csv"))
+    # the initial model and components: on the curve's grid, or at the
+    # data points of a result without one
+    where = {variables[0]: curve.x} if curve is not None else \
+        {v: cols[v] for v in variables}
+    shape = curve.x.shape if curve is not None else y.shape
+    init = _init_values(doc, variables, where, shape, functions) \
+        if s.initial else None
+    if s.initial and init is None:
         notes.append("the initial model could not be evaluated from the "
                      "result; not drawn")
     comps = None
-    if components:
+    if curve is not None:
+        curve = dataclasses.replace(curve, init=init)
+        if s.components and not curve.components:
+            notes.append("the model is not a sum of terms; no components "
+                         "drawn")
+    elif s.components:
         values = {n: p.get("value") for n, p in doc["parameters"].items()}
         comps = component_values(info.get("model") or "", variables,
-                                 list(values), functions, values, data,
+                                 list(values), functions, values, where,
                                  y.shape)
         if not comps:
             notes.append("the model is not a sum of terms that can be "
@@ -197,19 +249,27 @@ def redraw_figures(path, *, fmt=None, components=None, size=None):
              "redchi": fitd.get("redchi")}
     xl, yl = _axis_labels(spec) if spec else ("x", "y")
     x = cols[variables[0]] if len(variables) == 1 else None
-    fig = fit_figure(x, y, model, sigma=sigma, init=init, components=comps,
-                     params=params, stats=stats,
-                     title=info.get("title") or info.get("spec"),
-                     xlabel=xl, ylabel=yl, size=size,
-                     band=cols.get("model_stderr"),
-                     sigma_x=cols.get("sigma_x"))
-    figures = {f"fit.{fmt}": fig}
+    title = info.get("title") or info.get("spec")
+    figures = {}
+    if "fit" in s.plots:
+        fig = fit_figure(x, y, model, sigma=sigma, init=init,
+                         components=comps, params=params, stats=stats,
+                         title=title, xlabel=xl, ylabel=yl,
+                         band=cols.get("model_stderr"),
+                         sigma_x=cols.get("sigma_x"),
+                         sigma_eff=cols.get("sigma_eff"), curve=curve,
+                         settings=s)
+        notes += log_notes(x, y, s)
+        figures[f"fit.{fmt}"] = fig
+    figures.update(residual_figures(
+        s, y, model, sigma=sigma, sigma_eff=cols.get("sigma_eff"),
+        sigma_x=cols.get("sigma_x"), nfree=fitd.get("nfree"), title=title))
     for m in ((doc.get("confidence") or {}).get("maps") or []):
         xn, yn = m["x_name"], m["y_name"]
         pars = doc["parameters"]
         best = (pars[xn]["value"], pars[yn]["value"]) \
             if xn in pars and yn in pars else None
         figures[f"ci2d_{xn}_{yn}.{fmt}"] = map_figure(
-            m["x"], m["y"], m["prob"], xn, yn, best=best, size=size,
-            title=info.get("title"))
+            m["x"], m["y"], m["prob"], xn, yn, best=best,
+            title=info.get("title"), settings=s)
     return folder, figures, fmt, notes

@@ -6,26 +6,29 @@ import math
 import numpy as np
 
 from .render import _new_figure, _style, render
+from .settings import settings_of
 
 __all__ = ["summary_figure", "summary_plot", "summary_x_values"]
 
 
 def summary_figure(rows, names, *, xvalues=None, xlabel=None, title=None,
-                   size=None):
+                   size=None, settings=None):
     """Each parameter of ``names`` against the dataset (one panel each).
 
     ``rows`` are batch summary rows (``row['params'][name]['value']`` and
     ``['stderr']``; None for a dataset that was not fitted: it is left
     out).  ``xvalues`` (one number or None per row) replace the dataset
     index.  Each panel's error-bar line has the gid ``param:<name>``.
+    Drawn in the style, size and resolution of ``settings`` (``size``
+    instead of its size; its title ``''``: no title).
     """
     n = max(1, len(names))
     ncols = 1 if n <= 4 else 2
     nrows = math.ceil(n / ncols)
     index = xvalues is None
     xv = [float(i) if index else xvalues[i] for i in range(len(rows))]
-    with _style():
-        fig = _new_figure(size)
+    with _style(settings):
+        fig = _new_figure(size, settings)
         axes = fig.subplots(nrows, ncols, sharex=True, squeeze=False)
         flat = axes.ravel()
         for ax, name in zip(flat, names):
@@ -48,10 +51,9 @@ def summary_figure(rows, names, *, xvalues=None, xlabel=None, title=None,
             ax.set_axis_off()
         for ax in axes[-1]:
             ax.set_xlabel(xlabel or ("dataset index" if index else "x"))
-        if title:
+        if title and (settings is None or settings.title != ""):
             fig.suptitle(title)
     return fig
-
 
 
 def _summary_names(spec):
@@ -60,12 +62,10 @@ def _summary_names(spec):
             if ps.vary or ps.expr is not None]
 
 
-
 def summary_x_values(summary_x, files):
     """The x value of each data file (None where the regex finds no
     number)."""
     return [summary_x.value(f) for f in files]
-
 
 
 def summary_plot(spec, rows, files):
@@ -73,15 +73,15 @@ def summary_plot(spec, rows, files):
     values from ``output.summary_x`` applied to ``files`` when the spec
     gives it."""
     out = spec.output
+    settings = settings_of(spec)
     xvalues = xlabel = None
     if out.summary_x is not None:
         xvalues = summary_x_values(out.summary_x, files)
         xlabel = out.summary_x.label or out.summary_x.regex
     fig = summary_figure(rows, _summary_names(spec), xvalues=xvalues,
                          xlabel=xlabel, title=_summary_title(spec.title, rows),
-                         size=out.plot_size)
-    return {f"summary.{out.plot_format}": render(fig, out.plot_format)}
-
+                         settings=settings)
+    return {f"summary.{settings.format}": render(fig, settings.format)}
 
 
 def _summary_title(title, rows):

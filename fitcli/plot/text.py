@@ -1,29 +1,28 @@
-"""Text of the parameter box: values rounded to their errors."""
+"""Text of the parameter box: values rounded to their errors by the PDG
+rule."""
 from __future__ import annotations
 
 import math
 
-__all__ = ["format_value"]
+__all__ = ["format_value", "box_text"]
 
 #: Characters per line of the parameter box before a note is wrapped.
 _BOX_WIDTH = 30
 
 
-
 def format_value(value, stderr=None):
-    """``value ± stderr`` with two significant digits of the error (plain
-    ``%.6g`` when there is no usable error)."""
+    """``value ± stderr`` rounded by the rule of the Particle Data Group
+    (:func:`fitcli.report.format_value_pdg`: one or two significant digits
+    of the error, the value to the same decimal place); plain ``%.6g``
+    when there is no usable error."""
+    from ..report import format_value_pdg
+
     if value is None or not math.isfinite(value):
         return "n/a" if value is None else repr(float(value))
     if stderr is None or not math.isfinite(stderr) or stderr <= 0:
         return f"{value:.6g}"
-    digits = 1 - math.floor(math.log10(stderr))
-    big = abs(value) >= 1e6 or stderr >= 1e6
-    if digits > 8 or big:
-        return f"{value:.6g} ± {stderr:.2g}"
-    digits = max(digits, 0)
-    return f"{value:.{digits}f} ± {stderr:.{digits}f}"
-
+    v, e = format_value_pdg(value, stderr)
+    return f"{v} ± {e}"
 
 
 def _param_lines(params):
@@ -39,3 +38,26 @@ def _param_lines(params):
         else:
             lines.append(f"{line} {note}" if note else line)
     return lines
+
+
+_STATS = (("ndata", "points"), ("chisqr", "chi-square"),
+          ("redchi", "reduced chi-sq"))
+
+
+def box_text(params, stats, select=True):
+    """The parameter box: ``parameters:``, a line per parameter (all of
+    them with ``select`` True, those named in ``select`` otherwise, in its
+    order), then the statistics."""
+    params = list(params or [])
+    if select is not True:
+        by_name = {p[0]: p for p in params}
+        params = [by_name[n] for n in select if n in by_name]
+    lines = ["parameters:"] + _param_lines(params)
+    if stats:
+        lines.append("")
+        for key, label in _STATS:
+            if stats.get(key) is not None:
+                v = stats[key]
+                lines.append(f"{label} = {v:.6g}" if isinstance(v, float)
+                             else f"{label} = {v}")
+    return "\n".join(lines)
