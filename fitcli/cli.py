@@ -958,6 +958,9 @@ def check(specs, debug):
                 if files != [None]:
                     from .batch import check_summary_x
                     check_summary_x(spec, files)
+                if spec.plot is not None or spec.output.plot:
+                    from .plot import check_plots
+                    check_plots(spec)
                 npts = []
                 for f in files:
                     one = spec if f is None else spec.with_data_file(f)

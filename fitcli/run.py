@@ -326,7 +326,6 @@ def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True,
     if initial:
         _warm_start(params, initial)
     init_values = _start_values(spec, params, dataset, model, data)
-    init_params = params.valuesdict()
     fcn = residual_function(model, data, dataset)
     method, options = fit_method(spec, engine)
     mini = Minimizer(fcn, params, nan_policy="raise",
@@ -430,8 +429,9 @@ def complete_run(spec, dataset, model, data, minimizer, fit, method, options,
     if plot or spec.output is None or spec.output.csv:
         outcome.model_stderr = _model_stderr(model, data, result,
                                              dataset.y.shape)
-        outcome.curve = _curve(spec, dataset, result, init_params if plot
-                               else None)
+        outcome.curve = _curve(spec, dataset, result,
+                               (getattr(result, "init_values", None) or None)
+                               if plot else None)
     if dataset.sigma_x is not None:
         outcome.sigma_eff = model.effective_sigma(
             result.params.valuesdict(), data, dataset.sigma, dataset.sigma_x)

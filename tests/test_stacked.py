@@ -98,7 +98,8 @@ def test_batched_agrees_with_single_fits(tmp_path):
     for name in b:
         sub = tmp_path / "b" / name
         assert {p.name for p in sub.iterdir()} == \
-            {"report.txt", "result.json", "params.csv", "fit.csv"}
+            {"report.txt", "result.json", "params.csv", "fit.csv",
+             "curve.csv"}
         doc = json.loads((sub / "result.json").read_text())
         assert doc["engine"] == {"name": "leastsq", "options": {},
                                  "batched": True}

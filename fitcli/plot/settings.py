@@ -20,6 +20,7 @@ before a run (:func:`check_settings`).
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import os
 from dataclasses import dataclass
@@ -220,6 +221,8 @@ def command_line_layer(options, base_dir=None, labels=None) -> dict:
 
     given = {k: v for k, v in options.items() if v is not None}
     checked = check_plot_options(given, base_dir or os.getcwd(), labels)
+    if "style" in checked:
+        style_rc(checked["style"], key=(labels or {}).get("style", "--style"))
     renames = {"plot_format": "format", "plot_size": "size",
                "plot_dpi": "dpi"}
     return {renames.get(k, k): v for k, v in checked.items()}
@@ -291,9 +294,28 @@ def style_rc(style, *, key="plot.style", source=None):
 MAX_STYLE_BYTES = 1 << 16
 
 
-def _style_file(mpl, path, key, source):
-    import warnings
+#: rcParams of a style file that are not about the look (matplotlib's own
+#: list of keys a style may not set), and those fitcli always sets itself:
+#: left out.
+_NOT_STYLE = ("backend", "backend_fallback", "date.epoch",
+              "docstring.hardcopy", "figure.max_open_warning",
+              "figure.raise_window", "interactive", "savefig.directory",
+              "timezone", "tk.window_focus", "toolbar", "webagg.",
+              "text.usetex", "text.parse_math", "svg.hashsalt")
+#: rcParams that are font sizes (bounded by :data:`MAX_FONT_SIZE`).
+_FONT_SIZES = ("font.size", "labelsize", "titlesize", "fontsize")
 
+
+class _Records(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.records = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+
+def _style_file(mpl, path, key, source):
     def fail(msg):
         raise SpecError(f"style file {path!r}: {msg}", file=source, key=key)
 
@@ -303,31 +325,45 @@ def _style_file(mpl, path, key, source):
     if os.path.getsize(path) > MAX_STYLE_BYTES:
         fail(f"larger than {MAX_STYLE_BYTES // 1024} KiB; a style file "
              "holds a few rcParams lines")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            rc = mpl.rc_params_from_file(path, fail_on_error=False,
-                                         use_default_template=False)
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            fail(f"cannot be read: {exc}")
-    for w in caught:
-        text = " ".join(str(w.message).split())
-        fail(text.replace(f"in file {path!r}, ", "").replace(
-            f" in file {path!r}", ""))
-    out = dict(rc)
-    for name, value in out.items():
-        if ("size" in name and isinstance(value, (int, float))
-                and not isinstance(value, bool)
-                and not (0 < value <= MAX_FONT_SIZE)
-                and ("font" in name or "label" in name or "title" in name)):
+    # matplotlib's parser logs the lines it rejects: caught, not printed
+    log = logging.getLogger("matplotlib")
+    catch, propagate = _Records(), log.propagate
+    log.addHandler(catch)
+    log.propagate = False
+    try:
+        rc = mpl.rc_params_from_file(path, fail_on_error=False,
+                                     use_default_template=False)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        fail(f"cannot be read: {exc}")
+    finally:
+        log.removeHandler(catch)
+        log.propagate = propagate
+    for record in catch.records:
+        text = record.getMessage().strip().splitlines()[0]
+        fail(" ".join(text.replace(f" in file {path!r},", "")
+                      .replace(f" in file {path!r}", "").split()))
+    out = {}
+    for name, value in dict(rc).items():
+        if name.startswith(_NOT_STYLE):
+            continue
+        if (name.endswith(_FONT_SIZES) and isinstance(value, (int, float))
+                and not 0 < value <= MAX_FONT_SIZE):
             fail(f"{name}: {value!r} is not a font size from 0 to "
                  f"{MAX_FONT_SIZE:g} points")
+        out[name] = value
     return out
 
 
 def check_plots(spec, command_line=None):
-    """:func:`check_settings` of a spec's plots (before fitting)."""
-    check_settings(settings_of(spec, command_line), source=spec.source)
+    """:func:`check_settings` of a spec's plots (before fitting); an error
+    about a ``plot`` key points at its line in the spec."""
+    try:
+        check_settings(settings_of(spec, command_line), source=spec.source)
+    except SpecError as exc:
+        if exc.key and exc.key.startswith("plot.") and exc.line is None:
+            raise SpecError(exc.message, **spec.locate(exc.key, value=True)) \
+                from None
+        raise
 
 
 def check_settings(settings, *, source=None):
