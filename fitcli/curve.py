@@ -30,7 +30,7 @@ __all__ = ["Curve", "model_curve", "curve_grid", "model_terms",
            "LOG_SPAN"]
 
 #: Evenly spaced points of the grid (at least).
-CURVE_POINTS = 1000
+CURVE_POINTS = 500
 #: Most points of a grid (the even ones; as many again on a log grid).
 MAX_CURVE_POINTS = 100_000
 #: A positive range spanning this factor or more gets geometric points too.

@@ -803,9 +803,10 @@ def columns_csv(cols, what="the table"):
         # the common case, column by column: a Python float's cell is its
         # repr (see _cell), which never needs quoting
         head = csv_bytes(header, ())
-        texts = [list(map(repr, v.tolist())) for _, v in cols]
-        if not texts[0]:
+        if not len(cols[0][1]):
             return head
+        # repr of a list of floats is the repr of each, joined in C
+        texts = [repr(v.tolist())[1:-1].split(", ") for _, v in cols]
         body = "\n".join(map(",".join, zip(*texts)))
         return head + body.encode("utf-8") + b"\n"
     rows = zip(*(v.tolist() for _, v in cols))

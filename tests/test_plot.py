@@ -156,7 +156,7 @@ def test_best_fit_curve_is_curve_csv_and_data_fit_csv(quickstart):
     x, y, sigma, model, resid, err = table.T
     cheader, curve = read_csv(out / "curve.csv")
     cx, cmodel, cerr = curve[:, 0], curve[:, 1], curve[:, 2]
-    assert len(cx) == 1000 and cx[0] == x.min() and cx[-1] == x.max()
+    assert len(cx) == 500 and cx[0] == x.min() and cx[-1] == x.max()
     lines = lines_by_gid(figures["fit.png"])
     best = lines["best_fit"]
     np.testing.assert_array_equal(best.get_xdata(), cx)
@@ -357,7 +357,7 @@ def test_components_with_user_functions(tmp_path):
     lines = lines_by_gid(fig)
     s = outcome.result.params["s"].value
     comp = lines["component:0"]
-    np.testing.assert_array_equal(comp.get_xdata(), np.linspace(0, 5, 1000))
+    np.testing.assert_array_equal(comp.get_xdata(), np.linspace(0, 5, 500))
     np.testing.assert_allclose(comp.get_ydata(), s * comp.get_xdata(),
                                rtol=1e-12, atol=1e-12)
 

@@ -592,3 +592,31 @@ def run_plots_bytes(qs, fmt, style):
     spec = with_plot_options(spec, {"style": style, "format": fmt})
     return run_plots(spec, outcome.dataset, outcome.result, outcome,
                      outcome.init_values)
+
+
+def test_batch_plots_follow_the_settings(tmp_path):
+    rng = np.random.default_rng(5)
+    x = np.linspace(0.5, 10, 40)
+    (tmp_path / "runs").mkdir()
+    for t in (100, 200):
+        y = 3 * np.exp(-x / (1 + t / 100)) + rng.normal(0, 0.02, 40)
+        (tmp_path / "runs" / f"T{t}K.csv").write_text(
+            "x,y\n" + "".join(f"{float(a)!r},{float(b)!r}\n"
+                               for a, b in zip(x, y)))
+    spec = tmp_path / "b.yaml"
+    spec.write_text("data: {file: runs/*.csv, x: x, y: y}\n"
+                    "model: a*exp(-x/tau)\nparameters: {a: 2, tau: 1}\n"
+                    "plot: {style: paper, logy: true}\n")
+    result = invoke(["run", spec, "--plot", "-o", tmp_path / "o", "-q"])
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
+    out = tmp_path / "o"
+    assert "summary.pdf" in os.listdir(out)
+    assert {"fit.pdf", "curve.csv"} <= set(os.listdir(out / "T100K"))
+    folder, figures, fmt, notes = redraw_figures(out / "summary.json")
+    fig = figures["summary.pdf"]
+    assert tuple(fig.get_size_inches()) == (3.4, 2.6)
+    assert fig._suptitle is None                 # paper: no title
+    folder, figures, fmt, notes = redraw_figures(out / "T200K")
+    assert figures["fit.pdf"].axes[0].get_yscale() == "log"
+    assert render(figures["fit.pdf"], "pdf") == \
+        (out / "T200K" / "fit.pdf").read_bytes()
