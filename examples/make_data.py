@@ -13,6 +13,10 @@ def gaussian(x, amp, cen, wid):
     return amp / (wid * np.sqrt(2 * np.pi)) * np.exp(-(x - cen) ** 2 / (2 * wid ** 2))
 
 
+def lorentzian(x, amp, cen, wid):
+    return amp / np.pi * wid / ((x - cen) ** 2 + wid ** 2)
+
+
 def write(name, header, columns):
     path = os.path.join(HERE, name)
     with open(path, "w", encoding="utf-8", newline="\n") as fh:
@@ -48,6 +52,7 @@ def main():
     group = np.concatenate([np.zeros(u.size), np.ones(u.size)])
     write("two_lines.csv", ["u", "g", "y"], [np.concatenate([u, u]), group, y])
     global_fits()
+    plot_gallery()
 
 
 def global_fits():
@@ -76,6 +81,26 @@ def global_fits():
     err = 0.1 + 0.05 * np.sqrt(truth)
     write("line_fabry.csv", ["detuning_ghz", "signal", "signal_err"],
           [w, truth + rng.normal(scale=err), err])
+
+
+def plot_gallery():
+    """Data of the plot gallery (examples/gallery/, docs/plots.md), from
+    their own seed."""
+    rng = np.random.default_rng(20261919)
+    # a sparse decay: 15 counts with Poisson errors on a background
+    t = np.linspace(0.2, 6.0, 15)
+    truth = 1200.0 * np.exp(-t / 1.3) + 30.0
+    counts = rng.poisson(truth).astype(float)
+    write("decay15.csv", ["time_ms", "counts", "counts_err"],
+          [t, counts, np.sqrt(counts)])
+    # a dense spectrum: 1001 points, two Lorentzian lines and a
+    # Gaussian band on a sloping background
+    e = np.linspace(0.0, 100.0, 1001)
+    truth = (lorentzian(e, 40.0, 32.0, 1.5) + lorentzian(e, 25.0, 41.0, 2.0)
+             + gaussian(e, 120.0, 70.0, 8.0) + 2.0 - 0.01 * e)
+    err = np.full(e.size, 0.15)
+    write("spectrum.csv", ["energy", "intensity", "err"],
+          [e, truth + rng.normal(scale=err), err])
 
 
 if __name__ == "__main__":

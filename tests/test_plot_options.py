@@ -620,3 +620,53 @@ def test_batch_plots_follow_the_settings(tmp_path):
     assert figures["fit.pdf"].axes[0].get_yscale() == "log"
     assert render(figures["fit.pdf"], "pdf") == \
         (out / "T200K" / "fit.pdf").read_bytes()
+
+
+# ------------------------------------------------------------ gallery
+GALLERY = ROOT / "examples" / "gallery"
+
+
+def test_plots_md_gallery_images_and_spec_lines():
+    """docs/plots.md: every picture exists; the spec lines shown under a
+    picture are lines of that spec, in order; every gallery spec is
+    shown."""
+    text = (ROOT / "docs" / "plots.md").read_text()
+    images = re.findall(r"!\[[^\]]+\]\(([^)]+\.png)\)", text)
+    assert len(images) >= 5
+    for image in images:
+        data = (ROOT / "docs" / image).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n", image
+        assert float(np.var(pixels(data)[..., :3])) > 1e-3, image
+    excerpts = re.findall(r"From `(examples/gallery/[\w.]+)`:\n\n```yaml\n"
+                          r"(.*?)```", text, re.S)
+    shown = set()
+    for name, block in excerpts:
+        lines = (ROOT / name).read_text().splitlines()
+        at = 0
+        for line in block.splitlines():
+            assert line in lines[at:], (name, line)
+            at = lines.index(line, at) + 1
+        shown.add(Path(name).stem)
+    assert shown == {p.stem for p in GALLERY.glob("*.yaml")}
+    readme = (ROOT / "README.md").read_text()
+    assert "](docs/gallery/decay.png)" in readme
+
+
+@pytest.mark.parametrize("stem", sorted(p.stem for p in GALLERY.glob(
+    "*.yaml")))
+def test_gallery_specs_draw_their_pictures(tmp_path, stem):
+    """Each gallery spec runs and `fitcli plot --format png` draws
+    pictures of the committed pictures' size."""
+    spec = GALLERY / f"{stem}.yaml"
+    result = invoke(["run", spec, "-q", "-o", tmp_path / "r"])
+    assert (result.exit_code, result.stderr) == (0, "")
+    (tmp_path / "g").mkdir()
+    result = invoke(["plot", tmp_path / "r", "--format", "png", "-o",
+                     tmp_path / "g" / f"{stem}.png"])
+    assert result.exit_code == 0, result.stderr
+    for made in (tmp_path / "g").iterdir():
+        if made.name.startswith("ci2d_"):
+            continue
+        committed = ROOT / "docs" / "gallery" / made.name
+        assert pixels(made.read_bytes()).shape == \
+            pixels(committed.read_bytes()).shape, made.name
