@@ -227,7 +227,7 @@ _PLOT_OPTIONS = (
                  help="Base font size in points."),
     click.option("--size", type=_Numbers("W,H"), metavar="W,H",
                  help="Figure size in inches."),
-    click.option("--dpi", type=float, help="Dots per inch."),
+    click.option("--dpi", type=float, metavar="N", help="Dots per inch."),
     click.option("--format", "fmt", type=click.Choice(["png", "svg", "pdf"]),
                  help="Image format (default: the spec's output.plot_format, "
                       "else the style's: png; paper: pdf)."),
