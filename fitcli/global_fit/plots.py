@@ -13,7 +13,8 @@ import math
 
 import numpy as np
 
-from ..plot import _new_figure, _style, format_value, render, summary_figure
+from ..plot import format_value, render, summary_figure
+from ..plot.render import _new_figure, _style
 from .report import _locals, local_bases, shared_names
 
 __all__ = ["grid_figure", "datasets_figure", "global_plots", "MAX_PANELS"]
@@ -32,17 +33,19 @@ def _shared_text(result):
 
 
 def grid_figure(runs, result, *, title=None, size=None, xlabel="x",
-                ylabel="y"):
-    """One panel per dataset (the first :data:`MAX_PANELS`), in a grid.
-    Each panel's best-fit line has the gid ``best_fit:<dataset>``."""
+                ylabel="y", settings=None):
+    """One panel per dataset (the first :data:`MAX_PANELS`), in a grid, in
+    the style and resolution of ``settings`` (a
+    :class:`fitcli.plot.PlotSettings`; ``size`` None: a size that fits the
+    grid).  Each panel's best-fit line has the gid ``best_fit:<dataset>``."""
     shown = runs[:MAX_PANELS]
     n = len(shown)
     ncols = min(n, max(1, math.ceil(math.sqrt(n))))
     nrows = math.ceil(n / ncols)
     if size is None:
         size = (min(4.0 * ncols, 20.0), min(3.0 * nrows + 0.8, 24.0))
-    with _style():
-        fig = _new_figure(size)
+    with _style(settings):
+        fig = _new_figure(size, settings)
         axes = fig.subplots(nrows, ncols, squeeze=False)
         for ax, run, stats in zip(axes.ravel(), shown, result.dataset_stats):
             d = run.dataset
@@ -82,7 +85,7 @@ def grid_figure(runs, result, *, title=None, size=None, xlabel="x",
     return fig
 
 
-def datasets_figure(result, *, title=None, size=None):
+def datasets_figure(result, *, title=None, size=None, settings=None):
     """Each per-dataset parameter against the dataset index."""
     bases = local_bases(result)
     rows = []
@@ -96,21 +99,24 @@ def datasets_figure(result, *, title=None, size=None):
         rows.append({"dataset": stats.name, "params": params})
     shared = _shared_text(result)
     head = (title or "global fit") + (f"\nshared: {shared}" if shared else "")
-    return summary_figure(rows, bases, title=head, size=size)
+    return summary_figure(rows, bases, title=head, size=size,
+                          settings=settings)
 
 
 def global_plots(outcome):
     """``{file name: bytes}``: fit.<fmt> and datasets.<fmt>."""
-    from ..plot import _axis_labels
+    from ..plot import settings_of
+    from ..plot.files import _axis_labels
 
     spec = outcome.spec
-    fmt, size = spec.output.plot_format, spec.output.plot_size
-    custom = tuple(size) != (8.0, 6.0)
+    s = settings_of(spec)
+    fmt = s.format
     xl, yl = _axis_labels(spec) if spec.shared is not None else ("x", "y")
+    # the grid's own size unless the spec (or --size) gives one
     files = {f"fit.{fmt}": render(grid_figure(
         outcome.runs, outcome.result, title=spec.title,
-        size=size if custom else None, xlabel=xl, ylabel=yl), fmt)}
+        size=spec.output.plot_size, xlabel=xl, ylabel=yl, settings=s), fmt)}
     if local_bases(outcome.result):
         files[f"datasets.{fmt}"] = render(datasets_figure(
-            outcome.result, title=spec.title, size=size), fmt)
+            outcome.result, title=spec.title, settings=s), fmt)
     return files
