@@ -1510,6 +1510,9 @@ class _Checker:
                           + (" in every dataset" if datasets else ""))
         output = parts.get("output") or self.section_output({}, "output",
                                                             stem=stem)
+        if output.curve_range is not None and (datasets or shared is not None):
+            self.fail("output.curve_range", "a global fit writes no "
+                      "curve.csv; leave curve_range out")
         if output.curve_range is not None and len(section.variables) != 1:
             self.fail("output.curve_range", "the model has several x "
                       f"variables ({', '.join(section.variables)}): "

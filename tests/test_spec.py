@@ -1903,3 +1903,17 @@ def test_check_plot_options_errors_name_the_option(tmp_path):
         with pytest.raises(SpecError) as info:
             check_plot_options(options, tmp_path, labels)
         assert str(info.value) == text
+
+
+def test_curve_range_refused_for_global_fits(tmp_path):
+    for name in ("run-1.csv", "run-2.csv"):
+        (tmp_path / name).write_text("t,y\n0,1\n1,2\n2,3.1\n")
+    with pytest.raises(SpecError) as info:
+        load_spec_text("data: {file: 'run-*.csv', x: t, y: y}\n"
+                       "model: a*x + b\nshared: [a]\n"
+                       "parameters: {a: 1, b: 0}\n"
+                       "output: {curve_range: [0, 1]}\n", source="s.yaml",
+                       base_dir=tmp_path)
+    assert str(info.value) == ("s.yaml:5:10: output.curve_range: a global "
+                               "fit writes no curve.csv; leave curve_range "
+                               "out")
