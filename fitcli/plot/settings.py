@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import os
 from dataclasses import dataclass
 
@@ -403,13 +402,3 @@ def log_positive(values, on):
 
     values = np.asarray(values, dtype=float)
     return values > 0 if on else np.ones(values.shape, dtype=bool)
-
-
-def finite_pair(pair):
-    """``(lo, hi)`` as floats (None stays None)."""
-    if pair is None:
-        return None
-    lo, hi = (float(v) for v in pair)
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        raise ValueError("limits must be finite")
-    return lo, hi
