@@ -816,8 +816,16 @@ def _verify(result, spec_path, rtol, atol):
         raise SpecError(f"the spec recorded in the result ({spec_path!r}) is "
                         "not found from here; give it with --spec",
                         file=result, key="input.spec")
-    with open(spec_path, "rb") as fh:
-        sha = hashlib.sha256(fh.read()).hexdigest()
+    from .inputs import read_prefix
+    from .spec import MAX_SPEC_BYTES
+    try:
+        # the spec's bytes, bounded as load_spec bounds them (a larger
+        # spec is refused when it is loaded below)
+        sha = hashlib.sha256(read_prefix(spec_path, MAX_SPEC_BYTES + 1)
+                             ).hexdigest()
+    except OSError as exc:
+        raise SpecError(f"cannot read spec: {exc.strerror or exc}",
+                        file=spec_path) from None
     if info.get("spec_sha256") and sha != info["spec_sha256"]:
         click.echo(f"{result}: the spec {spec_path} changed since the result "
                    "was written (sha256 differs); not re-running")

@@ -336,22 +336,28 @@ def _read_bytes(spec, base_dir, err):
                              sub="file")
     if os.path.isdir(path):
         raise err.spec_error(f"data file {path} is a directory, not a file", sub="file")
+    from .inputs import read_limited
+    from .limits import LimitError
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
+        raw = read_limited(path, "MAX_DATA_BYTES", f"data file {path}")
     except OSError as exc:
         raise err.spec_error(f"cannot read data file {path}: {exc.strerror or exc}",
                              sub="file") from None
+    except LimitError as exc:
+        raise err.spec_error(exc.message, sub="file") from None
     return path, raw
 
 
 def _decode(path, raw, err):
     name = path.lower()
     if name.endswith(".gz"):
-        import gzip
         import zlib
+        from .inputs import gunzip_limited
+        from .limits import LimitError
         try:
-            raw = gzip.decompress(raw)
+            raw = gunzip_limited(raw, "MAX_DATA_BYTES", "data file")
+        except LimitError as exc:
+            raise err.data_error(exc.message, sub="file") from None
         except (OSError, EOFError, zlib.error) as exc:
             raise err.data_error(f"not a valid gzip file ({exc}); "
                                  "a '.gz' suffix means gzip-compressed data",

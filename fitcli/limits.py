@@ -82,6 +82,13 @@ def _entries():
                 "trial points held at once by a population engine "
                 "(differential_evolution: popsize * parameters, times the "
                 "parameters), or grid points of brute")
+    yield Limit("MAX_DATA_BYTES", 64 << 20, "bytes",
+                "size of one data file, and of its contents after "
+                "decompression (`.gz`); also of the fit.csv that "
+                "`fitcli plot` redraws from")
+    yield Limit("MAX_DOCUMENT_BYTES", 256 << 20, "bytes",
+                "size of a result.json or summary.json read by `fitcli "
+                "compare`, `verify`, `plot` and `--baseline`")
 
 
 #: name -> :class:`Limit`, in documentation order.

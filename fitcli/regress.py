@@ -583,13 +583,17 @@ def load_document(path) -> dict:
         JSON (with the line and column), or is not a fitcli result or
         summary.
     """
+    from .inputs import read_limited
+    from .limits import LimitError
+
     source = os.fspath(path)
     try:
-        with open(source, "rb") as fh:
-            raw = fh.read()
+        raw = read_limited(source, "MAX_DOCUMENT_BYTES", "the document")
     except OSError as exc:
         raise DataError(f"cannot read: {exc.strerror or exc}",
                         file=source) from None
+    except LimitError as exc:
+        raise DataError(exc.message, file=source) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

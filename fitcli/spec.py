@@ -670,8 +670,8 @@ def load_spec(path) -> FitSpec:
         raise SpecError(f"unsupported spec file type {p.suffix or '(none)'!r}; "
                         f"use one of: {', '.join(SUFFIXES)}", file=source)
     try:
-        with open(p, "rb") as fh:
-            raw = fh.read(MAX_SPEC_BYTES + 1)
+        from .inputs import read_prefix     # regular files only (no FIFO)
+        raw = read_prefix(p, MAX_SPEC_BYTES + 1)
     except OSError as exc:
         raise SpecError(f"cannot read spec: {exc.strerror or exc}",
                         file=source) from None

@@ -554,7 +554,7 @@ def test_load_missing_file_and_directory(tmp_path):
     assert exc.message == "cannot read: No such file or directory"
     assert str(exc) == f"{tmp_path / 'nope.json'}: cannot read: No such " \
         "file or directory"
-    assert _load_error(tmp_path).message.startswith("cannot read: Is a "
+    assert _load_error(tmp_path).message.startswith("cannot read: it is a "
                                                     "directory")
 
 

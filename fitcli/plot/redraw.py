@@ -22,12 +22,22 @@ __all__ = ["redraw", "redraw_figures"]
 def _read_rows(path, hint):
     """The rows of a CSV file fitcli wrote (``hint`` ends the message of a
     file that cannot be read)."""
-    try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            return list(csv.reader(fh))
+    import io
+
+    from ..inputs import read_limited
+    from ..limits import LimitError
+    try:    # a regular file, bounded (not a pipe or device)
+        text = read_limited(path, "MAX_DATA_BYTES", os.path.basename(
+            str(path))).decode("utf-8")
     except OSError as exc:
         raise DataError(f"cannot read: {exc.strerror or exc}{hint}",
                         file=path) from None
+    except LimitError as exc:
+        raise DataError(exc.message, file=path) from None
+    except UnicodeDecodeError:
+        raise DataError("not a CSV file written by fitcli (not UTF-8 text)",
+                        file=path) from None
+    return list(csv.reader(io.StringIO(text, newline="")))
 
 
 def _columns(path, rows):
