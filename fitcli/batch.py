@@ -15,9 +15,19 @@ for plots.
 * ``warm_start`` starts each dataset from the previous dataset's best fit
   (time series of spectra); it is sequential by nature, so it runs in one
   process.
+* The datasets' folders and the summary files are one set
+  (:class:`fitcli.outdir.OutputSet`): each dataset's files are staged as it
+  finishes (its ``write_outputs`` into ``out_dir/<dataset>`` is redirected
+  to the set's staging folder, in workers too), and everything is moved
+  into the output directory together once the batch is done.  An
+  interrupted or failed batch leaves the directory as the previous run
+  left it; a dataset whose files cannot be written stops the batch.
 * A worker receives SIGTERM when the batch is interrupted: the file being
-  written is abandoned (its temporary file removed) and the worker exits.
-  Every file is written atomically, so no truncated file is ever left.
+  written is abandoned (removed) and the worker exits.
+* ``jobs`` is capped at the CPUs the process may use
+  (:func:`usable_cpus`): the fits are CPU-bound.
+* Dataset folder names are distinct by construction
+  (:func:`dataset_names`).
 
 The module does not print; ``on_result`` lets the caller show progress.
 """
@@ -32,7 +42,8 @@ from .regress import DOCUMENT_VERSION as SUMMARY_VERSION
 from .regress import SUMMARY_FORMAT
 
 __all__ = ["DatasetResult", "BatchResult", "dataset_names", "run_batch",
-           "summary_files", "SUMMARY_FORMAT", "EXIT_ERROR"]
+           "summary_files", "effective_jobs", "usable_cpus", "SUMMARY_FORMAT",
+           "EXIT_ERROR", "RESERVED_NAMES"]
 
 
 @dataclass
@@ -90,11 +101,22 @@ class BatchResult:
         return [r for r in self.results if r.exit_code != 0]
 
 
-def dataset_names(files):
-    """Output subfolder of each data file: its stem (``run001`` for
-    ``runs/run001.csv.gz``); where two files share a stem, their path
-    relative to the common parent with separators and dots replaced by
-    ``_``."""
+#: Names in a batch's directory that are not dataset folders.
+RESERVED_NAMES = frozenset({"summary.csv", "summary.json", "summary.png",
+                            "summary.svg", "summary.pdf"})
+
+
+def dataset_names(files, reserved=RESERVED_NAMES):
+    """Output subfolder of each data file, distinct by construction: its
+    stem (``run001`` for ``runs/run001.csv.gz``); where two files share a
+    stem, their path relative to the common parent with separators and
+    dots replaced by ``_`` (``a_run001_csv``); and where such a name is
+    still taken (``a.csv`` gives ``a_csv``, as does the stem of
+    ``a_csv.csv``) or is one of ``reserved`` (``summary.csv``), the first
+    of ``name-2``, ``name-3``... that is free, in batch order.  A unique
+    stem is never changed."""
+    from .outdir import _plain_name
+
     def stem(path):
         base = os.path.basename(str(path))
         for suffix in (".gz",):
@@ -103,17 +125,32 @@ def dataset_names(files):
         root, _ = os.path.splitext(base)
         return root or base
 
+    def usable(name):
+        return _plain_name(name) and name not in reserved
+
     stems = [stem(f) for f in files]
-    if len(set(stems)) == len(stems):
+    counts = {}
+    for s in stems:
+        counts[s] = counts.get(s, 0) + 1
+    fixed = [counts[s] == 1 and usable(s) for s in stems]
+    if all(fixed):
         return stems
     common = os.path.commonpath([os.path.abspath(str(f)) for f in files])
+    used = {s for s, ok in zip(stems, fixed) if ok}
     out = []
-    for f, s in zip(files, stems):
-        if stems.count(s) == 1:
+    for f, s, ok in zip(files, stems, fixed):
+        if ok:
             out.append(s)
-        else:
-            rel = os.path.relpath(os.path.abspath(str(f)), common)
-            out.append(rel.replace(os.sep, "_").replace(".", "_"))
+            continue
+        rel = os.path.relpath(os.path.abspath(str(f)), common)
+        base = name = rel.replace(os.sep, "_").replace(".", "_") \
+            if counts[s] > 1 else s
+        n = 2
+        while name in used or not usable(name):
+            name = f"{base}-{n}"
+            n += 1
+        used.add(name)
+        out.append(name)
     return out
 
 
@@ -125,12 +162,18 @@ class _Stop(BaseException):
 
 
 _IN_TASK = False
+#: Set by the first SIGTERM: the worker ends once its task has unwound,
+#: also when some code on the way swallowed the _Stop (an import that
+#: was running catches whatever its module raised, for one).
+_STOPPING = False
 
 
 def _worker_signal(signum, frame):
-    if _IN_TASK:
+    global _STOPPING
+    if _IN_TASK and not _STOPPING:
+        _STOPPING = True
         raise _Stop()         # unwind: a file being written is removed
-    os._exit(128 + signum)    # idle: nothing to clean up
+    os._exit(128 + signum)    # idle, or told twice: nothing to clean up
 
 
 def _worker_init():
@@ -230,6 +273,8 @@ def _worker_task(task):
         os._exit(128 + signal.SIGTERM)
     finally:
         _IN_TASK = False
+        if _STOPPING:
+            os._exit(128 + signal.SIGTERM)
 
 
 _PARENT = [None]
@@ -253,9 +298,16 @@ def _exit_with_parent():
         os._exit(128 + signal.SIGTERM)
 
 
+#: Key of the specs handed to workers under which the parent's staged
+#: output sets travel (for workers that are spawned, not forked).
+_STAGED_KEY = "staged output sets"
+
+
 def _worker_init_specs(specs):
     _worker_init()
     _exit_with_parent()
+    from .outdir import register_staged
+    register_staged(specs.pop(_STAGED_KEY, {}))
     _SPECS.update(specs)
 
 
@@ -265,14 +317,27 @@ def _context():
     return mp.get_context("fork" if "fork" in methods else "spawn")
 
 
+def usable_cpus():
+    """The number of CPUs this process may run on (its affinity mask where
+    the system has one, else the CPU count)."""
+    if hasattr(os, "sched_getaffinity"):
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except OSError:  # pragma: no cover
+            pass
+    return os.cpu_count() or 1
+
+
 def effective_jobs(jobs, n):
-    """Worker processes used for ``n`` datasets (``jobs=0``: every core)."""
+    """Worker processes used for ``n`` datasets: ``jobs`` (0: every usable
+    CPU), at most one per dataset and at most :func:`usable_cpus` (more
+    processes than CPUs only cost memory: the fits are CPU-bound)."""
     if jobs is None or jobs < 0:
         raise ValueError("jobs must be 0 (all cores) or more")
+    cpus = usable_cpus()
     if jobs == 0:
-        jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
-            else (os.cpu_count() or 1)
-    return max(1, min(jobs, n))
+        jobs = cpus
+    return max(1, min(jobs, n, cpus))
 
 
 def run_batch(spec, files, out_dir, *, engine=None, confidence=True, jobs=1,
@@ -307,44 +372,68 @@ def run_batch(spec, files, out_dir, *, engine=None, confidence=True, jobs=1,
     Returns
     -------
     BatchResult
+
+    Raises
+    ------
+    OutputError
+        The output directory cannot be used, or a dataset's files could
+        not be written: the batch stops there, and ``out_dir`` keeps the
+        files of its previous run (the datasets' folders and the summary
+        are one set, moved into place only when all are written; see
+        :mod:`fitcli.outdir`).
     """
-    from .outputs import write_outputs
+    from .outdir import OutputSet
 
     files = [str(f) for f in files]
     shown = list(shown) if shown is not None else files
     check_summary_x(spec, files)
     names = dataset_names(files)
     out_dir = str(out_dir)
-    tasks = [(0, i, names[i], files[i], shown[i],
-              os.path.join(out_dir, names[i]), engine, confidence)
-             for i in range(len(files))]
-    njobs = 1 if warm_start else effective_jobs(jobs, len(files))
-    results = [None] * len(files)
-    from .stacked import plan
-    setup = plan(spec, engine, warm_start) if files else None
-    if setup is not None:
-        _stacked(setup, spec, tasks, njobs, results, on_result, before_start,
-                 engine, confidence)
-    elif njobs == 1:
-        if before_start is not None:
-            before_start()
-        initial = None
-        for task in tasks:
-            _, i, dataset, f, sh, sub, eng, conf = task
-            r = fit_dataset(spec, i, dataset, f, sh, sub, engine=eng,
-                            confidence=conf, initial=initial)
-            if warm_start and r.values:
-                initial = r.values
-            results[i] = r
-            if on_result is not None:
-                on_result(r)
-    else:
-        _parallel(spec, tasks, njobs, results, on_result, before_start)
-    files = summary_files(spec, results)
-    batch = BatchResult(results=results, out_dir=out_dir,
-                        summary_json=files["summary.json"])
-    batch.written = write_outputs(out_dir, files)
+
+    def done(r):
+        _stop_on_output_error(r, out_dir)
+        if on_result is not None:
+            on_result(r)
+
+    with OutputSet(out_dir) as out, out.staging_writes():
+        tasks = [(0, i, names[i], files[i], shown[i], out.target(names[i]),
+                  engine, confidence) for i in range(len(files))]
+        njobs = 1 if warm_start else effective_jobs(jobs, len(files))
+        results = [None] * len(files)
+        from .stacked import plan
+        setup = plan(spec, engine, warm_start) if files else None
+        if setup is not None:
+            _stacked(setup, spec, tasks, njobs, results, done, before_start,
+                     engine, confidence)
+        elif njobs == 1:
+            if before_start is not None:
+                before_start()
+            initial = None
+            for task in tasks:
+                _, i, dataset, f, sh, sub, eng, conf = task
+                r = fit_dataset(spec, i, dataset, f, sh, sub, engine=eng,
+                                confidence=conf, initial=initial)
+                if warm_start and r.values:
+                    initial = r.values
+                results[i] = r
+                done(r)
+        else:
+            _parallel(spec, tasks, njobs, results, done, before_start)
+        files = summary_files(spec, results)
+        batch = BatchResult(results=results, out_dir=out_dir,
+                            summary_json=files["summary.json"])
+        out.write(files)
+        batch.written = out.commit()
     return batch
+
+
+def _stop_on_output_error(r, out_dir):
+    """A dataset whose files could not be written stops the batch: the set
+    cannot be complete, so nothing of it is moved into place."""
+    if r.exit_code == EXIT_OUTPUT:
+        from .outdir import OutputError
+        raise OutputError(f"{r.error}; the batch stopped: nothing was "
+                          f"written, {out_dir} keeps its previous files")
 
 
 def _stacked_task(task):
@@ -362,6 +451,8 @@ def _stacked_task(task):
         os._exit(128 + signal.SIGTERM)
     finally:
         _IN_TASK = False
+        if _STOPPING:
+            os._exit(128 + signal.SIGTERM)
 
 
 def _stacked(setup, spec, tasks, njobs, results, on_result, before_start,
@@ -387,8 +478,10 @@ def _stacked(setup, spec, tasks, njobs, results, on_result, before_start,
 
 def _parallel(spec, tasks, njobs, results, on_result, before_start,
               task=None, extra=None):
+    from .outdir import staged_folders
+
     ctx = _context()
-    specs = {0: spec}
+    specs = {0: spec, _STAGED_KEY: staged_folders()}
     specs.update(extra or {})
     pool = ctx.Pool(njobs, initializer=_worker_init_specs,
                     initargs=(specs,))

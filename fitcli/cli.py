@@ -364,6 +364,12 @@ def run(specs, out_dir, data_files, jobs, warm_start, engine, sets,
 
     def body():
         from .outputs import json_bytes
+        if junit:
+            from .writes import check_output_file
+            try:        # a report that cannot be written: before any fit
+                check_output_file(junit)
+            except Exception as exc:  # noqa: BLE001
+                return _say_error(exc, debug)
         codes, docs = [], []
         folders = _subfolders(specs)
         try:
@@ -375,10 +381,13 @@ def run(specs, out_dir, data_files, jobs, warm_start, engine, sets,
                            layer)
         from .junit import Case
         suites = []
-        for path in specs:
+        plans = _plans(specs, opts, folders)
+        for path, plan in zip(specs, plans):
             sub = folders[path] if len(specs) > 1 else None
             try:
-                code, doc, cases = _run_one(path, opts, sub)
+                if isinstance(plan, Exception):
+                    raise plan
+                code, doc, cases = _run_one(plan, opts)
                 if baseline:
                     bcode, diff = _baseline(doc, baseline, sub,
                                             update_baseline, rtol, atol,
@@ -422,11 +431,16 @@ class _RunOptions:
 
 
 def _subfolders(specs):
-    """Output subfolder per spec for ``-o DIR`` with several specs: the file
-    stem, or the whole file name when two specs share a stem."""
-    stems = [os.path.splitext(os.path.basename(p))[0] for p in specs]
-    return {p: (s if stems.count(s) == 1 else os.path.basename(p).replace(".", "_"))
-            for p, s in zip(specs, stems)}
+    """Output subfolder per spec for ``-o DIR`` with several specs, distinct
+    by construction (:func:`fitcli.batch.dataset_names`): the file stem, or
+    where specs share a stem their path from the common folder with ``/``
+    and dots as ``_`` (``damped_sine_toml``, ``p_spec_yaml``).  A spec
+    given twice gets one name (and is refused as a collision)."""
+    from .batch import dataset_names
+
+    unique = list(dict.fromkeys(os.path.abspath(p) for p in specs))
+    names = dict(zip(unique, dataset_names(unique, reserved=())))
+    return {p: names[os.path.abspath(p)] for p in specs}
 
 
 def _load(path, sets, confidence=True):
@@ -450,26 +464,72 @@ def _load(path, sets, confidence=True):
 
 
 def _batch_files(spec, data_files):
-    """(files of a batch, None) or (None, the single data file given with
-    --data, or None)."""
+    """(files of a batch, None, notes) or (None, the single data file given
+    with --data, or None; notes).  Files that fitcli wrote as outputs
+    (:func:`fitcli.outdir.written_by_fitcli`) are left out of what a glob
+    matched, with a note; a glob left with nothing is an input error."""
+    from .errors import SpecError
+    from .outdir import written_by_fitcli
+    from .spec import expand_data_files, is_glob
+
     if data_files:
-        from .spec import expand_data_files, is_glob
         found = expand_data_files(list(data_files), os.getcwd(),
                                   source=None, key="--data")
         if len(data_files) == 1 and len(found) == 1 and \
                 not is_glob(data_files[0]):
-            return None, found[0]
-        return list(found), None
-    if getattr(spec.data, "pattern", None) is not None:
-        return list(spec.data.files), None
-    return None, None
+            return None, found[0], []
+        named = {os.path.abspath(os.path.expanduser(f)) for f in data_files
+                 if not is_glob(f)}
+        where = {"file": None, "key": "--data"}
+        text = ", ".join(repr(f) for f in data_files)
+    elif getattr(spec.data, "pattern", None) is not None:
+        found, named = spec.data.files, set()
+        if not is_glob(spec.data.pattern):
+            return list(found), None, []
+        where = spec.locate("data.file", value=True)
+        text = repr(spec.data.pattern)
+    else:
+        return None, None, []
+    skipped = written_by_fitcli([f for f in found if str(f) not in named])
+    files = [f for f in found if str(f) not in skipped]
+    if not skipped:
+        return files, None, []
+    from .run import _shown_path
+    shown = sorted(_shown_path(str(f)) for f in skipped)
+    listed = ", ".join(shown[:3]) + (f" and {len(shown) - 3} more"
+                                     if len(shown) > 3 else "")
+    if not files:
+        raise SpecError(f"every file matching {text} was written by fitcli "
+                        f"as an output ({listed}); outputs are never read as "
+                        "data", **where)
+    key = where["key"]
+    return files, None, [f"{key}: skipped {len(shown)} file"
+                         f"{'s' if len(shown) > 1 else ''} written by fitcli "
+                         f"as outputs: {listed}"]
 
 
-def _run_one(path, opts, subfolder):
-    """Run one spec (a single fit or a batch); returns (exit code, result
-    or summary document, JUnit cases)."""
-    from .junit import Case
-    from .run import run_spec
+class _Plan:
+    """One spec of ``fitcli run``, loaded and resolved before any fit."""
+
+    def __init__(self, path, spec, files, out, notes, located, *,
+                 subfolder=None, is_global=False):
+        self.path, self.spec, self.files, self.out = path, spec, files, out
+        self.notes = notes
+        self.located = located      # where the output directory was set
+        self.subfolder, self.is_global = subfolder, is_global
+
+    def claims(self):
+        """``{real path: what}`` of every directory this spec writes."""
+        from .batch import dataset_names
+        out = {os.path.realpath(self.out): "the output directory"}
+        for name in dataset_names(self.files) if self.files else ():
+            out[os.path.realpath(os.path.join(self.out, name))] = \
+                f"the folder of dataset {name!r}"
+        return out
+
+
+def _plan(path, opts, subfolder):
+    from .run import check_output_dir
 
     spec = _load(path, opts.sets, opts.confidence)
     if opts.plot and not spec.output.plot:
@@ -478,20 +538,80 @@ def _run_one(path, opts, subfolder):
     if opts.plot_layer:
         from .plot.settings import with_plot_options
         spec = with_plot_options(spec, opts.plot_layer)
-    if spec.is_global:
-        return _run_global(path, spec, opts, subfolder)
-    files, single = _batch_files(spec, opts.data_files)
-    if single is not None:
-        spec = spec.with_data_file(single)
     target = None
     if opts.out_dir is not None:
         target = os.path.join(opts.out_dir, subfolder) if subfolder else opts.out_dir
-    if files is not None:
+    located = spec.locate("output.dir") if target is None and \
+        "output.dir" in spec.positions else {"file": path, "key": None}
+    if spec.is_global:
+        check_output_dir(spec, target)
+        out = target if target is not None else str(spec.output.dir)
+        return _Plan(path, spec, None, out, [], located, subfolder=subfolder,
+                     is_global=True)
+    files, single, notes = _batch_files(spec, opts.data_files)
+    if single is not None:
+        spec = spec.with_data_file(single)
+    check_output_dir(spec, target)
+    out = target if target is not None else str(spec.output.dir)
+    return _Plan(path, spec, files, out, notes, located)
+
+
+def _plans(specs, opts, folders):
+    """Every spec of the command loaded before the first fit (an error is
+    kept, to be reported in its turn).  A spec whose output directory (or a
+    dataset folder of a batch) is one that an earlier spec of the command
+    writes is refused: one run's results would replace the other's."""
+    from .errors import SpecError
+
+    plans, claimed = [], {}
+    for path in specs:
+        sub = folders[path] if len(specs) > 1 else None
+        try:
+            plan = _plan(path, opts, sub)
+            claims = plan.claims()
+            for real, what in claims.items():
+                if real not in claimed:
+                    continue
+                other, theirs = claimed[real]
+                same = os.path.realpath(other) == os.path.realpath(path)
+                why = ("the spec is given twice" if same else
+                       f"{what} {_shown(real)} is also {theirs} of {other}")
+                raise SpecError(f"{why} in this command, and one run's "
+                                "results would replace the other's; give the "
+                                "specs different output.dir, or use -o DIR "
+                                "(one subfolder per spec)", **plan.located)
+        except Exception as exc:  # noqa: BLE001 - reported in its turn
+            plans.append(exc)
+            continue
+        for real, what in claims.items():
+            claimed[real] = (path, what)
+        plans.append(plan)
+    return plans
+
+
+def _shown(path):
+    from .run import _shown_path
+    return _shown_path(path)
+
+
+def _run_one(plan, opts):
+    """Run one spec (a single fit or a batch); returns (exit code, result
+    or summary document, JUnit cases)."""
+    from .junit import Case
+    from .run import run_spec
+
+    path, spec = plan.path, plan.spec
+    if plan.is_global:
+        return _run_global(path, spec, opts, plan.subfolder)
+    if not opts.quiet:
+        for note in plan.notes:
+            click.echo(f"note: {path}: {note}", err=True)
+    if plan.files is not None:
         if spec.output.plot:
             from .plot import check_plots
             check_plots(spec)          # before the first dataset is fitted
-        return _run_batch(path, spec, files, target, opts)
-    outcome = run_spec(spec, out_dir=target, engine=opts.engine,
+        return _run_batch(path, spec, plan.files, plan.out, opts)
+    outcome = run_spec(spec, out_dir=plan.out, engine=opts.engine,
                        confidence=opts.confidence)
     if spec.output.plot and not opts.quiet:
         from .plot import plot_notes
@@ -574,13 +694,20 @@ def _run_batch(path, spec, files, target, opts):
     from .batch import run_batch
     from .run import _shown_path
 
-    out = target if target is not None else str(spec.output.dir)
+    from .batch import usable_cpus
+
+    out = target
     shown = [_shown_path(os.path.abspath(f)) for f in files]
     total = len(files)
     progress = _Progress(total, path, quiet=opts.quiet or opts.as_json)
     if opts.warm_start and opts.jobs != 1 and not opts.quiet:
         click.echo("note: --warm-start fits the datasets in order in one "
                    "process (--jobs ignored)", err=True)
+    cpus = usable_cpus()
+    if not opts.warm_start and min(opts.jobs, total) > cpus and \
+            not opts.quiet:
+        click.echo(f"note: --jobs {opts.jobs} capped at {cpus}, the number "
+                   "of CPUs this process may use", err=True)
     try:
         batch = run_batch(spec, files, out, engine=opts.engine,
                           confidence=opts.confidence, jobs=opts.jobs,
@@ -909,19 +1036,25 @@ def plot(result, out_file, debug, fmt=None, **plot_options):
     def body():
         from .outputs import atomic_write, write_outputs
         from .plot import redraw
+        from .writes import check_output_file
         try:
+            if out_file is not None:
+                check_output_file(out_file)
             layer = _plot_layer({**plot_options, "fmt": fmt})
             folder, files, notes = redraw(result, options=layer)
             for note in notes:
                 click.echo(f"note: {note}", err=True)
             names = list(files)
+            # the plots are added to the folder's files (a run's set keeps
+            # its other files; see fitcli.outdir)
             if out_file is None:
-                written = write_outputs(folder, files)
+                written = write_outputs(folder, files, replace=False)
             else:
                 main_name, others = names[0], names[1:]
                 rest = {n: files[n] for n in others}
                 target_dir = os.path.dirname(out_file) or "."
-                written = write_outputs(target_dir, rest) if rest else []
+                written = write_outputs(target_dir, rest, replace=False) \
+                    if rest else []
                 atomic_write(out_file, files[main_name])
                 written.append(out_file)
         except Exception as exc:  # noqa: BLE001
@@ -961,8 +1094,10 @@ def check(specs, debug):
                                "models finite at the initial values)")
                     codes.append(EXIT_OK)
                     continue
-                files = (spec.data.files if getattr(spec.data, "pattern", None)
-                         is not None else [None])
+                files, _, notes = _batch_files(spec, ())
+                for note in notes:
+                    click.echo(f"note: {path}: {note}", err=True)
+                files = files if files is not None else [None]
                 if files != [None]:
                     from .batch import check_summary_x
                     check_summary_x(spec, files)

@@ -1,21 +1,11 @@
-"""Result files: atomic writes and deterministic JSON / CSV encoders.
+"""Result files: deterministic JSON / CSV encoders and result documents.
 
 Everything here returns bytes or writes files; nothing prints.
 
-Atomic writes
-    :func:`atomic_write` writes to a temporary file in the target's own
-    directory (same filesystem), gives it the mode a normal ``open()`` would
-    (``0o666 & ~umask``; ``mkstemp`` makes ``0o600``), then ``os.replace``-s
-    it onto the target.  A reader sees either the old file or the complete
-    new one, never a part, also when the writing process is killed (the
-    written data are in the page cache, which outlives the process).
-    Durability against a power loss or kernel crash is left to the
-    filesystem unless ``durable=True``, which also fsyncs the file before
-    the rename and the directory after it (about 0.3 ms each).
-    The target itself is never opened for writing.  On any exception,
-    including ``KeyboardInterrupt`` and ``SystemExit``, the temporary file is
-    removed and the exception propagates; ``OSError`` is turned into
-    :class:`OutputError` naming the path.
+Writing files
+    :func:`atomic_write` (one file) and :func:`write_outputs` (a run's
+    files, as one set) live in :mod:`fitcli.writes` and are imported here
+    too, with :class:`OutputError`.
 
 Deterministic encoders
     Same input, same bytes: no timestamps, host names or temporary paths are
@@ -38,19 +28,16 @@ Files written by :func:`write_outputs` (see issue 4): ``result.json``
 from __future__ import annotations
 
 import csv
-import errno
 import io
 import json
 import math
-import os
 import sys
-import signal
-import tempfile
-import threading
 
 import numpy as np
 
-from .errors import FitcliError
+# the writers, imported here for the callers that know them from here
+from .writes import (OutputError, _atomic_write, _umask,  # noqa: F401
+                     atomic_write, write_outputs)
 
 __all__ = ["OutputError", "atomic_write", "write_outputs", "json_bytes",
            "csv_bytes", "result_document", "params_csv", "fit_csv", "curve_csv",
@@ -66,267 +53,6 @@ PARAMS_COLUMNS = ("name", "value", "stderr", "init_value", "min", "max",
                   "vary", "expr")
 #: Distributions whose versions are recorded in result.json.
 _VERSIONED = ("fitcli", "numpy", "scipy", "asteval")
-#: Files written first by :func:`write_outputs` (in this order), and the
-#: suffixes of files written last (plots).
-_TABLES = ("params.csv", "summary.csv")
-_MANIFESTS = ("summary.json", "result.json")
-_LAST_SUFFIXES = (".png", ".svg", ".pdf", ".jpg", ".jpeg")
-
-
-class OutputError(FitcliError):
-    """An output file or directory could not be written (no space, no
-    permission, read-only filesystem, missing or blocked directory...).
-
-    ``str(exc)`` is ``<path>: <what failed>: <reason>``; ``errno`` holds the
-    operating-system error number when there is one.
-    """
-
-    def __init__(self, message, *, errno=None, **kws):
-        super().__init__(message, **kws)
-        self.errno = errno
-
-
-# ==========================================================================
-# atomic writes
-_REASONS = {
-    errno.ENOSPC: "no space left on device",
-    errno.EACCES: "permission denied",
-    errno.EPERM: "operation not permitted",
-    errno.EROFS: "read-only file system",
-    errno.ENOENT: "the directory does not exist",
-    errno.ENOTDIR: "a component of the path is not a directory",
-    errno.EISDIR: "the path is a directory",
-    errno.EEXIST: "a file is in the way",
-    errno.ENAMETOOLONG: "file name too long",
-    errno.EXDEV: "the temporary file is on another filesystem",
-}
-if hasattr(errno, "EDQUOT"):
-    _REASONS[errno.EDQUOT] = "disk quota exceeded"
-
-_umask_lock = threading.Lock()
-
-
-def _reason(exc):
-    text = _REASONS.get(exc.errno)
-    if text is None:
-        text = exc.strerror or str(exc) or type(exc).__name__
-    name = errno.errorcode.get(exc.errno) if exc.errno is not None else None
-    return f"{text} ({name})" if name else text
-
-
-def _output_error(what, path, exc):
-    return OutputError(f"{what}: {_reason(exc)}", file=os.fspath(path),
-                       errno=exc.errno)
-
-
-def _umask():
-    """The process umask, read without changing it where the system allows
-    (``/proc/self/status`` on Linux); otherwise set and restore it under a
-    lock."""
-    try:
-        with open("/proc/self/status", "rb") as fh:
-            for line in fh:
-                if line.startswith(b"Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    with _umask_lock:
-        old = os.umask(0o022)
-        os.umask(old)
-    return old
-
-
-def _fsync_dir(directory):
-    """fsync a directory so that a rename in it is durable (best effort:
-    some filesystems and platforms refuse)."""
-    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
-    try:
-        fd = os.open(directory, flags)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path, data, *, durable=False):
-    """Replace the file ``path`` with ``data`` atomically.
-
-    The data go to a temporary file in the same directory, which is then
-    renamed onto ``path`` (``os.replace``): readers, and the file system
-    after the writing process is killed, see the old file or the new one,
-    never a part.  Without ``durable`` nothing is fsynced: after a power
-    loss or kernel crash the file may be the old one, or (on filesystems
-    that do not order data before the rename) empty -- durability is left
-    to the filesystem.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        Target file.  Its directory must exist.
-    data : bytes or str
-        Contents (``str`` is encoded as UTF-8).
-    durable : bool
-        Also fsync the temporary file before the rename and the directory
-        after it, so that the new file survives a power loss once this
-        returns (costs two disk flushes).
-
-    Raises
-    ------
-    OutputError
-        The file could not be written; the previous file, if any, is left
-        as it was and no temporary file remains.
-    """
-    _atomic_write(path, data, 0o666 & ~_umask(), durable)
-
-
-def _atomic_write(path, data, mode, durable):
-    """:func:`atomic_write` with the file mode given."""
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    elif isinstance(data, (bytearray, memoryview)):
-        data = bytes(data)
-    elif not isinstance(data, bytes):
-        raise TypeError(f"data must be bytes or str, not {type(data).__name__}")
-    target = os.fspath(path)
-    directory, name = os.path.split(target)
-    if not name:
-        raise OutputError("not a file name", file=target)
-    directory = directory or os.curdir
-    # SIGINT/SIGTERM are held while the temporary file is created: a signal
-    # arriving during the open() would otherwise be handled before ``tmp``
-    # is known, and the file would be left behind.  They are released
-    # inside the ``try`` below, whose cleanup then removes the file.
-    held = _hold_signals()
-    try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + name[:200] + ".",
-                                   suffix=".tmp")
-    except BaseException as exc:
-        _release_signals(held)
-        if isinstance(exc, OSError):
-            raise _output_error("cannot create a file in the output directory",
-                                target, exc) from None
-        raise
-    replaced = False
-    try:
-        _release_signals(held)
-        try:
-            fh = os.fdopen(fd, "wb")
-        except BaseException:
-            os.close(fd)
-            raise
-        with fh:
-            fh.write(data)
-            if durable:
-                fh.flush()
-                os.fsync(fh.fileno())
-            if hasattr(os, "fchmod"):
-                os.fchmod(fh.fileno(), mode)
-            else:  # pragma: no cover - platforms without fchmod
-                os.chmod(tmp, mode)
-        os.replace(tmp, target)
-        replaced = True
-    except BaseException as exc:
-        if not replaced:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-        if isinstance(exc, OSError):
-            raise _output_error("cannot write output file", target, exc) \
-                from None
-        raise
-    if durable:
-        _fsync_dir(directory)
-
-
-_HELD = (signal.SIGINT, signal.SIGTERM)
-
-
-def _hold_signals():
-    """Block SIGINT and SIGTERM (main thread of a POSIX process only);
-    returns the previous mask, or None when nothing was blocked."""
-    if not hasattr(signal, "pthread_sigmask") or \
-            threading.current_thread() is not threading.main_thread():
-        return None
-    return signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
-
-
-def _release_signals(held):
-    if held is not None:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
-
-
-def _check_file_name(name):
-    if not isinstance(name, str) or name in ("", ".", "..") or "/" in name \
-            or (os.sep != "/" and os.sep in name) \
-            or (os.altsep is not None and os.altsep in name) or "\0" in name:
-        raise ValueError(f"output file names must be plain file names, "
-                         f"got {name!r}")
-
-
-def _write_order(names):
-    """Tables and reports first, plots next, and the result documents
-    (``summary.json``, ``result.json``) last: a Makefile rule whose target is
-    ``result.json`` then sees a new target only when everything else is in
-    place."""
-    manifests = [n for n in _MANIFESTS if n in names]
-    tables = [n for n in _TABLES if n in names]
-    plots = [n for n in names if n not in manifests and n not in tables
-             and n.lower().endswith(_LAST_SUFFIXES)]
-    middle = [n for n in names if n not in manifests and n not in tables
-              and n not in plots]
-    return tables + middle + plots + manifests
-
-
-def write_outputs(out_dir, files, *, durable=False):
-    """Write several output files into ``out_dir``, each atomically.
-
-    Parameters
-    ----------
-    out_dir : str or os.PathLike
-        Output directory; created with its parents if needed.
-    files : dict
-        ``{file name: bytes or str}``.  Names are plain file names (no
-        directories).  Order of writing: ``params.csv``,
-        ``summary.csv`` (those present), the others in the order given,
-        plots (``.png``, ``.svg``, ``.pdf``...), then ``summary.json`` and
-        ``result.json`` last (the natural Makefile targets).
-    durable : bool
-        fsync each file and the directory (see :func:`atomic_write`).
-
-    Returns
-    -------
-    list of str
-        The paths written, in order.
-
-    Raises
-    ------
-    OutputError
-        The directory could not be created or a file could not be written
-        (the files already written stay; the others are untouched).
-    """
-    for name in files:
-        _check_file_name(name)
-    directory = os.fspath(out_dir)
-    try:
-        os.makedirs(directory, exist_ok=True)
-    except OSError as exc:
-        raise _output_error("cannot create the output directory", directory,
-                            exc) from None
-    if not os.path.isdir(directory):  # pragma: no cover - makedirs raises
-        raise OutputError("cannot create the output directory: a file is in "
-                          "the way", file=directory)
-    written = []
-    mode = 0o666 & ~_umask()      # read once for all the files
-    for name in _write_order(list(files)):
-        path = os.path.join(directory, name)
-        _atomic_write(path, files[name], mode, durable)
-        written.append(path)
-    return written
 
 
 # ==========================================================================

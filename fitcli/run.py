@@ -28,7 +28,8 @@ from .errors import (ConfidenceWarning, DataError, EngineError, ExprError,
                      ParameterError, SpecError)
 
 __all__ = ["FitOutcome", "run_spec", "check_spec", "build_dataset",
-           "build_parameters", "build_model", "EXIT_OK", "EXIT_NOT_CONVERGED"]
+           "build_parameters", "build_model", "check_output_names",
+           "check_output_dir", "EXIT_OK", "EXIT_NOT_CONVERGED"]
 
 from .codes import EXIT_CHECK, EXIT_OK
 from .codes import EXIT_FIT as EXIT_NOT_CONVERGED
@@ -211,7 +212,42 @@ def _variables(spec, dataset):
     return dict(zip(spec.data.variables, dataset.x.values()))
 
 
+def check_output_names(spec):
+    """Refuse confidence maps whose files would have the same name (the
+    same map twice, or ``{x: a_b, y: c}`` and ``{x: a, y: b_c}``, which
+    both write ``ci2d_a_b_c.csv``): a SpecError at the second map, before
+    anything is fitted."""
+    conf = spec.confidence
+    seen = {}
+    for i, m in enumerate(conf.maps if conf is not None else ()):
+        name = f"ci2d_{m.x}_{m.y}"
+        j = seen.setdefault(name, i)
+        if j == i:
+            continue
+        first = conf.maps[j]
+        what = ("is the same map as" if (first.x, first.y) == (m.x, m.y)
+                else f"writes the same files ({name}.csv) as")
+        raise SpecError(f"this map {what} confidence.maps[{j}] (x: {first.x}, "
+                        f"y: {first.y}); list each map once, or rename a "
+                        "parameter", **spec.locate(f"confidence.maps[{i}]"))
+
+
+def check_output_dir(spec, out_dir=None):
+    """Refuse, before fitting, an output directory that cannot be one (a
+    file, device, pipe or socket at its path or above it): an OutputError
+    at the spec's ``output.dir`` (or naming ``out_dir`` when given)."""
+    from .outdir import check_output_dir as check
+
+    if out_dir is not None:
+        check(out_dir)
+    elif "output.dir" in spec.positions:
+        check(spec.output.dir, **spec.locate("output.dir", value=True))
+    else:
+        check(spec.output.dir)
+
+
 def _prepare(spec):
+    check_output_names(spec)
     params = build_parameters(spec)
     nvarys = sum(1 for p in params.values() if p.vary and p.expr is None)
     if nvarys == 0:
@@ -317,6 +353,8 @@ def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True,
     """
     from .minimizer import Minimizer
 
+    if write:
+        check_output_dir(spec, out_dir)
     if plot is None:
         plot = spec.output is not None and spec.output.plot
     if plot:

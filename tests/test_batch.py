@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from fitcli.cli import main
+from fitcli.outdir import MANIFEST
 
 SPEC = """\
 title: peak batch
@@ -70,8 +71,11 @@ def read_summary(folder):
 def tree_bytes(folder, names=("result.json", "params.csv", "fit.csv",
                               "curve.csv", "report.txt", "summary.csv",
                               "summary.json")):
+    """The output files under ``folder`` (not in hidden folders: a staging
+    folder holds files not yet in place)."""
     out = {}
-    for root, _, files in os.walk(folder):
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
         for f in files:
             if f in names:
                 p = os.path.join(root, f)
@@ -413,9 +417,12 @@ def _complete_outputs(folder):
 
 
 def _wait_for_results(folder, count, proc, timeout=60):
+    """Wait until the batch has ``count`` datasets' results staged (they
+    are moved into ``folder`` only when the whole batch is done)."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        n = sum(1 for _ in folder.glob("*/result.json")) if folder.exists() else 0
+        n = sum(1 for _ in folder.glob(".fitcli-staging-*/*/result.json")) \
+            if folder.exists() else 0
         if n >= count:
             return
         assert proc.poll() is None, "the batch ended before it was killed"
@@ -424,10 +431,21 @@ def _wait_for_results(folder, count, proc, timeout=60):
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
-def test_killed_batch_leaves_no_partial_file(tmp_path, sig):
+def test_killed_batch_leaves_the_previous_results(tmp_path, sig):
+    """A batch killed part-way leaves its output directory exactly as the
+    previous run left it (the datasets' folders and the summary are one
+    set, moved into place only when the batch is done), and no partial
+    file anywhere.  After SIGKILL its hidden staging folder stays until the
+    next run into the directory removes it."""
     make_datasets(tmp_path / "runs", 400, npts=40)
     spec = write_spec(tmp_path)
     out = tmp_path / "out"
+    first = _fitcli("run", spec, "-o", out, "--jobs", "2", "-q",
+                    "--set", "amp=4.5")
+    assert first.communicate(timeout=300) == (b"", b"")
+    assert first.returncode == 0
+    before = tree_bytes(out)
+    assert len(before) == 400 * 4 + 2
     proc = _fitcli("run", spec, "-o", out, "--jobs", "2",
                    start_new_session=True)
     try:
@@ -457,18 +475,25 @@ def test_killed_batch_leaves_no_partial_file(tmp_path, sig):
         assert stderr.decode().strip().splitlines()[-1] == "Interrupted (SIGTERM)."
     else:
         assert proc.returncode == -signal.SIGKILL
-    assert not (out / "summary.csv").exists()
-    assert not (out / "summary.json").exists()
-    # after SIGKILL the workers get SIGTERM from the kernel (the parent
-    # died) and unwind like after SIGTERM: no temporary file either
+    assert tree_bytes(out) == before
+    staging = list(out.glob(".fitcli-staging-*"))
+    if sig == signal.SIGTERM:
+        assert staging == []
+    else:
+        # after SIGKILL the workers get SIGTERM from the kernel (the parent
+        # died) and unwind: the staged files are complete, none partial
+        assert len(staging) == 1
+        assert _complete_outputs(staging[0]) == []
     assert _complete_outputs(out) == []
-    done = sum(1 for _ in out.glob("*/result.json"))
-    assert 30 <= done < 400
-    # a rerun completes and leaves nothing behind
+    # a rerun completes, replaces every file and leaves nothing behind
     rerun = _fitcli("run", spec, "-o", out, "--jobs", "2", "-q")
     assert rerun.communicate(timeout=300) == (b"", b"")
     assert rerun.returncode == 0
+    assert list(out.glob(".fitcli-staging-*")) == []
     assert _complete_outputs(out) == []
+    after = tree_bytes(out)
+    assert set(after) == set(before)
+    assert all(after[k] != before[k] for k in after if k.endswith(".json"))
     assert len(read_summary(out)) == 400
 
 
@@ -492,7 +517,7 @@ def test_summary_only_batch_writes_no_dataset_folders(tmp_path):
     res = invoke("run", spec, "-o", tmp_path / "o", "-q", "--jobs", "2")
     assert (res.exit_code, res.stderr) == (0, "")
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [
-        "summary.csv", "summary.json"]
+        MANIFEST, "summary.csv", "summary.json"]
     assert len(read_summary(tmp_path / "o")) == 3
 
 

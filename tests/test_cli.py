@@ -24,6 +24,7 @@ from click.testing import CliRunner
 import fitcli.run
 from fitcli.cli import init as init_command
 from fitcli.cli import main
+from fitcli.outdir import MANIFEST
 from fitcli.spec import load_spec, load_spec_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +37,7 @@ ALL_SPECS = sorted(p for p in SPECS.iterdir()
 
 OUTPUT_FILES = {"report.txt", "result.json", "params.csv", "fit.csv",
                 "curve.csv"}
+
 ENV = {"NO_COLOR": "1"}
 
 
@@ -91,7 +93,7 @@ def test_run_quickstart_exit_stdout_stderr(quickstart_run):
 
 def test_run_quickstart_files(quickstart_run):
     result, out = quickstart_run
-    assert files_in(out) == OUTPUT_FILES | {"ci.csv"}
+    assert files_in(out) == OUTPUT_FILES | {"ci.csv", MANIFEST}
     doc = json.loads((out / "result.json").read_text())
     assert doc["fit"]["success"] is True
     assert doc["fit"]["status"] == "converged"
@@ -125,7 +127,7 @@ def test_run_default_output_dir(tmp_path):
     shutil.copy(INLINE, spec)
     result = invoke(["run", spec, "-q"])
     assert result.exit_code == 0, result.stderr
-    assert files_in(tmp_path / "line.fit") == OUTPUT_FILES
+    assert files_in(tmp_path / "line.fit") == OUTPUT_FILES | {MANIFEST}
 
 
 # ===================================================================== options
@@ -190,7 +192,7 @@ def test_no_confidence(tmp_path):
     result = invoke(["run", QUICKSTART, "-o", out, "--no-confidence"])
     assert result.exit_code == 0
     assert "[[Confidence intervals]]" not in result.stdout
-    assert files_in(out) == OUTPUT_FILES
+    assert files_in(out) == OUTPUT_FILES | {MANIFEST}
 
 
 def write_csv(path, **columns):
@@ -1259,7 +1261,7 @@ def test_sigint_exit_130_previous_files_intact(slow_spec):
     # a previous complete result in the output directory
     assert invoke(["run", INLINE, "-o", out, "-q"]).exit_code == 0
     before = {name: (out / name).read_bytes() for name in files_in(out)}
-    assert set(before) == OUTPUT_FILES
+    assert set(before) == OUTPUT_FILES | {MANIFEST}
     code, stdout, stderr = _interrupt(slow_spec, out, signal.SIGINT)
     assert code == 130, stderr
     assert "Traceback" not in stderr

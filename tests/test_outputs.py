@@ -27,6 +27,8 @@ import fitcli
 from fitcli import Minimizer, conf_interval, conf_interval2d, create_params, minimize
 from fitcli import outputs
 from fitcli.errors import FitcliError
+from fitcli import outdir
+from fitcli.outdir import MANIFEST
 from fitcli.outputs import (OutputError, atomic_write, ci2d_csv, ci_csv,
                             correlation_matrix, csv_bytes, fit_csv, json_bytes,
                             params_csv, result_document, write_outputs)
@@ -230,7 +232,7 @@ def test_no_fsync_unless_durable(tmp_path, monkeypatch):
     assert calls == []
     assert (tmp_path / "x").read_bytes() == b"ok"
     write_outputs(tmp_path / "o", {"a.csv": b"2\n"}, durable=True)
-    assert len(calls) == 2
+    assert len(calls) == 3            # the file, the manifest, the directory
     assert (tmp_path / "o" / "a.csv").read_bytes() == b"2\n"
     assert _leftovers(tmp_path / "o") == []
 
@@ -261,7 +263,7 @@ def test_error_target_is_a_directory(tmp_path):
     (tmp_path / "result.json").mkdir()
     with pytest.raises(OutputError) as info:
         atomic_write(tmp_path / "result.json", b"x")
-    assert info.value.errno in (errno.EISDIR, errno.ENOTEMPTY, errno.EEXIST)
+    assert "it is a directory" in str(info.value)
     assert _leftovers(tmp_path) == []
     assert (tmp_path / "result.json").is_dir()
 
@@ -317,23 +319,26 @@ def test_error_messages_from_mkstemp(tmp_path, monkeypatch, code, text):
 # 2. write_outputs
 def test_write_outputs_creates_parents_and_orders(tmp_path, monkeypatch):
     order = []
-    real = outputs._atomic_write
-    monkeypatch.setattr(outputs, "_atomic_write",
-                        lambda p, d, *a: (order.append(os.path.basename(p)),
-                                          real(p, d, *a)))
+    real = os.replace
+    monkeypatch.setattr(os, "replace",
+                        lambda src, dst: (order.append(os.path.basename(dst)),
+                                          real(src, dst)))
     out = tmp_path / "a" / "b" / "run.fit"
     files = {"report.txt": "text\n", "plot.png": b"\x89PNG", "fit.csv": b"x\n",
              "params.csv": b"p\n", "result.json": b"{}\n", "ci.csv": b"c\n"}
     written = write_outputs(out, files)
     assert order == ["params.csv", "report.txt", "fit.csv", "ci.csv",
-                     "plot.png", "result.json"]
-    assert written == [os.path.join(str(out), n) for n in order]
+                     "plot.png", "result.json", MANIFEST]
+    assert written == [os.path.join(str(out), n) for n in order[:-1]]
     for name, data in files.items():
         expect = data.encode() if isinstance(data, str) else data
         assert (out / name).read_bytes() == expect
     assert _leftovers(out) == []
+    assert sorted(os.listdir(out)) == sorted([*files, MANIFEST])
     write_outputs(out, {"result.json": b"again\n"})       # existing dir is fine
     assert (out / "result.json").read_bytes() == b"again\n"
+    # the set replaced the previous one
+    assert sorted(os.listdir(out)) == [MANIFEST, "result.json"]
 
 
 @pytest.mark.parametrize("name", ["", ".", "..", "../x.csv", "sub/x.csv",
@@ -347,32 +352,39 @@ def test_write_outputs_rejects_bad_names(tmp_path, name):
 def test_write_outputs_dir_blocked_by_file(tmp_path):
     blocker = tmp_path / "results"
     blocker.write_text("x")
-    for out in (blocker, blocker / "sub"):
+    for out, text in ((blocker, "cannot use it as the output directory: it "
+                       "is a regular file, not a directory"),
+                      (blocker / "sub", f"cannot create the output directory: "
+                       f"{blocker} is a regular file, not a directory")):
         with pytest.raises(OutputError) as info:
             write_outputs(out, {"result.json": b"{}"})
-        assert str(out) in str(info.value)
-        assert "cannot create the output directory" in str(info.value)
+        assert str(info.value) == f"{out}: {text}"
     assert blocker.read_text() == "x"
 
 
 def test_write_outputs_failure_midway(tmp_path, monkeypatch):
+    """A file that cannot be written (here the second one, fit.csv, with
+    EDQUOT): nothing of the new set is moved into place, the previous set
+    stays whole, and nothing is left behind."""
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "fit.csv").write_bytes(b"old fit\n")
-    real = outputs._atomic_write
+    write_outputs(out, {"fit.csv": b"old fit\n", "result.json": b"old\n"})
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    real = outdir._fill
 
-    def flaky(path, data, *args):
-        if os.path.basename(path) == "fit.csv":
-            raise OutputError("cannot write output file: disk quota exceeded",
-                              file=os.fspath(path))
-        return real(path, data, *args)
+    def flaky(fd, data, *args):
+        if data == b"new fit\n":
+            os.close(fd)
+            raise OSError(errno.EDQUOT, "Disk quota exceeded")
+        return real(fd, data, *args)
 
-    monkeypatch.setattr(outputs, "_atomic_write", flaky)
-    with pytest.raises(OutputError):
-        write_outputs(out, {"fit.csv": b"new fit\n", "result.json": b"{}\n"})
-    # result.json is written last: a failed run never leaves a new target
-    assert not (out / "result.json").exists()
-    assert (out / "fit.csv").read_bytes() == b"old fit\n"
+    monkeypatch.setattr(outdir, "_fill", flaky)
+    with pytest.raises(OutputError) as info:
+        write_outputs(out, {"report.txt": b"new\n", "fit.csv": b"new fit\n",
+                            "result.json": b"{}\n"})
+    monkeypatch.undo()
+    assert str(info.value) == (f"{out / 'fit.csv'}: cannot write output "
+                               "file: disk quota exceeded (EDQUOT)")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
 # ==========================================================================

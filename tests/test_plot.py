@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from fitcli.cli import main
+from fitcli.outdir import MANIFEST
 from fitcli.plot import (component_values, fit_figure, format_value,
                          map_figure, model_terms, redraw, redraw_figures,
                          render, run_figures, summary_figure)
@@ -475,7 +476,7 @@ def test_cli_run_plot_flag(tmp_path):
     assert result.stdout == plain.stdout.replace(str(tmp_path / "a"),
                                                  str(tmp_path / "b"))
     assert sorted(os.listdir(tmp_path / "b")) == [
-        "curve.csv", "fit.csv", "fit.png", "params.csv", "report.txt",
+        MANIFEST, "curve.csv", "fit.csv", "fit.png", "params.csv", "report.txt",
         "result.json"]
     assert "fit.png" not in os.listdir(tmp_path / "a")
     assert_png(tmp_path / "b" / "fit.png", 800, 600)
@@ -513,7 +514,7 @@ def test_cli_plot_only_output(tmp_path):
                                 "csv: false, plot: true}\n")
     result = invoke(["run", spec, "-o", tmp_path / "o", "-q"])
     assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
-    assert os.listdir(tmp_path / "o") == ["fit.png"]
+    assert sorted(os.listdir(tmp_path / "o")) == [MANIFEST, "fit.png"]
 
 
 def test_cli_plot_write_error_exits_4_before_result_json(tmp_path):
@@ -522,11 +523,11 @@ def test_cli_plot_write_error_exits_4_before_result_json(tmp_path):
     result = invoke(["run", QUICKSTART, "-o", out, "--plot", "-q",
                      "--no-confidence"])
     line = assert_one_line_error(result, 4)
-    assert line == (f"Error: {out / 'fit.png'}: cannot write output file: "
-                    "the path is a directory (EISDIR)")
-    # the tables were written, result.json (after the plots) was not
-    assert sorted(os.listdir(out)) == ["curve.csv", "fit.csv", "fit.png",
-                                       "params.csv", "report.txt"]
+    assert line == (f"Error: {out / 'fit.png'}: cannot write output file: a "
+                    "directory is in the way (an output directory holds "
+                    "regular files only)")
+    # nothing of the run's set was moved into place
+    assert sorted(os.listdir(out)) == ["fit.png"]
     assert os.listdir(out / "fit.png") == []
 
 
