@@ -794,10 +794,11 @@ def _baseline_path(baseline, subfolder, doc):
         doc.get("format") == "fitcli.summary" else "result.json"
     if subfolder is not None:
         return os.path.join(baseline, subfolder, name)
-    if os.path.isdir(baseline) or baseline.endswith(os.sep) or \
-            not baseline.endswith(".json"):
+    if os.path.isdir(baseline) or baseline.endswith(os.sep):
         return os.path.join(baseline, name)
-    return baseline
+    if baseline.endswith(".json") or os.path.exists(baseline):
+        return baseline         # a file (or a device such as /dev/null)
+    return os.path.join(baseline, name)
 
 
 def _baseline(doc, baseline, subfolder, update, rtol, atol, quiet):
@@ -809,7 +810,8 @@ def _baseline(doc, baseline, subfolder, update, rtol, atol, quiet):
 
     path = _baseline_path(baseline, subfolder, doc)
     if update:
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        from .outdir import make_output_dir
+        make_output_dir(os.path.dirname(path) or ".")
         atomic_write(path, json_bytes(doc))
         if not quiet:
             click.echo(f"baseline written: {path}", err=True)

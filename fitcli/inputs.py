@@ -80,8 +80,16 @@ def open_regular(path):
         getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(path, flags)
-    except IsADirectoryError:
-        raise NotRegularFileError(path, "a directory") from None
+    except OSError as exc:
+        # a socket cannot be opened (ENXIO), a directory not for reading
+        # as a file (EISDIR): say what the path is
+        try:
+            kind = file_kind(os.stat(path).st_mode)
+        except OSError:
+            kind = None
+        if kind is not None:
+            raise NotRegularFileError(path, kind) from None
+        raise exc
     try:
         kind = file_kind(os.fstat(fd).st_mode)
         if kind is not None:

@@ -46,6 +46,7 @@ except ImportError:  # pragma: no cover - not POSIX: no locking
     fcntl = None
 
 __all__ = ["OutputSet", "write_outputs", "stage_files", "check_output_dir",
+           "make_output_dir",
            "read_manifest", "written_by_fitcli", "MANIFEST", "STAGING_PREFIX"]
 
 #: The manifest of an output directory (hidden), and its format.
@@ -566,6 +567,14 @@ class OutputSet:
 
     def __exit__(self, kind, exc, tb):
         self.abort()            # after commit: only the empty staging
+
+
+def make_output_dir(path):
+    """Create the directory ``path`` for output files (with its parents),
+    or raise :class:`OutputError` (also when something that is not a
+    directory is in the way: :func:`check_output_dir`)."""
+    check_output_dir(path)
+    _makedirs(path)
 
 
 def _makedirs(path):
