@@ -729,34 +729,33 @@ def _gzip_bomb(path, mib, line=b"\n"):
     return path
 
 
-@pytest.mark.parametrize("line", [b"\n", b"1,", b"1,2\n"])
-def test_decompression_bomb_stops_at_the_limit(tmp_path, line):
-    """The issue's case (2 GiB of blank lines in a 2 MB .csv.gz) and the
-    same with one endless line and with real rows: refused after the
-    limit, never decompressed whole."""
-    bomb = _gzip_bomb(tmp_path / "bomb.csv.gz", 2048, line)
-    assert bomb.stat().st_size < 3 << 20
+@pytest.mark.parametrize("case", ["blank lines.gz", "one line.gz",
+                                  "rows.gz", "sparse 3 GiB"])
+def test_data_larger_than_the_limit(tmp_path, case):
+    """The issue's case (2 GiB of blank lines in a 2 MB .csv.gz), the same
+    with one endless line and with real rows: refused once the limit is
+    decompressed, never decompressed whole; and a 3 GiB (sparse) file:
+    refused from its size, before reading."""
+    limit = "more than the limit of 67,108,864"
+    if case == "sparse 3 GiB":
+        data = tmp_path / "huge.csv"
+        with open(data, "wb") as fh:
+            fh.truncate(3 << 30)            # zeros, no disk used
+        spec = tmp_path / "s.yaml"
+        expected = (f"Error: {spec}:1:8: data.file: data file {data} needs "
+                    f"3,221,225,472 bytes, {limit}")
+    else:
+        line = {"blank lines.gz": b"\n", "one line.gz": b"1,",
+                "rows.gz": b"1,2\n"}[case]
+        data = _gzip_bomb(tmp_path / "bomb.csv.gz", 2048, line)
+        assert data.stat().st_size < 3 << 20
+        expected = (f"Error: {data}: data.file: data file needs {limit} bytes "
+                    "when decompressed")
     spec = tmp_path / "s.yaml"
-    spec.write_text(LINE_SPEC.replace("line.csv", "bomb.csv.gz"))
+    spec.write_text(LINE_SPEC.replace("line.csv", data.name))
     code, stdout, stderr, elapsed, peak = run_bounded(["run", spec], tmp_path)
     assert (code, stdout) == (2, "")
-    assert stderr == (f"Error: {bomb}: data.file: data file needs more than "
-                      "the limit of 67,108,864 bytes when decompressed (set "
-                      "FITCLI_MAX_DATA_BYTES to raise it)\n")
-    within_bounds(elapsed, peak)
-
-
-def test_huge_sparse_data_file_refused_by_its_size(tmp_path):
-    data = tmp_path / "huge.csv"
-    with open(data, "wb") as fh:
-        fh.truncate(3 << 30)            # 3 GiB of zeros, no disk used
-    spec = tmp_path / "s.yaml"
-    spec.write_text(LINE_SPEC.replace("line.csv", "huge.csv"))
-    code, stdout, stderr, elapsed, peak = run_bounded(["run", spec], tmp_path)
-    assert (code, stdout) == (2, "")
-    assert stderr == (f"Error: {spec}:1:8: data.file: data file {data} needs "
-                      "3,221,225,472 bytes, more than the limit of 67,108,864 "
-                      "(set FITCLI_MAX_DATA_BYTES to raise it)\n")
+    assert stderr == f"{expected} (set FITCLI_MAX_DATA_BYTES to raise it)\n"
     within_bounds(elapsed, peak)
 
 
