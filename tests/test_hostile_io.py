@@ -888,13 +888,16 @@ def test_usable_cpus_is_the_affinity():
 def test_jobs_beyond_the_cpus_says_so(tmp_path, two_cpus, monkeypatch):
     runs = _runs(tmp_path, 3)
     spec = tmp_path / "s.yaml"
-    spec.write_text(LINE_SPEC.replace("line.csv", "'runs/*.csv'"))
+    # one process per dataset (the batched engine would fit the three
+    # datasets as one block, in this process)
+    spec.write_text(LINE_SPEC.replace("line.csv", "'runs/*.csv'")
+                    + "fit: {batched: false}\n")
     started = []
     real = batch_module._parallel
 
-    def spy(spec, tasks, njobs, *args):
+    def spy(spec, tasks, njobs, *args, **kws):
         started.append(njobs)
-        return real(spec, tasks, njobs, *args)
+        return real(spec, tasks, njobs, *args, **kws)
 
     monkeypatch.setattr(batch_module, "_parallel", spy)
     res = invoke(["run", spec, "-o", tmp_path / "o", "--jobs", "10000"])
