@@ -5,8 +5,9 @@ summary files and one subfolder of files per dataset) form one set,
 and ``DIR`` always holds the files of exactly one run:
 
 1. **staged**: every file is written completely into a private, hidden
-   staging directory ``DIR/.fitcli-staging-XXXXXXXX/`` (subfolders for
-   a batch's datasets);
+   staging directory ``DIR/.fitcli-staging-XXXXXXXX/`` (a batch's
+   datasets' files too, under names that say their folder:
+   ``5.run01.fit.csv``);
 2. **committed**: under an exclusive lock on ``DIR`` (``flock`` on the
    directory) and with SIGINT/SIGTERM held, each staged file is renamed
    into place (tables first, plots next, ``result.json`` /
@@ -258,9 +259,37 @@ def read_manifest(directory):
     return _Manifest(files, dirs)
 
 
-def stage_files(directory, files, *, mode=None, durable=False, shown=None):
+def _staged_path(staging, sub, name):
+    """Where file ``name`` of subfolder ``sub`` (None: the directory
+    itself) is staged: flat in the staging folder, as ``-.NAME`` or
+    ``LEN.SUB.NAME`` (``5.run01.fit.csv``: unambiguous, and no folder to
+    create and remove per dataset -- on many filesystems a directory costs
+    far more than a file), or in a subfolder ``SUB/NAME`` when that name
+    would be too long for the filesystem."""
+    flat = f"-.{name}" if sub is None else f"{len(sub)}.{sub}.{name}"
+    if len(flat.encode("utf-8", "surrogateescape")) <= 255:
+        return os.path.join(staging, flat)
+    return os.path.join(staging, sub, name)
+
+
+def _parse_staged(entry):
+    """(sub or None, name) of a flat staged file name, or None."""
+    if entry.startswith("-."):
+        return None, entry[2:]
+    count, dot, rest = entry.partition(".")
+    if not (dot and count.isdigit()):
+        return None
+    k = int(count)
+    if len(rest) <= k + 1 or rest[k] != ".":
+        return None
+    return rest[:k], rest[k + 1:]
+
+
+def stage_files(staging, files, *, sub=None, mode=None, durable=False,
+                shown=None):
     """Write ``files`` (``{name: bytes or str}``) as new files into the
-    staging folder ``directory`` (created if needed), in the order of
+    staging folder ``staging`` of an :class:`OutputSet`, for its
+    subfolder ``sub`` (None: the directory itself), in the order of
     :func:`_write_order`.  Used by :class:`OutputSet` and by a batch's
     worker processes.  A file that fails is removed, and the error names
     ``shown`` (the folder the files are for) instead of the staging
@@ -269,15 +298,16 @@ def stage_files(directory, files, *, mode=None, durable=False, shown=None):
         _check_file_name(name)
     if mode is None:
         mode = 0o666 & ~_umask()
-    shown = directory if shown is None else shown
-    try:
-        os.makedirs(directory, exist_ok=True)
-    except OSError as exc:
-        raise _output_error("cannot create the output directory", shown,
-                            exc) from None
+    shown = staging if shown is None else shown
     for name in _write_order(list(files)):
-        _create(os.path.join(directory, name), files[name], mode, durable,
-                os.path.join(shown, name))
+        path = _staged_path(staging, sub, name)
+        if os.path.dirname(path) != staging:
+            try:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+            except OSError as exc:
+                raise _output_error("cannot create the output directory",
+                                    shown, exc) from None
+        _create(path, files[name], mode, durable, os.path.join(shown, name))
 
 
 def _create(path, data, mode, durable, shown):
@@ -371,23 +401,17 @@ class OutputSet:
             finally:
                 _release_signals(held)
 
-    def folder(self, sub=None):
-        """The staging folder for the directory itself or subfolder
-        ``sub``, where :func:`stage_files` may write (worker processes)."""
+    def target(self, sub=None):
+        """The final folder of ``sub`` (or the directory itself)."""
         if sub is not None and not _plain_name(sub):
             raise ValueError(f"output subfolder names must be plain names, "
                              f"got {sub!r}")
-        return self.staging if sub is None else os.path.join(self.staging,
-                                                             sub)
-
-    def target(self, sub=None):
-        """The final folder of ``sub`` (or the directory itself)."""
         return self.root if sub is None else os.path.join(self.root, sub)
 
     def write(self, files, sub=None):
         """Stage ``files`` (``{name: bytes or str}``) for the directory
         itself or for its subfolder ``sub``."""
-        stage_files(self.folder(sub), files, mode=self._mode,
+        stage_files(self.staging, files, sub=sub, mode=self._mode,
                     durable=self.durable, shown=self.target(sub))
         order = self._order.setdefault(sub, [])
         order.extend(n for n in _write_order(list(files)) if n not in order)
@@ -413,21 +437,25 @@ class OutputSet:
         return scope()
 
     def _staged(self):
-        """``{sub or None: [names in write order]}`` of everything staged
-        (also by other processes, into :meth:`folder`)."""
-        found = {None: []}
+        """``{sub or None: [(name, staged path)] in write order}`` of
+        everything staged (also by other processes)."""
+        found = {None: {}}
         for entry in os.scandir(self.staging):
-            if entry.is_dir(follow_symlinks=False):
-                found[entry.name] = [e.name for e in os.scandir(entry.path)
-                                     if e.is_file(follow_symlinks=False)]
+            if entry.is_dir(follow_symlinks=False):      # long names
+                names = found.setdefault(entry.name, {})
+                for e in os.scandir(entry.path):
+                    if e.is_file(follow_symlinks=False):
+                        names[e.name] = e.path
             elif entry.is_file(follow_symlinks=False):
-                found[None].append(entry.name)
+                parsed = _parse_staged(entry.name)
+                if parsed is not None and entry.name != MANIFEST:
+                    sub, name = parsed
+                    found.setdefault(sub, {})[name] = entry.path
         out = {}
         for sub in [None] + sorted(s for s in found if s is not None):
             known = [n for n in self._order.get(sub, []) if n in found[sub]]
             rest = sorted(n for n in found[sub] if n not in known)
-            if known or rest or sub is None:
-                out[sub] = _write_order(known + rest)
+            out[sub] = [(n, found[sub][n]) for n in _write_order(known + rest)]
         return out
 
     # ------------------------------------------------------------ commit
@@ -452,14 +480,14 @@ class OutputSet:
         with _DirLock(self.root):
             _remove_dead_staging(self.root, own=self.staging)
             previous = read_manifest(self.root)
-            new = _Manifest(staged[None], {s: v for s, v in staged.items()
-                                           if s is not None})
-            moves = [(os.path.join(self.folder(sub), n),
-                      os.path.join(self.target(sub), n))
+            new = _Manifest([n for n, _ in staged[None]],
+                            {s: [n for n, _ in v] for s, v in staged.items()
+                             if s is not None})
+            moves = [(src, os.path.join(self.target(sub), n))
                      for sub in sorted(s for s in staged if s is not None)
-                     for n in staged[sub]]
-            moves += [(os.path.join(self.staging, n),
-                       os.path.join(self.root, n)) for n in staged[None]]
+                     for n, src in staged[sub]]
+            moves += [(src, os.path.join(self.root, n))
+                      for n, src in staged[None]]
             self._check_targets(staged, moves)
             if self.replace:
                 keep = new
@@ -645,15 +673,16 @@ def register_staged(folders):
 
 
 def _staged_target(out_dir):
-    """The staging folder for ``out_dir`` when it is a subfolder of an open
-    set's directory (see OutputSet.staging_writes), else None."""
+    """(staging folder, subfolder) for ``out_dir`` when it is a subfolder
+    of an open set's directory (see OutputSet.staging_writes), else
+    None."""
     if not _STAGED:
         return None
     parent, sub = os.path.split(os.path.abspath(out_dir))
     staging = _STAGED.get(parent)
     if staging is None or not _plain_name(sub):
         return None
-    return os.path.join(staging, sub)
+    return staging, sub
 
 
 def write_outputs(out_dir, files, *, durable=False, replace=True):
@@ -696,7 +725,8 @@ def write_outputs(out_dir, files, *, durable=False, replace=True):
         _check_file_name(name)
     staged = _staged_target(out_dir)
     if staged is not None:
-        stage_files(staged, files, durable=durable, shown=os.fspath(out_dir))
+        stage_files(staged[0], files, sub=staged[1], durable=durable,
+                    shown=os.fspath(out_dir))
         return [os.path.join(os.fspath(out_dir), n)
                 for n in _write_order(list(files))]
     with OutputSet(out_dir, durable=durable, replace=replace) as out:

@@ -421,7 +421,7 @@ def _wait_for_results(folder, count, proc, timeout=60):
     are moved into ``folder`` only when the whole batch is done)."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        n = sum(1 for _ in folder.glob(".fitcli-staging-*/*/result.json")) \
+        n = sum(1 for _ in folder.glob(".fitcli-staging-*/*.result.json")) \
             if folder.exists() else 0
         if n >= count:
             return

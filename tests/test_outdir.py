@@ -398,3 +398,23 @@ def test_written_by_fitcli(tmp_path):
              mine / "fit.csv", tmp_path / "fit.csv"]
     assert written_by_fitcli(paths) == {str(p) for p in paths[:2] + paths[3:4]
                                         + paths[5:7]}
+
+
+@pytest.mark.parametrize("sub", ["run01", "1.2", "a.b.c", "-", "7", "x" * 240])
+def test_staged_names_round_trip_and_long_names(tmp_path, sub):
+    """Files of a dataset folder are staged flat (``LEN.SUB.NAME``), or in
+    a folder when that name would be too long; either way they land in
+    their folder."""
+    out = tmp_path / "b"
+    with OutputSet(out) as s:
+        s.write({"result.json": b"r", "fit.csv": b"f"}, sub=sub)
+        s.write({"summary.json": b"s"})
+        staged = sorted(os.listdir(s.staging))
+        s.commit()
+    flat = [f"{len(sub)}.{sub}.{n}" for n in ("fit.csv", "result.json")]
+    expected = ["-.summary.json"] + [f for f in flat if len(f) <= 255]
+    if any(len(f) > 255 for f in flat):     # 240 x: result.json in a folder
+        expected.append(sub)
+    assert staged == sorted(expected)
+    assert listing(out / sub) == ["fit.csv", "result.json"]
+    assert read_manifest(out).dirs == {sub: ["fit.csv", "result.json"]}
