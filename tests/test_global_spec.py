@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from fitcli.cli import main
 from fitcli.errors import SpecError
 from fitcli.global_fit.run import check_global, run_global
+from fitcli.outdir import MANIFEST
 from fitcli.spec import apply_overrides, load_spec, load_spec_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -156,7 +157,7 @@ def test_cli_run_outputs(files):
     out = Path("out")
     assert {p.name for p in out.iterdir()} == {
         "report.txt", "result.json", "params.csv", "fit.csv", "datasets.csv",
-        "ci.csv"}
+        "ci.csv", MANIFEST}
     fit = (out / "fit.csv").read_text().splitlines()
     assert fit[0] == "dataset,x,y,sigma,model,residual,model_stderr"
     assert len(fit) == 1 + 27

@@ -912,3 +912,18 @@ def test_jobs_beyond_the_cpus_says_so(tmp_path, two_cpus, monkeypatch):
         assert (res.exit_code, res.stderr) == (0, "")
     assert started == [2, 2, 2, 2]
     assert runs.exists()
+
+
+def test_confidence_maps_writing_one_file_in_a_global_fit(tmp_path):
+    for i in (1, 2):
+        line_data(tmp_path / f"run{i}.csv", seed=i)
+    spec = tmp_path / "g.yaml"
+    spec.write_text("data: {file: 'run*.csv', x: x, y: y}\nmodel: a*x + b\n"
+                    "shared: [a]\nparameters: {a: 1, b: 0}\n"
+                    "confidence:\n  maps: [{x: a, y: b__run1}, "
+                    "{x: a, y: b__run1}]\n")
+    for command in ("run", "check"):
+        line = one_line_error(invoke([command, spec]))
+        assert line == (f"Error: {spec}:6:30: confidence.maps[1]: this map is "
+                        "the same map as confidence.maps[0] (x: a, y: "
+                        "b__run1); list each map once, or rename a parameter")

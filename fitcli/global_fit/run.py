@@ -162,8 +162,10 @@ def build_global(spec):
         ``model``...) or the data file.
     """
     from ..model import ExpressionModel
-    from ..run import _relocate, _variables, build_dataset, residual_function
+    from ..run import (_relocate, _variables, build_dataset,
+                       check_output_names, residual_function)
 
+    check_output_names(spec)        # no two maps writing one file
     params = _parameters(spec)
     if spec.shared is not None:
         problem = GlobalProblem(params, shared=list(spec.shared),
