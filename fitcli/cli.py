@@ -371,7 +371,6 @@ def run(specs, out_dir, data_files, jobs, warm_start, engine, sets,
             except Exception as exc:  # noqa: BLE001
                 return _say_error(exc, debug)
         codes, docs = [], []
-        folders = _subfolders(specs)
         try:
             layer = _plot_layer(plot_options)
         except Exception as exc:  # noqa: BLE001 - mapped to exit codes
@@ -381,7 +380,9 @@ def run(specs, out_dir, data_files, jobs, warm_start, engine, sets,
                            layer)
         from .junit import Case
         suites = []
-        plans = _plans(specs, opts, folders)
+        from .plan import subfolders
+        plans = _plans(specs, opts)
+        folders = subfolders(specs)
         for path, plan in zip(specs, plans):
             sub = folders[path] if len(specs) > 1 else None
             try:
@@ -430,19 +431,6 @@ class _RunOptions:
         self.plot, self.plot_layer = plot, plot_layer
 
 
-def _subfolders(specs):
-    """Output subfolder per spec for ``-o DIR`` with several specs, distinct
-    by construction (:func:`fitcli.batch.dataset_names`): the file stem, or
-    where specs share a stem their path from the common folder with ``/``
-    and dots as ``_`` (``damped_sine_toml``, ``p_spec_yaml``).  A spec
-    given twice gets one name (and is refused as a collision)."""
-    from .batch import dataset_names
-
-    unique = list(dict.fromkeys(os.path.abspath(p) for p in specs))
-    names = dict(zip(unique, dataset_names(unique, reserved=())))
-    return {p: names[os.path.abspath(p)] for p in specs}
-
-
 def _load(path, sets, confidence=True):
     from .errors import FitcliError, SpecError
     from .spec import apply_overrides, load_spec
@@ -463,135 +451,23 @@ def _load(path, sets, confidence=True):
     return spec
 
 
-def _batch_files(spec, data_files):
-    """(files of a batch, None, notes) or (None, the single data file given
-    with --data, or None; notes).  Files that fitcli wrote as outputs
-    (:func:`fitcli.outdir.written_by_fitcli`) are left out of what a glob
-    matched, with a note; a glob left with nothing is an input error."""
-    from .errors import SpecError
-    from .outdir import written_by_fitcli
-    from .spec import expand_data_files, is_glob
+def _plans(specs, opts):
+    """Every spec of the command loaded (with the options applied) and
+    resolved before the first fit (:func:`fitcli.plan.plan_specs`)."""
+    from .plan import plan_specs
 
-    if data_files:
-        found = expand_data_files(list(data_files), os.getcwd(),
-                                  source=None, key="--data")
-        if len(data_files) == 1 and len(found) == 1 and \
-                not is_glob(data_files[0]):
-            return None, found[0], []
-        named = {os.path.abspath(os.path.expanduser(f)) for f in data_files
-                 if not is_glob(f)}
-        where = {"file": None, "key": "--data"}
-        text = ", ".join(repr(f) for f in data_files)
-    elif getattr(spec.data, "pattern", None) is not None:
-        found, named = spec.data.files, set()
-        if not is_glob(spec.data.pattern):
-            return list(found), None, []
-        where = spec.locate("data.file", value=True)
-        text = repr(spec.data.pattern)
-    else:
-        return None, None, []
-    skipped = written_by_fitcli([f for f in found if str(f) not in named])
-    files = [f for f in found if str(f) not in skipped]
-    if not skipped:
-        return files, None, []
-    from .run import _shown_path
-    shown = sorted(_shown_path(str(f)) for f in skipped)
-    listed = ", ".join(shown[:3]) + (f" and {len(shown) - 3} more"
-                                     if len(shown) > 3 else "")
-    if not files:
-        raise SpecError(f"every file matching {text} was written by fitcli "
-                        f"as an output ({listed}); outputs are never read as "
-                        "data", **where)
-    key = where["key"]
-    return files, None, [f"{key}: skipped {len(shown)} file"
-                         f"{'s' if len(shown) > 1 else ''} written by fitcli "
-                         f"as outputs: {listed}"]
+    def load(path):
+        spec = _load(path, opts.sets, opts.confidence)
+        if opts.plot and not spec.output.plot:
+            spec = dataclasses.replace(
+                spec, output=dataclasses.replace(spec.output, plot=True))
+        if opts.plot_layer:
+            from .plot.settings import with_plot_options
+            spec = with_plot_options(spec, opts.plot_layer)
+        return spec
 
-
-class _Plan:
-    """One spec of ``fitcli run``, loaded and resolved before any fit."""
-
-    def __init__(self, path, spec, files, out, notes, located, *,
-                 subfolder=None, is_global=False):
-        self.path, self.spec, self.files, self.out = path, spec, files, out
-        self.notes = notes
-        self.located = located      # where the output directory was set
-        self.subfolder, self.is_global = subfolder, is_global
-
-    def claims(self):
-        """``{real path: what}`` of every directory this spec writes."""
-        from .batch import dataset_names
-        out = {os.path.realpath(self.out): "the output directory"}
-        for name in dataset_names(self.files) if self.files else ():
-            out[os.path.realpath(os.path.join(self.out, name))] = \
-                f"the folder of dataset {name!r}"
-        return out
-
-
-def _plan(path, opts, subfolder):
-    from .run import check_output_dir
-
-    spec = _load(path, opts.sets, opts.confidence)
-    if opts.plot and not spec.output.plot:
-        spec = dataclasses.replace(
-            spec, output=dataclasses.replace(spec.output, plot=True))
-    if opts.plot_layer:
-        from .plot.settings import with_plot_options
-        spec = with_plot_options(spec, opts.plot_layer)
-    target = None
-    if opts.out_dir is not None:
-        target = os.path.join(opts.out_dir, subfolder) if subfolder else opts.out_dir
-    located = spec.locate("output.dir") if target is None and \
-        "output.dir" in spec.positions else {"file": path, "key": None}
-    if spec.is_global:
-        check_output_dir(spec, target)
-        out = target if target is not None else str(spec.output.dir)
-        return _Plan(path, spec, None, out, [], located, subfolder=subfolder,
-                     is_global=True)
-    files, single, notes = _batch_files(spec, opts.data_files)
-    if single is not None:
-        spec = spec.with_data_file(single)
-    check_output_dir(spec, target)
-    out = target if target is not None else str(spec.output.dir)
-    return _Plan(path, spec, files, out, notes, located)
-
-
-def _plans(specs, opts, folders):
-    """Every spec of the command loaded before the first fit (an error is
-    kept, to be reported in its turn).  A spec whose output directory (or a
-    dataset folder of a batch) is one that an earlier spec of the command
-    writes is refused: one run's results would replace the other's."""
-    from .errors import SpecError
-
-    plans, claimed = [], {}
-    for path in specs:
-        sub = folders[path] if len(specs) > 1 else None
-        try:
-            plan = _plan(path, opts, sub)
-            claims = plan.claims()
-            for real, what in claims.items():
-                if real not in claimed:
-                    continue
-                other, theirs = claimed[real]
-                same = os.path.realpath(other) == os.path.realpath(path)
-                why = ("the spec is given twice" if same else
-                       f"{what} {_shown(real)} is also {theirs} of {other}")
-                raise SpecError(f"{why} in this command, and one run's "
-                                "results would replace the other's; give the "
-                                "specs different output.dir, or use -o DIR "
-                                "(one subfolder per spec)", **plan.located)
-        except Exception as exc:  # noqa: BLE001 - reported in its turn
-            plans.append(exc)
-            continue
-        for real, what in claims.items():
-            claimed[real] = (path, what)
-        plans.append(plan)
-    return plans
-
-
-def _shown(path):
-    from .run import _shown_path
-    return _shown_path(path)
+    return plan_specs(specs, load, out_dir=opts.out_dir,
+                      data_files=opts.data_files)
 
 
 def _run_one(plan, opts):
@@ -1096,7 +972,8 @@ def check(specs, debug):
                                "models finite at the initial values)")
                     codes.append(EXIT_OK)
                     continue
-                files, _, notes = _batch_files(spec, ())
+                from .plan import data_files
+                files, _, notes = data_files(spec, ())
                 for note in notes:
                     click.echo(f"note: {path}: {note}", err=True)
                 files = files if files is not None else [None]
