@@ -737,7 +737,8 @@ def write_outputs(out_dir, files, *, durable=False, replace=True):
 #: Files that fitcli writes which a data glob could match, for folders
 #: written before manifests existed (beside a fitcli result.json or
 #: summary.json).
-_OUTPUT_TABLES = ("fit.csv", "params.csv", "ci.csv", "summary.csv")
+_OUTPUT_TABLES = ("fit.csv", "curve.csv", "params.csv", "ci.csv", "summary.csv",
+                  "datasets.csv")
 _DOCUMENT_HEAD = b'{\n  "format": "fitcli.'
 
 

@@ -445,7 +445,7 @@ def test_killed_batch_leaves_the_previous_results(tmp_path, sig):
     assert first.communicate(timeout=300) == (b"", b"")
     assert first.returncode == 0
     before = tree_bytes(out)
-    assert len(before) == 400 * 4 + 2
+    assert len(before) == 400 * 5 + 2
     proc = _fitcli("run", spec, "-o", out, "--jobs", "2",
                    start_new_session=True)
     try:

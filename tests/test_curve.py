@@ -12,6 +12,7 @@ from fitcli import eval_uncertainty
 from fitcli.curve import (CURVE_POINTS, LOG_SPAN, MAX_CURVE_POINTS,
                           component_names, curve_grid)
 from fitcli.model import ExpressionModel
+from fitcli.outdir import MANIFEST
 from fitcli.run import run_spec
 from fitcli.spec import load_spec, load_spec_text
 
@@ -192,7 +193,7 @@ def test_no_curve_without_csv_or_plots(tmp_path):
     outcome = run_spec(spec, out_dir=tmp_path / "o")
     assert outcome.curve is None
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [
-        "report.txt", "result.json"]
+        MANIFEST, "report.txt", "result.json"]
 
 
 def test_curve_csv_same_bytes_twice(tmp_path):

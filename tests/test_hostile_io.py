@@ -125,7 +125,8 @@ def test_junit_to_dev_full_is_a_one_line_enospc(tmp_path):
     assert OUTPUTS <= set(listing(tmp_path / "o"))     # the fit was written
 
 
-OUTPUTS = {"fit.csv", "params.csv", "report.txt", "result.json", MANIFEST}
+OUTPUTS = {"fit.csv", "curve.csv", "params.csv", "report.txt", "result.json",
+           MANIFEST}
 
 
 def test_junit_to_dev_null_and_through_a_symlink(tmp_path):
@@ -600,10 +601,10 @@ def test_output_inside_the_data_glob_is_not_read_back(tmp_path):
     res = invoke(["run", spec])
     assert res.exit_code == 0
     assert res.stderr == (
-        f"note: {spec}: data.file: skipped 7 files written by fitcli as "
-        f"outputs: {tmp_path}/runs/out/run0/fit.csv, "
-        f"{tmp_path}/runs/out/run0/params.csv, "
-        f"{tmp_path}/runs/out/run1/fit.csv and 4 more\n")
+        f"note: {spec}: data.file: skipped 10 files written by fitcli as "
+        f"outputs: {tmp_path}/runs/out/run0/curve.csv, "
+        f"{tmp_path}/runs/out/run0/fit.csv, "
+        f"{tmp_path}/runs/out/run0/params.csv and 7 more\n")
     second = json.loads((tmp_path / "runs/out/summary.json").read_text())
     assert second == first
     # -q: no note; check skips them too
@@ -611,7 +612,7 @@ def test_output_inside_the_data_glob_is_not_read_back(tmp_path):
     assert (res.exit_code, res.stderr) == (0, "")
     res = invoke(["check", spec])
     assert res.exit_code == 0
-    assert res.stderr.startswith(f"note: {spec}: data.file: skipped 7 files")
+    assert res.stderr.startswith(f"note: {spec}: data.file: skipped 10 files")
     assert "(3 datasets," in res.stdout
 
 
@@ -627,7 +628,7 @@ def test_data_option_glob_skips_outputs_but_not_named_files(tmp_path,
     res = invoke(["run", spec, "--data", "runs/**/*.csv", "-o", "runs/o"])
     assert res.exit_code == 0
     assert res.stderr.startswith("note: ")
-    assert "--data: skipped 5 files written by fitcli" in res.stderr
+    assert "--data: skipped 7 files written by fitcli" in res.stderr
     assert "2 datasets, 2 ok" in res.stdout
     # a file named plainly is read, even an output (fitting a fit.csv)
     res = invoke(["run", spec, "--data", "runs/o/run0/fit.csv",
