@@ -79,6 +79,10 @@ class DatasetResult:
     error: str | None = None
     failed_checks: str = ""
     values: dict = field(default_factory=dict)
+    #: The dataset's output files ({name: bytes}) when a worker on a
+    #: cluster made them without writing (the client writes them); None
+    #: when they were written (staged) where the dataset was fitted.
+    files: dict | None = None
 
 
 @dataclass
@@ -90,6 +94,12 @@ class BatchResult:
     written: list = field(default_factory=list)
     #: the bytes of summary.json as written
     summary_json: bytes = b""
+
+    #: datasets kept from the previous run without refitting
+    #: (``incremental``), and datasets of the previous run no longer in
+    #: the batch (dropped from the directory and the summary)
+    kept: list = field(default_factory=list)
+    removed: list = field(default_factory=list)
 
     @property
     def exit_code(self):
@@ -200,22 +210,25 @@ def _row(dataset, data, names, outcome=None, *, exit_code, message,
             params[name] = {"value": float(p.value),
                             "stderr": None if stderr is None else float(stderr)}
         row["params"] = params
+        row["warnings"] = [d.code for d in getattr(outcome, "diagnoses", ())]
     else:
         row.update(success=False, status=status or "error",
                    exit_code=exit_code, chisqr=None, redchi=None,
                    rsquared=None, pvalue=None, nfev=None,
                    params={name: {"value": None, "stderr": None}
-                           for name in names})
+                           for name in names}, warnings=[])
     row["message"] = message
     return row
 
 
 def fit_dataset(spec, index, dataset, data_file, shown, out_dir, *,
-                engine=None, confidence=True, initial=None, run=None):
+                engine=None, confidence=True, initial=None, run=None,
+                write=True):
     """Fit one dataset of a batch; never raises for a user error (the
     error is in the result).  ``run()``, when given, makes the FitOutcome
     instead of :func:`fitcli.run.run_spec` (the batched engine's
-    datasets)."""
+    datasets).  With ``write=False`` the output files are returned in the
+    result (``files``) instead of written."""
     from .errors import FitcliError
     from .outputs import OutputError
     from .run import run_spec
@@ -235,7 +248,7 @@ def fit_dataset(spec, index, dataset, data_file, shown, out_dir, *,
             one = spec.with_data_file(data_file)
             outcome = run_spec(one, out_dir=out_dir, engine=engine,
                                confidence=confidence, initial=initial,
-                               report=False)
+                               report=False, write=write)
     except OutputError as exc:
         return failed(EXIT_OUTPUT, "output_error", str(exc))
     except FitcliError as exc:
@@ -251,30 +264,53 @@ def fit_dataset(spec, index, dataset, data_file, shown, out_dir, *,
                          _row(dataset, shown, names, outcome,
                               exit_code=outcome.exit_code,
                               message=res.message),
-                         failed_checks=outcome.failed_checks, values=values)
+                         failed_checks=outcome.failed_checks, values=values,
+                         files=None if write else dict(outcome.files))
 
 
 _SPECS = {}
 
 
-def _worker_task(task):
-    """(spec key, index, dataset, file, shown, out dir, engine, confidence)
-    -> DatasetResult, in a worker process (the specs were inherited by
-    fork or set up by the initializer)."""
+def _fit_tasks(spec, tasks, write=True):
+    """DatasetResults of batch tasks (index, dataset, file, shown, out dir,
+    engine, confidence), fitted one by one."""
+    return [fit_dataset(spec, i, dataset, f, shown, sub, engine=eng,
+                        confidence=conf, write=write)
+            for _, i, dataset, f, shown, sub, eng, conf in tasks]
+
+
+def _worker_task(tasks):
+    """A chunk of batch tasks -> DatasetResults, in a local worker process
+    (the spec was inherited by fork or set up by the initializer)."""
     global _IN_TASK
-    key, index, dataset, data_file, shown, out_dir, engine, confidence = task
     if _PARENT[0] is not None and os.getppid() != _PARENT[0]:
         os._exit(128 + signal.SIGTERM)      # the batch is gone
     _IN_TASK = True
     try:
-        return fit_dataset(_SPECS[key], index, dataset, data_file, shown,
-                           out_dir, engine=engine, confidence=confidence)
+        return _fit_tasks(_SPECS[0], tasks)
     except _Stop:
         os._exit(128 + signal.SIGTERM)
     finally:
         _IN_TASK = False
         if _STOPPING:
             os._exit(128 + signal.SIGTERM)
+
+
+def _cluster_task(job):
+    """(spec, kind, work, shipped data) -> DatasetResults with their files,
+    on a cluster worker: nothing is written there, the client writes (the
+    worker may not see the output directory).  ``kind`` is 'single' (a
+    chunk of batch tasks) or 'stacked' (a chunk of blocks for the batched
+    engine, whose setup is made here from the spec)."""
+    spec, kind, work, shipped = job
+    from .inputs import provided
+    with provided(shipped):
+        if kind == "single":
+            return _fit_tasks(spec, work, write=False)
+        from .stacked import fit_chunk, plan
+        chunk, engine, confidence = work
+        setup = plan(spec, engine)
+        return fit_chunk(setup, chunk, engine, confidence, write=False)
 
 
 _PARENT = [None]
@@ -342,7 +378,8 @@ def effective_jobs(jobs, n):
 
 def run_batch(spec, files, out_dir, *, engine=None, confidence=True, jobs=1,
               warm_start=False, on_result=None, shown=None,
-              before_start=None):
+              before_start=None, cluster=None, ship_data=False,
+              incremental=False):
     """Fit ``spec`` to every file of ``files``.
 
     Parameters
@@ -368,6 +405,24 @@ def run_batch(spec, files, out_dir, *, engine=None, confidence=True, jobs=1,
         Called without arguments once the worker processes exist, before
         the first dataset is fitted (a progress display that starts a
         thread must start after the fork).
+    cluster : str, optional
+        Fit on a Dask cluster instead of local processes: a scheduler
+        address (``tcp://host:8786``) or ``local`` / ``local:N`` (a
+        LocalCluster of N processes); needs ``fitcli[dask]``.  The workers
+        read the data files (a path they can see) and send back each
+        dataset's results and files, written here as a local run writes
+        them: the same bytes as ``jobs=1``.
+    ship_data : bool
+        With ``cluster``: read the data files here and send their bytes
+        with the work (workers that cannot see them).
+    incremental : bool
+        Keep, without refitting, the datasets whose results in ``out_dir``
+        were made from the same inputs: each summary row records a digest
+        of what determines the dataset's results (:func:`dataset_digests`),
+        and a dataset whose digest equals the previous run's keeps its
+        folder and row as they are.  The summary is always complete and
+        the same as a full run's; datasets of the previous run that are no
+        longer in the batch are dropped (``BatchResult.removed``).
 
     Returns
     -------
@@ -382,7 +437,7 @@ def run_batch(spec, files, out_dir, *, engine=None, confidence=True, jobs=1,
         are one set, moved into place only when all are written; see
         :mod:`fitcli.outdir`).
     """
-    from .outdir import OutputSet
+    from .outdir import OutputError, OutputSet
 
     files = [str(f) for f in files]
     shown = list(shown) if shown is not None else files
@@ -390,19 +445,48 @@ def run_batch(spec, files, out_dir, *, engine=None, confidence=True, jobs=1,
     names = dataset_names(files)
     out_dir = str(out_dir)
 
-    def done(r):
-        _stop_on_output_error(r, out_dir)
-        if on_result is not None:
-            on_result(r)
-
+    digests = dataset_digests(spec, files, shown, names, engine, confidence)
     with OutputSet(out_dir) as out, out.staging_writes():
-        tasks = [(0, i, names[i], files[i], shown[i], out.target(names[i]),
-                  engine, confidence) for i in range(len(files))]
-        njobs = 1 if warm_start else effective_jobs(jobs, len(files))
         results = [None] * len(files)
+        previous = _previous_rows(out_dir)
+        kept = []
+        if incremental:
+            for i, name in enumerate(names):
+                row = previous.get(name)
+                if row is not None and row.get("digest") == digests[i] and \
+                        out.keep(name):
+                    results[i] = _reused(i, name, shown[i], row)
+                    kept.append(i)
+
+        def done(r):
+            if r.files is not None:           # made on a cluster worker
+                try:
+                    if r.files:
+                        out.write(r.files, sub=r.dataset)
+                except OutputError as exc:
+                    r.exit_code, r.error = EXIT_OUTPUT, str(exc)
+                r.files = None
+            _stop_on_output_error(r, out_dir)
+            if on_result is not None:
+                on_result(r)
+
+        skip = set(kept)
+        tasks = [(0, i, names[i], files[i], shown[i], out.target(names[i]),
+                  engine, confidence) for i in range(len(files))
+                 if i not in skip]
+        njobs = 1 if warm_start else effective_jobs(jobs, max(1, len(tasks)))
+        if on_result is not None:
+            for i in kept:
+                on_result(results[i])
         from .stacked import plan
-        setup = plan(spec, engine, warm_start) if files else None
-        if setup is not None:
+        setup = plan(spec, engine, warm_start) if tasks else None
+        if not tasks:
+            if before_start is not None:
+                before_start()
+        elif cluster is not None and not warm_start:
+            _on_cluster(spec, setup, tasks, cluster, ship_data, results,
+                        done, before_start, engine, confidence)
+        elif setup is not None:
             _stacked(setup, spec, tasks, njobs, results, done, before_start,
                      engine, confidence)
         elif njobs == 1:
@@ -418,13 +502,85 @@ def run_batch(spec, files, out_dir, *, engine=None, confidence=True, jobs=1,
                 results[i] = r
                 done(r)
         else:
-            _parallel(spec, tasks, njobs, results, done, before_start)
+            _parallel(spec, _single_chunks(tasks, njobs), njobs, results,
+                      done, before_start)
+        for r, digest in zip(results, digests):
+            r.row["digest"] = digest
         files = summary_files(spec, results)
         batch = BatchResult(results=results, out_dir=out_dir,
-                            summary_json=files["summary.json"])
+                            summary_json=files["summary.json"],
+                            kept=[results[i].dataset for i in kept],
+                            removed=sorted(set(previous) - set(names)))
         out.write(files)
         batch.written = out.commit()
     return batch
+
+
+def dataset_digests(spec, files, shown, names, engine, confidence):
+    """One SHA-256 per dataset of everything that determines its results
+    and files: the data file's bytes, the spec as loaded (after ``--set``
+    and command-line plot options; the batch's file list left out, so
+    adding a file changes no other dataset's digest), the dataset's name
+    and shown path (written into its result), the engine and confidence
+    options, and the versions of fitcli, numpy, scipy, asteval and Python.
+    A file that cannot be read gets no digest (None: never reused)."""
+    import dataclasses
+    import hashlib
+
+    from .inputs import read_limited
+    from .limits import LimitError
+    from .outputs import _versions
+
+    data = dataclasses.replace(spec.data, file=None, files=()) \
+        if dataclasses.is_dataclass(spec.data) else spec.data
+    common = repr((dataclasses.replace(spec, data=data), engine,
+                   bool(confidence), sorted(_versions().items())))
+    base = hashlib.sha256(common.encode("utf-8"))
+    out = []
+    for f, sh, name in zip(files, shown, names):
+        try:
+            raw = read_limited(f, "MAX_DATA_BYTES", f"data file {f}")
+        except (OSError, LimitError):
+            out.append(None)
+            continue
+        h = base.copy()
+        h.update(repr((name, sh)).encode("utf-8"))
+        h.update(hashlib.sha256(raw).digest())
+        out.append(h.hexdigest())
+    return out
+
+
+def _previous_rows(out_dir):
+    """The previous run's summary rows by dataset ({} without a readable
+    summary.json of a batch)."""
+    from .errors import FitcliError
+    from .regress import load_document
+
+    path = os.path.join(out_dir, "summary.json")
+    if not os.path.isfile(path):
+        return {}
+    try:
+        doc = load_document(path)
+    except (FitcliError, OSError):
+        return {}
+    rows = doc.get("datasets") if isinstance(doc, dict) else None
+    if doc.get("format") != SUMMARY_FORMAT or not isinstance(rows, list):
+        return {}
+    return {r["dataset"]: r for r in rows
+            if isinstance(r, dict) and isinstance(r.get("dataset"), str)}
+
+
+def _reused(index, name, shown, row):
+    """The DatasetResult of a dataset kept from the previous run."""
+    row = dict(row)
+    code = row.get("exit_code")
+    code = code if isinstance(code, int) else EXIT_INTERNAL
+    failed = code not in (0, 1, 3)
+    values = {n: p.get("value") for n, p in (row.get("params") or {}).items()
+              if isinstance(p, dict) and p.get("value") is not None}
+    return DatasetResult(index, name, shown, code, row,
+                         error=row.get("message") if failed else None,
+                         values=values)
 
 
 def _stop_on_output_error(r, out_dir):
@@ -438,7 +594,7 @@ def _stop_on_output_error(r, out_dir):
 
 def _stacked_task(task):
     """(chunk of blocks, engine, confidence) -> DatasetResults, fitted by
-    the batched engine in a worker process."""
+    the batched engine in a local worker process."""
     global _IN_TASK
     chunk, engine, confidence = task
     if _PARENT[0] is not None and os.getppid() != _PARENT[0]:
@@ -458,7 +614,8 @@ def _stacked_task(task):
 def _stacked(setup, spec, tasks, njobs, results, on_result, before_start,
              engine, confidence):
     """Fit a batch with the batched engine (:mod:`fitcli.stacked`): chunks
-    of blocks in the parent (``njobs == 1``) or in worker processes."""
+    of blocks in the parent (``njobs == 1``) or in local worker
+    processes."""
     from .batched import BLOCK
     from .stacked import chunks, fit_chunk
 
@@ -476,36 +633,83 @@ def _stacked(setup, spec, tasks, njobs, results, on_result, before_start,
               before_start, task=_stacked_task, extra={"stacked": setup})
 
 
-def _parallel(spec, tasks, njobs, results, on_result, before_start,
+def _parallel(spec, work, njobs, results, on_result, before_start,
               task=None, extra=None):
+    """Fit ``work`` in ``njobs`` local worker processes
+    (:class:`fitcli.executors.LocalExecutor`): each item is a chunk of
+    batch tasks for ``task`` (default :func:`_worker_task`), which returns
+    its DatasetResults.  Interrupted (or failing), the workers are stopped
+    at once -- without the lock of a shared task queue that could hang the
+    stop."""
+    from .executors import LocalExecutor
     from .outdir import staged_folders
 
-    ctx = _context()
     specs = {0: spec, _STAGED_KEY: staged_folders()}
     specs.update(extra or {})
-    pool = ctx.Pool(njobs, initializer=_worker_init_specs,
-                    initargs=(specs,))
-    finished = False
-    try:
+    with LocalExecutor(njobs, initializer=_worker_init_specs,
+                       initargs=(specs,)) as executor:
         if before_start is not None:
             before_start()
-        # small chunks keep the workers busy to the end; order is restored
-        # by index
-        chunk = 1 if task is not None else \
-            max(1, min(16, len(tasks) // (njobs * 8)))
-        for out in pool.imap_unordered(task or _worker_task, tasks,
-                                       chunksize=chunk):
-            for r in (out if task is not None else [out]):
+        for out in executor.map_unordered(task or _worker_task, work):
+            for r in out:
                 results[r.index] = r
                 if on_result is not None:
                     on_result(r)
-        finished = True
-    finally:
-        if finished:
-            pool.close()
+
+
+def _single_chunks(tasks, njobs):
+    """Batch tasks in chunks: small enough to keep every worker busy to the
+    end, large enough to spare messages (order is restored by index)."""
+    size = max(1, min(16, len(tasks) // (njobs * 8)))
+    return [tasks[i:i + size] for i in range(0, len(tasks), size)]
+
+
+def _on_cluster(spec, setup, tasks, cluster, ship_data, results, on_result,
+                before_start, engine, confidence):
+    """Fit the batch on a Dask cluster (``cluster``: an address or
+    ``local[:N]``): chunks of datasets -- whole blocks of the batched
+    engine when it applies -- go to the workers, which read the data files
+    themselves (``ship_data``: the client reads them and sends their
+    bytes), fit, and send back each dataset's result with its files; the
+    caller writes them as a local run would."""
+    from .executors import DaskExecutor
+
+    with DaskExecutor(cluster) as executor:
+        workers = max(1, executor.n_workers())
+        if setup is not None:
+            from .batched import BLOCK
+            from .stacked import chunks
+            units = [("stacked", (c, engine, confidence), [t[3] for b in c
+                                                          for t in b])
+                     for c in chunks(tasks, workers, BLOCK)]
         else:
-            pool.terminate()       # SIGTERM to the workers
-        pool.join()
+            units = [("single", c, [t[3] for t in c])
+                     for c in _single_chunks(tasks, workers)]
+        jobs = [(spec, kind, work, _read_data(files) if ship_data else {})
+                for kind, work, files in units]
+        if before_start is not None:
+            before_start()
+        for out in executor.map_unordered(_cluster_task, jobs):
+            for r in out:
+                results[r.index] = r
+                if on_result is not None:
+                    on_result(r)
+
+
+def _read_data(files):
+    """{path: bytes} of the data files that can be read (a file that
+    cannot is left to the worker, which reports it like any other)."""
+    from .inputs import read_limited
+    from .limits import LimitError
+
+    out = {}
+    for f in files:
+        try:
+            out[os.path.abspath(f)] = read_limited(f, "MAX_DATA_BYTES",
+                                                   f"data file {f}")
+        except (OSError, LimitError):
+            pass
+    return out
 
 
 # --------------------------------------------------------------------------
@@ -557,7 +761,7 @@ def summary_files(spec, results):
            "pvalue", "nfev"]
     for name in names:
         header += [name, f"{name}_stderr"]
-    header.append("message")
+    header += ["warnings", "message"]
     table = []
     for row in rows:
         cells = [row["dataset"], row["data"]] + \
@@ -567,7 +771,7 @@ def summary_files(spec, results):
         for name in names:
             p = row["params"].get(name, {})
             cells += [p.get("value"), p.get("stderr")]
-        cells.append(row["message"])
+        cells += [";".join(row.get("warnings") or ()), row["message"]]
         table.append(cells)
     doc = {
         "format": SUMMARY_FORMAT,

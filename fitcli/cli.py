@@ -309,6 +309,17 @@ def main():
 @click.option("--warm-start", is_flag=True,
               help="Batch: start each dataset from the previous best fit "
                    "(runs in one process).")
+@click.option("--cluster", metavar="ADDRESS",
+              help="Batch: fit on a Dask cluster: a scheduler address "
+                   "(tcp://host:8786) or local[:N] (N worker processes on "
+                   "this machine); needs pip install 'fitcli[dask]'.")
+@click.option("--ship-data", is_flag=True,
+              help="With --cluster: send the data files' bytes to the "
+                   "workers (for workers that cannot read them).")
+@click.option("--incremental", is_flag=True,
+              help="Batch: refit only the datasets whose data, spec or "
+                   "options changed since the run in the output directory; "
+                   "the summary stays complete.")
 @click.option("--engine", help="Engine overriding the spec's (its options "
               "are dropped).")
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
@@ -337,9 +348,10 @@ def main():
               help="Print the result documents as JSON instead of reports.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
 @_plot_options
-def run(specs, out_dir, data_files, jobs, warm_start, engine, sets,
-        no_confidence, plot, baseline, update_baseline, rtol, atol, junit,
-        quiet, as_json, debug, **plot_options):
+def run(specs, out_dir, data_files, jobs, warm_start, cluster, ship_data,
+        incremental, engine, sets, no_confidence, plot, baseline,
+        update_baseline, rtol, atol, junit, quiet, as_json, debug,
+        **plot_options):
     """Fit each SPEC and write report.txt, result.json, params.csv, fit.csv
     (and ci.csv, ci2d_X_Y.csv when asked; fit.png with --plot) into its
     output directory.
@@ -352,6 +364,8 @@ def run(specs, out_dir, data_files, jobs, warm_start, engine, sets,
     Examples:
       fitcli run specs/quickstart.yaml --set amp1.min=0 -o results/
       fitcli run peaks.yaml --data 'runs/*.csv' --jobs 0 -o results/runs
+      fitcli run peaks.yaml --data 'runs/*.csv' --incremental -o results/runs
+      fitcli run peaks.yaml --data 'runs/*.csv' --cluster tcp://head:8786
       fitcli run peaks.yaml --baseline baselines/peaks --update-baseline
       fitcli run specs/quickstart.yaml --plot
       fitcli run decay.yaml --logy --xlabel 'time (s)' --style paper
@@ -361,6 +375,11 @@ def run(specs, out_dir, data_files, jobs, warm_start, engine, sets,
     """
     if update_baseline and not baseline:
         raise click.UsageError("--update-baseline needs --baseline PATH")
+    if ship_data and not cluster:
+        raise click.UsageError("--ship-data needs --cluster ADDRESS")
+    if cluster is not None and not cluster.strip():
+        raise click.UsageError("--cluster needs an address: tcp://host:port "
+                               "or local[:N]")
 
     def body():
         from .outputs import json_bytes
@@ -377,7 +396,8 @@ def run(specs, out_dir, data_files, jobs, warm_start, engine, sets,
             return _say_error(exc, debug)
         opts = _RunOptions(out_dir, data_files, jobs, warm_start, engine,
                            sets, not no_confidence, quiet, as_json, plot,
-                           layer)
+                           layer, cluster=cluster, ship_data=ship_data,
+                           incremental=incremental)
         from .junit import Case
         suites = []
         from .plan import subfolders
@@ -424,11 +444,14 @@ def run(specs, out_dir, data_files, jobs, warm_start, engine, sets,
 
 class _RunOptions:
     def __init__(self, out_dir, data_files, jobs, warm_start, engine, sets,
-                 confidence, quiet, as_json, plot=False, plot_layer=None):
+                 confidence, quiet, as_json, plot=False, plot_layer=None, *,
+                 cluster=None, ship_data=False, incremental=False):
         self.out_dir, self.data_files, self.jobs = out_dir, data_files, jobs
         self.warm_start, self.engine, self.sets = warm_start, engine, sets
         self.confidence, self.quiet, self.as_json = confidence, quiet, as_json
         self.plot, self.plot_layer = plot, plot_layer
+        self.cluster, self.ship_data = cluster, ship_data
+        self.incremental = incremental
 
 
 def _load(path, sets, confidence=True):
@@ -589,9 +612,22 @@ def _run_batch(path, spec, files, target, opts):
                           confidence=opts.confidence, jobs=opts.jobs,
                           warm_start=opts.warm_start, shown=shown,
                           on_result=progress.update,
-                          before_start=progress.start)
+                          before_start=progress.start, cluster=opts.cluster,
+                          ship_data=opts.ship_data,
+                          incremental=opts.incremental)
     finally:
         progress.stop()
+    if not opts.quiet:
+        if opts.incremental:
+            click.echo(f"note: {path}: {len(batch.kept)} of {total} datasets "
+                       "unchanged since the previous run (kept), "
+                       f"{total - len(batch.kept)} fitted", err=True)
+        if batch.removed:
+            shown_removed = ", ".join(batch.removed[:10]) + \
+                (", ..." if len(batch.removed) > 10 else "")
+            click.echo(f"note: {path}: {len(batch.removed)} datasets of the "
+                       f"previous run are no longer in the batch, removed: "
+                       f"{shown_removed}", err=True)
     failures = batch.failures
     for r in failures:
         what = r.error or _status_text(r.exit_code, r.row["status"])
@@ -599,8 +635,11 @@ def _run_batch(path, spec, files, target, opts):
         if r.failed_checks:
             click.echo(r.failed_checks, err=True)
     if not opts.quiet and not opts.as_json:
-        click.echo(f"{path}: {total} datasets, {total - len(failures)} ok, "
-                   f"{len(failures)} failed; summary in "
+        warned = sum(1 for r in batch.results
+                     if r.exit_code == 0 and r.row.get("warnings"))
+        click.echo(f"{path}: {total} datasets, {total - len(failures)} ok"
+                   + (f" ({warned} with warnings)" if warned else "")
+                   + f", {len(failures)} failed; summary in "
                    f"{os.path.join(out, 'summary.csv')}")
     doc = json.loads(batch.summary_json)
     from .junit import Case
@@ -619,7 +658,7 @@ class _Progress:
 
     def __init__(self, total, label, quiet):
         self.total, self.label, self.quiet = total, label, quiet
-        self.done = self.failed = 0
+        self.done = self.failed = self.warned = 0
         self.bar = self.task = None
         self.tty = sys.stderr.isatty() and not os.environ.get("NO_COLOR") \
             and os.environ.get("TERM") != "dumb"
@@ -650,6 +689,8 @@ class _Progress:
         if self.quiet:
             return
         if self.bar is not None:
+            if r.row.get("warnings"):
+                self.warned += 1
             self.bar.update(self.task, advance=1, failed=self.failed)
             return
         row = r.row
@@ -657,6 +698,10 @@ class _Progress:
             what = f"converged, chisqr={row['chisqr']:.6g}, nfev={row['nfev']}"
         else:
             what = f"exit {r.exit_code}: {row['status']}"
+        warned = row.get("warnings") or ()
+        if warned:
+            self.warned += 1
+            what += f"; warnings: {', '.join(warned)}"
         click.echo(f"[{self.done}/{self.total}] {r.data}: {what}")
 
     def stop(self):

@@ -329,8 +329,10 @@ class _InlineTable(_Table):
 # --------------------------------------------------------------------------
 # reading files
 def _read_bytes(spec, base_dir, err):
+    from .inputs import exists
+
     path = os.path.normpath(os.path.join(base_dir, os.path.expanduser(spec.file)))
-    if not os.path.exists(path):
+    if not exists(path):
         raise err.spec_error(f"data file not found: {path} "
                              f"(paths are relative to the spec file's directory)",
                              sub="file")

@@ -23,6 +23,8 @@ import os
 import signal
 import traceback
 
+from .errors import FitcliError
+
 __all__ = ["Executor", "LocalExecutor", "DaskExecutor", "WorkerError",
            "DaskError"]
 
@@ -182,8 +184,9 @@ class LocalExecutor(Executor):
 
 # --------------------------------------------------------------------------
 # Dask
-class DaskError(RuntimeError):
-    """The Dask cluster could not be reached or used (one line)."""
+class DaskError(FitcliError):
+    """The Dask cluster could not be reached or used, or Dask is not
+    installed: an input error (one line, exit 2)."""
 
 
 #: How long to wait for a Dask scheduler to answer.
@@ -199,14 +202,14 @@ def _dask_client(address, njobs=None):
     try:
         from distributed import Client, LocalCluster
     except ImportError:
-        raise DaskError("--cluster needs Dask: pip install 'fitcli[dask]'") \
-            from None
+        raise DaskError("--cluster needs Dask: pip install 'fitcli[dask]'",
+                        key="--cluster") from None
     text = str(address).strip()
     if text == "local" or text.startswith("local:"):
         count = text.partition(":")[2]
         if count and not (count.isdigit() and int(count) >= 1):
             raise DaskError(f"cluster {text!r}: expected local or local:N with "
-                            "N a whole number >= 1")
+                            "N a whole number >= 1", key="--cluster")
         workers = int(count) if count else (njobs or None)
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1,
                                processes=True, dashboard_address=":0")
@@ -216,7 +219,7 @@ def _dask_client(address, njobs=None):
     except (OSError, TimeoutError, ValueError) as exc:
         detail = " ".join(str(exc).split())[:200]
         raise DaskError(f"cannot connect to the Dask scheduler {text!r}: "
-                        f"{detail}") from None
+                        f"{detail}", key="--cluster") from None
 
 
 class DaskExecutor(Executor):
@@ -231,6 +234,13 @@ class DaskExecutor(Executor):
     def __init__(self, address, njobs=None):
         self.client, self.cluster = _dask_client(address, njobs)
         self._futures = []
+
+    def n_workers(self):
+        """The number of workers the cluster has now."""
+        try:
+            return len(self.client.scheduler_info().get("workers", {}))
+        except Exception:  # noqa: BLE001 - informational only
+            return 1
 
     def map_unordered(self, func, tasks):
         from distributed import as_completed

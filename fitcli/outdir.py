@@ -376,6 +376,7 @@ class OutputSet:
         self._stage_fd = None
         self._created = []
         self._order = {}
+        self._kept = {}
         self._mode = 0o666 & ~_umask()
         try:
             self._open()
@@ -415,6 +416,26 @@ class OutputSet:
                     durable=self.durable, shown=self.target(sub))
         order = self._order.setdefault(sub, [])
         order.extend(n for n in _write_order(list(files)) if n not in order)
+
+    def keep(self, sub):
+        """Make the previous set's subfolder ``sub`` part of this set as it
+        is (an incremental run that does not refit a dataset).  Returns
+        False -- nothing kept -- when the previous set has no such folder
+        or a file of it is missing; the caller then writes it anew.  The
+        folder is checked again under the lock when the set is committed
+        (:class:`OutputError` if it changed meanwhile)."""
+        if sub is None or not _plain_name(sub):
+            return False
+        previous = read_manifest(self.root)
+        if previous is None or sub not in previous.dirs:
+            return False
+        names = previous.dirs[sub]
+        folder = self.target(sub)
+        if not names or not all(os.path.isfile(os.path.join(folder, n))
+                                for n in names):
+            return False
+        self._kept[sub] = list(names)
+        return True
 
     def staging_writes(self):
         """``with out.staging_writes():`` -- while the block runs,
@@ -483,6 +504,14 @@ class OutputSet:
             new = _Manifest([n for n, _ in staged[None]],
                             {s: [n for n, _ in v] for s, v in staged.items()
                              if s is not None})
+            for sub, names in self._kept.items():
+                if previous is None or previous.dirs.get(sub) != names:
+                    raise OutputError(
+                        f"the previous results of {sub!r} changed while "
+                        "this run was working (another run into the same "
+                        "directory?); run again", file=self.target(sub))
+                if sub not in new.dirs:
+                    new.dirs[sub] = list(names)
             moves = [(src, os.path.join(self.target(sub), n))
                      for sub in sorted(s for s in staged if s is not None)
                      for n, src in staged[sub]]

@@ -118,16 +118,16 @@ def chunks(tasks, njobs, block):
     return [groups[i:i + size] for i in range(0, len(groups), size)]
 
 
-def fit_chunk(setup, chunk, engine, confidence):
+def fit_chunk(setup, chunk, engine, confidence, write=True):
     """Fit the blocks of ``chunk`` (lists of batch tasks); returns their
-    DatasetResults."""
+    DatasetResults (with ``write=False`` each holds its files instead)."""
     out = []
     for block in chunk:
-        out.extend(fit_block(setup, block, engine, confidence))
+        out.extend(fit_block(setup, block, engine, confidence, write))
     return out
 
 
-def fit_block(setup, block, engine, confidence):
+def fit_block(setup, block, engine, confidence, write=True):
     """Read a block's datasets, fit them as one stack, complete each."""
     from .batch import fit_dataset
     from .errors import FitcliError
@@ -153,15 +153,16 @@ def fit_block(setup, block, engine, confidence):
         for r, (i, name, f, shown, sub, one, ds) in enumerate(loaded):
             if fits.success[r]:
                 done[i] = fit_dataset(
-                    spec, i, name, f, shown, sub,
+                    spec, i, name, f, shown, sub, write=write,
                     run=lambda r=r, one=one, ds=ds, sub=sub: _complete(
-                        setup, fits, r, one, ds, sub, confidence))
+                        setup, fits, r, one, ds, sub, confidence,
+                        write=write))
     results = []
     for _, i, name, f, shown, sub, eng, conf in block:
         r = done.get(i)
         if r is None:
             r = fit_dataset(spec, i, name, f, shown, sub, engine=engine,
-                            confidence=confidence)
+                            confidence=confidence, write=write)
         results.append(r)
     return results
 
@@ -180,7 +181,7 @@ def run_one(spec, engine=None, confidence=True):
     if not fits.success[0]:
         return None
     return _complete(setup, fits, 0, spec, dataset, None, confidence,
-                     write=False)
+                     write=False, plot=False)
 
 
 def _fit_stack(setup, datasets):
@@ -213,7 +214,7 @@ def _fit_stack(setup, datasets):
 
 
 def _complete(setup, fits, r, spec, dataset, out_dir, confidence,
-              write=True):
+              write=True, plot=None):
     """The outcome of dataset ``r`` of a batched fit, with every output a
     single fit writes (:func:`fitcli.run.complete_run`)."""
     import numpy as np
@@ -247,4 +248,4 @@ def _complete(setup, fits, r, spec, dataset, out_dir, confidence,
     return complete_run(spec, dataset, model, data, minimizer, fit,
                         setup.method, setup.options, init_values,
                         out_dir=out_dir, confidence=confidence, report=False,
-                        write=write, plot=None if write else False)
+                        write=write, plot=plot)

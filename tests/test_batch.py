@@ -100,7 +100,7 @@ def test_glob_batch_writes_subfolders_and_summary(tmp_path):
                              "pvalue", "nfev", "amp",
                              "amp_stderr", "cen", "cen_stderr", "wid",
                              "wid_stderr", "slope", "slope_stderr", "offset",
-                             "offset_stderr", "message"]
+                             "offset_stderr", "warnings", "message"]
     for row, t in zip(rows, truth):
         assert row["success"] == "true" and row["exit_code"] == "0"
         assert 0.5 < float(row["rsquared"]) <= 1.0
@@ -720,3 +720,20 @@ def test_junit_report(tmp_path):
     assert "nope.csv" in err.get("message")
     invoke(*args)
     assert out.read_bytes() == first
+
+
+def test_warnings_column_and_progress_line(tmp_path):
+    """A dataset whose width ends on its lower bound: its summary row and
+    progress line name the warning; the final line counts it."""
+    make_datasets(tmp_path / "runs", 3, npts=40)
+    spec = write_spec(tmp_path).read_text().replace(
+        "wid: {value: 1, min: 0.01}", "wid: {value: 1, min: 0.95}")
+    path = tmp_path / "bound.yaml"
+    path.write_text(spec)
+    r = invoke("run", path, "-o", tmp_path / "o")
+    rows = read_summary(tmp_path / "o")
+    warned = [row for row in rows if row["warnings"]]
+    assert warned and all("at_bound" in row["warnings"].split(";")
+                          for row in warned)
+    assert f"warnings: at_bound" in r.stdout
+    assert f"({len(warned)} with warnings)" in r.stdout
