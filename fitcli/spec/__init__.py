@@ -1,36 +1,44 @@
 """Fit specs: the YAML or TOML files that ``fitcli run`` reads.
 
-:func:`load_spec` parses a spec, checks it against a strict schema and
-returns a :class:`FitSpec` of frozen dataclasses with defaults applied and
-paths resolved against the spec file's directory.  Every problem is a
-:class:`~fitcli.errors.SpecError` naming the file, the line (and column
-where known) and the key path, e.g.::
+A spec flows through these modules, in this order:
+
+1. read: :mod:`.text` (bytes to text: size, UTF-8, guards), then
+   :mod:`.read_yaml` or :mod:`.read_toml` -- plain values plus the
+   ``(line, column)`` of every key and value (:mod:`.keys`);
+2. check: :mod:`.check` (with :mod:`.check_data`) checks the structure
+   against the one declaration of the format, :mod:`.format` (written with
+   the words of :mod:`.kinds`); :mod:`.crosscheck` holds the rules beyond
+   structure (expressions, names, engine options, globs, regexes);
+3. build: the checker returns a :class:`FitSpec` (:mod:`.fitspec`), whose
+   section types take their fields from the declaration.
+
+:func:`load_spec` / :func:`load_spec_text` (:mod:`.load`) run the three;
+:func:`apply_overrides` (:mod:`.overrides`) applies ``--set`` afterwards;
+:mod:`.schema` makes the JSON Schema and the key tables of docs/spec.md
+from the declaration.  Every problem is a :class:`~fitcli.errors.SpecError`
+with file, line, column and key path, e.g.::
 
     peaks.yaml:12:5: parameters.amp1.mn: unknown key; did you mean 'min'?
 
-The parsers are hardened against the usual traps:
-
-* YAML is read with a ``SafeLoader`` subclass that refuses anchors and
-  aliases (no "billion laughs"), merge keys and non-standard tags, and
-  rejects duplicate keys at the line of the repeat.  YAML 1.1 quirks are
-  explained instead of silently accepted: ``no``/``off`` read as booleans,
-  ``1e3`` and ``-.5`` read as text, ``010`` read as octal, ``1:20`` read as
-  a base-60 number.
-* TOML is read with :mod:`tomllib` (or ``tomli`` before Python 3.11);
-  syntax errors carry their line and column.
-* Files larger than :data:`MAX_SPEC_BYTES` are refused before parsing.
-* NaN is refused everywhere; infinities only as parameter bounds.
-* Expressions (the model, constraint ``expr``, user functions) are compiled
-  by :func:`fitcli.expr.compile_expression` at load time; which *names* they
-  use is checked later, once the data columns are known.
-
-The positions of every key and value are kept (:attr:`FitSpec.positions`),
-so that later stages (data loading, model building) can point at the spec
-line a problem comes from, with :meth:`FitSpec.where` or
-:meth:`FitSpec.locate`.
-
-This module imports neither YAML nor numpy at import time.
+Importing this package imports neither YAML, TOML nor numpy.
 """
+from .crosscheck import expand_data_files, is_glob, natural_key
+from .fitspec import (ConfidenceSection, DataSection, DatasetSpec,
+                      ExpectParam, ExpectSection, ExpectWindow, FitSection,
+                      FitSpec, FunctionSpec, MapSpec, OutputSection,
+                      ParamSpec, SummaryX)
+from .format import (CONFIDENCE_KEYS, DATA_FILE_ONLY, DATA_KEYS,  # noqa: F401
+                     DATASET_KEYS, DATASET_NAME_PATTERN, DATASET_REQUIRED,
+                     DEFAULT_ENGINE, DEFAULT_EXPECT_RTOL, DEFAULT_GRID,
+                     DEFAULT_PLOT_SIZE, DEFAULT_SIGMAS, EXPECT_KEYS,
+                     EXPECT_PARAM_KEYS, FIT_KEYS, FUNCTION_KEYS,
+                     GLOBAL_SEPARATOR, MAP_KEYS, MAX_GRID, NAN_POLICIES,
+                     OUTPUT_KEYS, PARAM_KEYS, PLOT_FORMATS, PLOT_SIZE_RANGE,
+                     SUMMARY_X_KEYS, TOP_KEYS, TOP_REQUIRED, WINDOW_KEYS)
+from .load import load_spec, load_spec_text
+from .overrides import apply_overrides
+from .text import MAX_SPEC_BYTES, SUFFIXES
+
 __all__ = [
     "FitSpec", "DataSection", "ParamSpec", "FunctionSpec", "FitSection",
     "MapSpec", "ConfidenceSection", "OutputSection", "SummaryX",
@@ -40,14 +48,11 @@ __all__ = [
     "spec_schema", "MAX_SPEC_BYTES", "SUFFIXES",
 ]
 
-from .check import *  # noqa: F401,F403
-from .crosscheck import expand_data_files, is_glob, natural_key  # noqa: F401
-from .fitspec import (ConfidenceSection, DataSection, DatasetSpec, ExpectParam,  # noqa: F401
-                      ExpectSection, ExpectWindow, FitSection, FitSpec,
-                      FunctionSpec, MapSpec, OutputSection, ParamSpec,
-                      SummaryX)
-from .format import *  # noqa: F401,F403
-from .load import load_spec, load_spec_text  # noqa: F401
-from .overrides import apply_overrides  # noqa: F401
-from .schema import spec_schema  # noqa: F401
-from .text import MAX_SPEC_BYTES, SUFFIXES  # noqa: F401
+
+def __getattr__(name):
+    # the JSON Schema is only needed by `fitcli schema`: imported on use
+    # (and so `python -m fitcli.spec.schema` runs without a double import)
+    if name == "spec_schema":
+        from .schema import spec_schema
+        return spec_schema
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

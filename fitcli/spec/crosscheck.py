@@ -1,4 +1,12 @@
-"""Cross-checks."""
+"""Rules that are more than structure, as named functions: expressions,
+names and references, engine options, regular expressions, data files and
+glob patterns.
+
+The structural checker (:mod:`fitcli.spec.check`) calls them with the
+values it has checked.  A function either returns an error message (or
+None), or is given ``fail`` callbacks that raise at the right key path.
+:func:`expand_data_files` is public: the command line's ``--data`` uses it.
+"""
 from __future__ import annotations
 
 import difflib
@@ -8,93 +16,202 @@ import re
 from pathlib import Path
 
 from ..errors import SpecError
-from .format import _kind
-
-_GLOB_MAGIC = re.compile(r"[*?[]")
-
-
-def is_glob(text):
-    """Whether ``text`` is a glob pattern (holds ``*``, ``?`` or ``[``)."""
-    return _GLOB_MAGIC.search(os.path.expanduser(str(text))) is not None
+from .format import CALLABLE_OPTIONS
+from .kinds import describe
 
 
-def _expand_one(text, base_dir, fail, *, check_plain):
-    """Paths named by one ``data.file`` text: a plain path or a glob.
+# ----------------------------------------------------------------- names and expressions
+def valid_name(name) -> bool:
+    """An identifier that is not a keyword and does not start or end with
+    ``__``."""
+    from ..expr import is_valid_name
 
-    Returns ``(paths, is_glob)``.  ``fail(message)`` raises.  A plain path
-    is only checked for existence with ``check_plain`` (a single plain
-    ``data.file`` is checked when the data are read, as before).  A glob
-    matches files only (not directories), ``**`` included; when it matches
-    nothing but names an existing file literally (``data[1].csv``), that
-    file is used.
-    """
-    base = os.fspath(base_dir)
-    expanded = os.path.expanduser(text)
-    literal = os.path.abspath(os.path.join(base, expanded))
-    where = "" if os.path.isabs(expanded) else \
-        f" (relative to {os.path.abspath(base)})"
-    if not is_glob(expanded):
-        if check_plain:
-            if not os.path.exists(literal):
-                fail(f"data file not found: {literal}")
-            if os.path.isdir(literal):
-                fail(f"data file {literal} is a directory, not a file")
-        return [Path(literal)], False
-    found, dirs = set(), 0
-    for match in glob.glob(expanded, root_dir=base, recursive=True):
-        full = os.path.abspath(os.path.join(base, match))
-        if os.path.isdir(full):
-            dirs += 1
-        else:
-            found.add(full)
-    if not found:
-        if os.path.isfile(literal):
-            return [Path(literal)], False
-        extra = f"; only {dirs} director{'y' if dirs == 1 else 'ies'} " \
-            "match" if dirs else ""
-        fail(f"no file matches {text!r}{where}{extra}")
-    return [Path(p) for p in sorted(found, key=natural_key)], True
+    return is_valid_name(name) and not (name.startswith("__")
+                                        or name.endswith("__"))
 
 
-def natural_key(text):
-    """Sort key putting numbers in names in numeric order (``run2`` before
-    ``run10``; ``run002`` and ``run2`` by value, then by text): the batch
-    order, in which datasets are fitted, warm-started and summarised."""
-    parts = re.split(r"(\d+)", str(text))
-    return ([(0, int(t), "") if t.isdigit() else (1, 0, t)
-             for t in parts if t], str(text))
+def compile_expression(text, path, fail):
+    """The compiled expression (:func:`fitcli.expr.compile_expression`);
+    ``fail(message)`` raises on a syntax error or a refused construct."""
+    from ..errors import ExprError
+    from ..expr import compile_expression as compile_
+
+    try:
+        return compile_(text, key=path)
+    except ExprError as exc:
+        fail(exc.message)
 
 
-def _expand_files(value, base_dir, fail, what):
-    """``(files, pattern)`` for a ``data.file`` value (text or a list of
-    texts).  ``fail(index, message)`` raises (index None for the value as a
-    whole); ``what`` describes the value for type errors."""
-    if isinstance(value, str):
-        if not value.strip():
-            fail(None, f"expected {what}, got an empty string")
-        paths, is_glob = _expand_one(value, base_dir,
-                                     lambda m: fail(None, m),
-                                     check_plain=False)
-        return tuple(paths), (value if is_glob else None)
-    if not isinstance(value, list):
-        fail(None, f"expected {what} or a list of them, got {_kind(value)}")
-    if not value:
-        fail(None, f"expected {what} or a non-empty list of them, got an "
-             "empty list")
-    found = {}
-    for i, item in enumerate(value):
-        if not isinstance(item, str):
-            fail(i, f"expected {what}, got {_kind(item)}")
-        if not item.strip():
-            fail(i, f"expected {what}, got an empty string")
-        paths, _ = _expand_one(item, base_dir,
-                               lambda m, _i=i: fail(_i, m), check_plain=True)
-        for p in paths:
-            found.setdefault(str(p), p)
-    files = tuple(found[k] for k in sorted(found, key=natural_key))
-    return files, ", ".join(value)
+def parameter_name_problem(name):
+    """Why ``name`` cannot name a parameter, or None."""
+    from ..errors import ParameterError
+    from ..parameters import check_name
+
+    try:
+        check_name(name)
+    except ParameterError as exc:
+        return exc.message
+    return None
 
 
+def dataset_name(name):
+    """Why ``name`` cannot name a dataset of a global fit, or None."""
+    from ..errors import ParameterError
+    from ..global_fit.problem import check_dataset_name
+
+    try:
+        check_dataset_name(name)
+    except ParameterError as exc:
+        return exc.message
+    return None
+
+
+def function_name_problem(name):
+    """Why ``name`` cannot name a user function, or None."""
+    from ..expr import CONSTANTS, FUNCTIONS
+
+    if not isinstance(name, str) or not valid_name(name):
+        return (f"invalid function name {name!r}: names must match "
+                "[A-Za-z_][A-Za-z0-9_]*, not be a Python keyword nor start "
+                "or end with '__'")
+    if name in FUNCTIONS or name in CONSTANTS:
+        what = "function" if name in FUNCTIONS else "constant"
+        return f"function name {name!r} would hide the built-in {what} {name}"
+    return None
+
+
+def argument_problem(arg, function, seen):
+    """Why the (valid) name ``arg`` cannot be an argument of ``function``
+    after the arguments ``seen``, or None."""
+    from ..expr import FUNCTIONS
+
+    if arg in seen:
+        return f"duplicate argument {arg!r}"
+    if arg in FUNCTIONS:
+        return f"argument {arg!r} would hide the built-in function {arg}()"
+    if arg == function:
+        return f"argument {arg!r} has the name of its function"
+    return None
+
+
+def function_cycles(functions, path, fail_value):
+    """User functions may not call themselves, directly or through others;
+    ``fail_value(key_path, message)`` raises at the first function of a
+    cycle."""
+    calls = {n: [c for c in sorted(f.expression.calls) if c in functions]
+             for n, f in functions.items()}
+    state = {}
+
+    def visit(name, trail):
+        state[name] = 1
+        for callee in calls[name]:
+            if state.get(callee) == 1:
+                loop = trail[trail.index(callee):] + [callee]
+                what = "calls itself" if len(loop) == 2 else \
+                    "is part of a cycle: " + " -> ".join(loop)
+                fail_value(f"{path}.{loop[0]}.expr",
+                           f"function {loop[0]!r} {what}; recursive "
+                           "functions are not allowed")
+            if callee not in state:
+                visit(callee, trail + [callee])
+        state[name] = 2
+
+    for name in functions:
+        if name not in state:
+            visit(name, [name])
+
+
+def names_apart(params, functions, variables, fail, where="parameters"):
+    """Parameters, functions and the data's variables need names of their
+    own; ``fail(key_path, message)`` raises (parameters are at
+    ``where.<name>``)."""
+    for name in params:
+        if name in variables:
+            fail(f"{where}.{name}", f"parameter {name!r} has the "
+                 "name of an independent variable of the data")
+    for name in functions:
+        if name in params:
+            fail(f"functions.{name}", f"function {name!r} has the "
+                 "name of a parameter")
+        if name in variables:
+            fail(f"functions.{name}", f"function {name!r} has the "
+                 "name of an independent variable of the data")
+
+
+# ----------------------------------------------------------------- references to parameters
+def check_confidence(conf, params, fail, path):
+    """Names in the confidence section must be varied parameters."""
+    varied = [n for n, p in params.items() if p.vary and p.expr is None]
+
+    def check(name, sub):
+        if name not in params:
+            near = difflib.get_close_matches(name, list(params), n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else \
+                f"; varied parameters: {', '.join(varied) or 'none'}"
+            fail(sub, f"unknown parameter {name!r}{hint}")
+        if name not in varied:
+            fail(sub, f"parameter {name!r} is not varied (fixed or given by "
+                 "expr); confidence needs varied parameters")
+
+    for i, name in enumerate(conf.params or ()):
+        check(name, f"{path}.params[{i}]")
+    for i, m in enumerate(conf.maps):
+        sub = f"{path}.maps[{i}]"
+        check(m.x, f"{sub}.x")
+        check(m.y, f"{sub}.y")
+        if m.x == m.y:
+            fail(f"{sub}.y", f"a map needs two different parameters, got "
+                 f"{m.x!r} twice")
+
+
+def check_expect(expect, params, fail, path):
+    """Names in the expect section must be parameters of the spec, and
+    ``stderr_max`` needs a parameter that can have a standard error.
+    ``fail(key_path, message)`` raises."""
+    names = ", ".join(params)
+    for name, want in expect.params.items():
+        sub = f"{path}.params.{name}"
+        if name not in params:
+            near = difflib.get_close_matches(name, list(params), n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            fail(sub, f"unknown parameter {name!r}{hint} (parameters: "
+                 f"{names})")
+        p = params[name]
+        if want.stderr_max is not None and not p.vary and p.expr is None:
+            fail(f"{sub}.stderr_max", f"parameter {name!r} is fixed (vary: "
+                 "false) and has no standard error; remove stderr_max")
+
+
+# ----------------------------------------------------------------- engines
+def engine_name(text):
+    """``(canonical name, None)`` of the engine ``text`` names (an alias
+    gives the real name), or ``(None, message)``."""
+    from ..engines import get_engine
+    from ..errors import EngineError
+
+    try:
+        return get_engine(text).name, None
+    except EngineError as exc:
+        return None, exc.message
+
+
+def engine_option(engine, key, value, path, fail):
+    """Check the option ``key: value`` of the engine named ``engine``:
+    options that need a Python function cannot be given, the others are
+    checked by the engine's adapter.  ``fail(key_path, message)``."""
+    from ..engines import check_options, get_engine
+    from ..errors import EngineError
+
+    if key in CALLABLE_OPTIONS:
+        fail(path, f"option {key!r} needs a Python function and cannot be "
+             "given in a spec")
+    try:
+        check_options(get_engine(engine), {key: value})
+    except EngineError as exc:
+        fail(path, exc.message)
+
+
+# ----------------------------------------------------------------- regular expressions
 #: Longest ``summary_x`` regular expression accepted.
 MAX_REGEX_LENGTH = 200
 #: Most open-ended repetitions (``*``, ``+``, ``{m,n}``) in one regex: with
@@ -103,7 +220,27 @@ MAX_REGEX_LENGTH = 200
 MAX_REGEX_REPEATS = 2
 
 
-def _slow_regex(regex):
+def summary_regex(regex):
+    """Why ``regex`` cannot find the number in a file name (``summary_x``):
+    it does not compile, could be slow (:func:`slow_regex`) or has more
+    than one group; None when it is fine."""
+    try:
+        compiled = re.compile(regex)
+    except re.error as exc:
+        return f"invalid regular expression {regex!r}: {exc}"
+    slow = slow_regex(regex)
+    if slow:
+        return (f"the regular expression {regex!r} could take exponential "
+                f"time to match: {slow}; write it without nested or repeated "
+                "open-ended repetition, e.g. 'T(\\d+)K'")
+    if compiled.groups > 1:
+        return (f"the regular expression {regex!r} has {compiled.groups} "
+                "groups; give one group around the number, e.g. 'T(\\d+)K' "
+                "(use (?:...) for the others)")
+    return None
+
+
+def slow_regex(regex):
     """Why matching ``regex`` could blow up (catastrophic backtracking), or
     None.  Python's ``re`` has no time limit and cannot be interrupted, so
     regexes from specs are refused when they have a repetition inside a
@@ -166,50 +303,104 @@ def _slow_regex(regex):
     return None
 
 
-def _check_confidence(conf, params, fail, path):
-    """Names in the confidence section must be varied parameters."""
-    varied = [n for n, p in params.items() if p.vary and p.expr is None]
-
-    def check(name, sub):
-        if name not in params:
-            near = difflib.get_close_matches(name, list(params), n=1)
-            hint = f"; did you mean {near[0]!r}?" if near else \
-                f"; varied parameters: {', '.join(varied) or 'none'}"
-            fail(sub, f"unknown parameter {name!r}{hint}")
-        if name not in varied:
-            fail(sub, f"parameter {name!r} is not varied (fixed or given by "
-                 "expr); confidence needs varied parameters")
-
-    for i, name in enumerate(conf.params or ()):
-        check(name, f"{path}.params[{i}]")
-    for i, m in enumerate(conf.maps):
-        sub = f"{path}.maps[{i}]"
-        check(m.x, f"{sub}.x")
-        check(m.y, f"{sub}.y")
-        if m.x == m.y:
-            fail(f"{sub}.y", f"a map needs two different parameters, got "
-                 f"{m.x!r} twice")
-
-
-def _check_expect(expect, params, fail, path):
-    """Names in the expect section must be parameters of the spec, and
-    ``stderr_max`` needs a parameter that can have a standard error.
-    ``fail(key_path, message)`` raises."""
-    names = ", ".join(params)
-    for name, want in expect.params.items():
-        sub = f"{path}.params.{name}"
-        if name not in params:
-            near = difflib.get_close_matches(name, list(params), n=1)
-            hint = f"; did you mean {near[0]!r}?" if near else ""
-            fail(sub, f"unknown parameter {name!r}{hint} (parameters: "
-                 f"{names})")
-        p = params[name]
-        if want.stderr_max is not None and not p.vary and p.expr is None:
-            fail(f"{sub}.stderr_max", f"parameter {name!r} is fixed (vary: "
-                 "false) and has no standard error; remove stderr_max")
-
-
 # ----------------------------------------------------------------- data files
+def delimiter(value):
+    """Why the character ``value`` cannot separate the fields of a data
+    file (it can be part of a number), or None."""
+    from ..data import delimiter_problem
+
+    why = delimiter_problem(value)
+    if why:
+        return (f"{value!r} cannot separate numbers ({why}); use a character "
+                "such as ',', ';', '|' or '\\t'")
+    return None
+
+
+_GLOB_MAGIC = re.compile(r"[*?[]")
+
+
+def is_glob(text):
+    """Whether ``text`` is a glob pattern (holds ``*``, ``?`` or ``[``)."""
+    return _GLOB_MAGIC.search(os.path.expanduser(str(text))) is not None
+
+
+def natural_key(text):
+    """Sort key putting numbers in names in numeric order (``run2`` before
+    ``run10``; ``run002`` and ``run2`` by value, then by text): the batch
+    order, in which datasets are fitted, warm-started and summarised."""
+    parts = re.split(r"(\d+)", str(text))
+    return ([(0, int(t), "") if t.isdigit() else (1, 0, t)
+             for t in parts if t], str(text))
+
+
+def _expand_one(text, base_dir, fail, *, check_plain):
+    """Paths named by one ``data.file`` text: a plain path or a glob.
+
+    Returns ``(paths, is_glob)``.  ``fail(message)`` raises.  A plain path
+    is only checked for existence with ``check_plain`` (a single plain
+    ``data.file`` is checked when the data are read, as before).  A glob
+    matches files only (not directories), ``**`` included; when it matches
+    nothing but names an existing file literally (``data[1].csv``), that
+    file is used.
+    """
+    base = os.fspath(base_dir)
+    expanded = os.path.expanduser(text)
+    literal = os.path.abspath(os.path.join(base, expanded))
+    where = "" if os.path.isabs(expanded) else \
+        f" (relative to {os.path.abspath(base)})"
+    if not is_glob(expanded):
+        if check_plain:
+            if not os.path.exists(literal):
+                fail(f"data file not found: {literal}")
+            if os.path.isdir(literal):
+                fail(f"data file {literal} is a directory, not a file")
+        return [Path(literal)], False
+    found, dirs = set(), 0
+    for match in glob.glob(expanded, root_dir=base, recursive=True):
+        full = os.path.abspath(os.path.join(base, match))
+        if os.path.isdir(full):
+            dirs += 1
+        else:
+            found.add(full)
+    if not found:
+        if os.path.isfile(literal):
+            return [Path(literal)], False
+        extra = f"; only {dirs} director{'y' if dirs == 1 else 'ies'} " \
+            "match" if dirs else ""
+        fail(f"no file matches {text!r}{where}{extra}")
+    return [Path(p) for p in sorted(found, key=natural_key)], True
+
+
+def expand_files(value, base_dir, fail, what):
+    """``(files, pattern)`` for a ``data.file`` value (text or a list of
+    texts).  ``fail(index, message)`` raises (index None for the value as a
+    whole); ``what`` describes the value for type errors."""
+    if isinstance(value, str):
+        if not value.strip():
+            fail(None, f"expected {what}, got an empty string")
+        paths, is_glob = _expand_one(value, base_dir,
+                                     lambda m: fail(None, m),
+                                     check_plain=False)
+        return tuple(paths), (value if is_glob else None)
+    if not isinstance(value, list):
+        fail(None, f"expected {what} or a list of them, got {describe(value)}")
+    if not value:
+        fail(None, f"expected {what} or a non-empty list of them, got an "
+             "empty list")
+    found = {}
+    for i, item in enumerate(value):
+        if not isinstance(item, str):
+            fail(i, f"expected {what}, got {describe(item)}")
+        if not item.strip():
+            fail(i, f"expected {what}, got an empty string")
+        paths, _ = _expand_one(item, base_dir,
+                               lambda m, _i=i: fail(_i, m), check_plain=True)
+        for p in paths:
+            found.setdefault(str(p), p)
+    files = tuple(found[k] for k in sorted(found, key=natural_key))
+    return files, ", ".join(value)
+
+
 def expand_data_files(value, base_dir, *, source=None, key="--data"):
     """The data files named by ``value``, as for ``data.file`` in a spec.
 
@@ -234,7 +425,5 @@ def expand_data_files(value, base_dir, *, source=None, key="--data"):
     if isinstance(value, (list, tuple)):
         value = [os.fspath(v) if isinstance(v, os.PathLike) else v
                  for v in value]
-    files, _ = _expand_files(value, base_dir, fail, "a path or glob pattern")
+    files, _ = expand_files(value, base_dir, fail, "a path or glob pattern")
     return files
-
-

@@ -1,4 +1,11 @@
-"""FitSpec types."""
+"""The types a checked spec is made of: :class:`FitSpec` and its sections.
+
+The fields that hold spec keys, and their defaults, come from the
+declaration (:mod:`fitcli.spec.format`) through :func:`section_type`: a key
+added there is a field here.  Fields computed by the loader (the inline
+numbers of ``data``, the file list of a batch) and methods are written in
+the classes.  All are frozen dataclasses.
+"""
 from __future__ import annotations
 
 import dataclasses
@@ -9,13 +16,51 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import SpecError
-from .format import (DEFAULT_ENGINE, DEFAULT_GRID, DEFAULT_PLOT_SIZE, DEFAULT_SIGMAS,
-                     GLOBAL_SEPARATOR)
+from .format import (CONFIDENCE, DATA, EXPECT, EXPECT_PARAM, FIT,
+                     GLOBAL_SEPARATOR, MAP, OUTPUT, PARAMETER, SUMMARY_X,
+                     WINDOW)
 from .keys import _lookup
+from .kinds import NO_DEFAULT
+
+#: section path -> its type (filled by :func:`section_type`)
+SECTION_TYPES = {}
 
 
-# ----------------------------------------------------------------- dataclasses
-@dataclass(frozen=True)
+def section_type(section):
+    """Class decorator: a frozen dataclass whose first fields are the keys
+    of ``section`` (declared order, with their defaults and a type from
+    their kind), followed by the fields the class declares itself.
+
+    A key before the last key without a default takes no default either
+    (dataclass fields with defaults come last); ``dict`` and ``list``
+    defaults become default factories.  The class is recorded in
+    :data:`SECTION_TYPES` under the section's path.
+    """
+    def make(cls):
+        own = dict(cls.__dict__.get("__annotations__", {}))
+        notes = {}
+        keys = section.keys
+        last = max((i for i, k in enumerate(keys) if k.default is NO_DEFAULT),
+                   default=-1)
+        for i, key in enumerate(keys):
+            hint = key.kind.py_type
+            if key.default is None and "None" not in hint:
+                hint += " | None"
+            notes[key.name] = hint
+            if i > last:
+                default = key.default
+                if isinstance(default, (dict, list)):
+                    default = field(default_factory=type(default))
+                setattr(cls, key.name, default)
+        notes.update(own)
+        cls.__annotations__ = notes
+        out = dataclass(frozen=True)(cls)
+        SECTION_TYPES[section.path] = out
+        return out
+    return make
+
+
+@section_type(PARAMETER)
 class ParamSpec:
     """One parameter of a spec (the arguments of ``Parameters.add``).
 
@@ -32,13 +77,6 @@ class ParamSpec:
     brute_step : float or None
         Grid step of the brute engine.
     """
-
-    value: float | None = None
-    vary: bool = True
-    min: float = -math.inf
-    max: float = math.inf
-    expr: str | None = None
-    brute_step: float | None = None
 
     def kwargs(self) -> dict:
         """Keyword arguments for :meth:`fitcli.Parameters.add`."""
@@ -57,7 +95,7 @@ class FunctionSpec:
     expression: object = field(compare=False, repr=False, default=None)
 
 
-@dataclass(frozen=True)
+@section_type(DATA)
 class DataSection:
     """Where the data come from.
 
@@ -79,14 +117,6 @@ class DataSection:
     :meth:`FitSpec.with_data_file` to pick one file of a batch.
     """
 
-    file: Path | None
-    x: tuple
-    y: object
-    sigma: object = None
-    weights: object = None
-    sigma_x: object = None
-    range: tuple | None = None
-    delimiter: str | None = None
     x_values: tuple | None = None
     y_values: tuple | None = None
     sigma_values: tuple | None = None
@@ -122,31 +152,19 @@ class DataSection:
         return tuple(str(c) for c in self.x)
 
 
-@dataclass(frozen=True)
+@section_type(FIT)
 class FitSection:
     """How to fit: engine (canonical registry name), its options,
     ``nan_policy``, ``scale_covar``, the evaluation limit, and whether a
     batch may use the batched engine (:mod:`fitcli.batched`)."""
 
-    engine: str = DEFAULT_ENGINE
-    options: dict = field(default_factory=dict)
-    nan_policy: str = "raise"
-    scale_covar: bool = True
-    max_nfev: int | None = None
-    batched: bool = True
 
-
-@dataclass(frozen=True)
+@section_type(MAP)
 class MapSpec:
     """A 2-d confidence map of parameters ``x`` and ``y`` on an nx-by-ny grid."""
 
-    x: str
-    y: str
-    nx: int = DEFAULT_GRID
-    ny: int = DEFAULT_GRID
 
-
-@dataclass(frozen=True)
+@section_type(CONFIDENCE)
 class ConfidenceSection:
     """Confidence intervals to compute.
 
@@ -154,20 +172,13 @@ class ConfidenceSection:
     probabilities (as in :func:`fitcli.conf_interval`).
     """
 
-    params: tuple | None = None
-    sigmas: tuple = DEFAULT_SIGMAS
-    maps: tuple = ()
 
-
-@dataclass(frozen=True)
+@section_type(SUMMARY_X)
 class SummaryX:
     """How a batch's ``summary.png`` finds each dataset's x value: the
     regular expression ``regex`` is searched in the data file's name (no
     directories) and its group (or the whole match, when it has no group)
     is read as a number.  ``label`` names the axis (default: the regex)."""
-
-    regex: str
-    label: str | None = None
 
     def value(self, file_name) -> float | None:
         """The number found in ``file_name`` (its base name is searched),
@@ -184,7 +195,7 @@ class SummaryX:
         return v if math.isfinite(v) else None
 
 
-@dataclass(frozen=True)
+@section_type(OUTPUT)
 class OutputSection:
     """Where and what to write; ``dir`` is absolute.
 
@@ -195,23 +206,10 @@ class OutputSection:
     the x axis of a batch summary plot.
     """
 
-    dir: Path
-    report: bool = True
-    json: bool = True
-    csv: bool = True
-    plot: bool = False
-    plot_format: str = "png"
-    plot_size: tuple = DEFAULT_PLOT_SIZE
-    components: bool = False
-    summary_x: SummaryX | None = None
 
-
-@dataclass(frozen=True)
+@section_type(WINDOW)
 class ExpectWindow:
     """An interval ``min <= v <= max`` (either bound may be None)."""
-
-    min: float | None = None
-    max: float | None = None
 
     def contains(self, v) -> bool:
         """True if ``v`` is a number inside the window (NaN never is)."""
@@ -229,7 +227,7 @@ class ExpectWindow:
         return f"<= {self.max!r}"
 
 
-@dataclass(frozen=True)
+@section_type(EXPECT_PARAM)
 class ExpectParam:
     """What a parameter must come out as after the fit.
 
@@ -239,13 +237,6 @@ class ExpectParam:
     other is), or an interval ``min`` / ``max`` (either may be None), or
     neither; ``stderr_max`` optionally bounds the standard error.
     """
-
-    value: float | None = None
-    rtol: float | None = None
-    atol: float | None = None
-    min: float | None = None
-    max: float | None = None
-    stderr_max: float | None = None
 
     @property
     def window(self) -> ExpectWindow | None:
@@ -262,7 +253,7 @@ class ExpectParam:
         return self.atol + self.rtol * abs(self.value)
 
 
-@dataclass(frozen=True)
+@section_type(EXPECT)
 class ExpectSection:
     """A regression check evaluated after the fit (``expect:``).
 
@@ -277,14 +268,6 @@ class ExpectSection:
     params : dict
         parameter name -> :class:`ExpectParam`, in spec order.
     """
-
-    converged: bool | None = None
-    errorbars: bool | None = None
-    chisqr: ExpectWindow | None = None
-    redchi: ExpectWindow | None = None
-    rsquared: ExpectWindow | None = None
-    pvalue: ExpectWindow | None = None
-    params: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

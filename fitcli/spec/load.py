@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from ..errors import SpecError
-from .check import _Checker
+from .check import Checker
 from .fitspec import FitSpec
 from .read_toml import _parse_toml
 from .read_yaml import _parse_yaml
@@ -80,7 +80,7 @@ def _load(text, fmt, source, base_dir, stem, path, sha):
             data, keys, values = _parse_toml(text, source)
     except RecursionError:
         raise SpecError("spec is nested too deeply", file=source) from None
-    checker = _Checker(source, fmt, keys, values, base_dir)
+    checker = Checker(source, fmt, keys, values, base_dir)
     return checker.spec(data, stem=stem, path=path, sha=sha)
 
 

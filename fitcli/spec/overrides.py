@@ -1,4 +1,10 @@
-"""--set overrides."""
+"""After loading: ``--set`` assignments to a spec's parameters.
+
+The assignments are checked with the words of the declaration (the
+parameter keys of :data:`fitcli.spec.format.PARAMETER`) and the same
+rules as the spec (:func:`fitcli.spec.check.parameter_rules`, the names of
+``confidence`` and ``expect``).
+"""
 from __future__ import annotations
 
 import dataclasses
@@ -6,10 +12,13 @@ import difflib
 import math
 
 from ..errors import SpecError
-from .check import _make_param
-from .crosscheck import _check_confidence, _check_expect
+from .check import parameter_rules
+from .crosscheck import check_confidence, check_expect
 from .fitspec import FitSpec
-from .format import GLOBAL_SEPARATOR, PARAM_KEYS, _suggestion
+from .format import GLOBAL_SEPARATOR, PARAMETER
+from .kinds import did_you_mean
+
+PARAM_KEYS = PARAMETER.names
 
 
 # ----------------------------------------------------------------- --set
@@ -50,7 +59,7 @@ def apply_overrides(spec: FitSpec, sets) -> FitSpec:
             fail(item, f"unknown parameter {name!r}{hint}")
         if attr not in PARAM_KEYS:
             fail(item, f"unknown attribute {attr!r}"
-                 + _suggestion(attr, PARAM_KEYS))
+                 + did_you_mean(attr, PARAM_KEYS))
         f = fields[name]
         if attr == "vary":
             word = rhs.strip().lower()
@@ -100,7 +109,7 @@ def apply_overrides(spec: FitSpec, sets) -> FitSpec:
             else:
                 msg = f"{_name}.{key}: {msg}"
             fail(_item, msg)
-        new[name] = _make_param(f, bad)
+        new[name] = parameter_rules(f, bad, bounds=True)
     set_by = dict(spec.set_by)
     for name, attrs in given.items():
         set_by[f"parameters.{name}"] = list(attrs.values())[-1]
@@ -113,9 +122,9 @@ def apply_overrides(spec: FitSpec, sets) -> FitSpec:
         raise SpecError(f"after --set, {path}: {msg}", key="--set")
     seen = _visible_parameters(out)
     if out.confidence is not None:
-        _check_confidence(out.confidence, seen, after_fail, "confidence")
+        check_confidence(out.confidence, seen, after_fail, "confidence")
     if out.expect is not None:
-        _check_expect(out.expect, seen, after_fail, "expect")
+        check_expect(out.expect, seen, after_fail, "expect")
     return out
 
 

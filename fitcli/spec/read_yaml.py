@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from ..errors import SpecError
-from .format import _YAML_BOOLS
+from .kinds import YAML_BOOLS as _YAML_BOOLS
 from .keys import _join
 from .text import _LONG_INT, _long_int_message
 
