@@ -1,7 +1,26 @@
-"""JSON Schema."""
+"""The JSON Schema of ``fitcli schema`` and the key tables of docs/spec.md,
+both made from the declaration (:mod:`fitcli.spec.format`).
+
+The tables sit in docs/spec.md between ``<!-- keys: PATH -->`` and
+``<!-- /keys -->`` lines (PATH is a section's path, ``spec`` for the top
+level, with `` files`` / `` inline`` for the two forms of ``data``).  After
+a change to the declaration, redraw them with::
+
+    python -m fitcli.spec.schema --write-docs docs/spec.md
+
+(a test fails while they differ from the declaration).
+"""
 from __future__ import annotations
 
-from .format import *  # noqa
+import math
+import re
+import sys
+
+from .format import DATA, SECTIONS, TOP
+from .kinds import NAME_PATTERN, Custom, MapOf, Nested, NestedList
+
+__all__ = ["spec_schema", "object_schema", "key_schema", "docs_table",
+           "write_docs"]
 
 
 # ----------------------------------------------------------------- JSON Schema
@@ -13,241 +32,186 @@ def spec_schema() -> dict:
     YAML 1.1 traps).  Infinite bounds (``.inf`` in YAML, ``inf`` in TOML)
     have no JSON spelling.
     """
-    def obj(props, required=(), **extra):
-        out = {"type": "object", "additionalProperties": False,
-               "properties": props}
-        if required:
-            out["required"] = list(required)
-        out.update(extra)
-        return out
-
-    number = {"type": "number"}
-    name = {"type": "string", "pattern": NAME_PATTERN}
-    text = {"type": "string", "minLength": 1}
-    column = {"anyOf": [text, {"type": "integer", "minimum": 0}],
-              "description": "column header name or 0-based index"}
-    numbers = {"type": "array", "minItems": 1, "items": number}
-    constant = {"anyOf": [{"type": "number", "exclusiveMinimum": 0},
-                          {"type": "object", "required": ["constant"],
-                           "additionalProperties": False,
-                           "properties": {"constant": {
-                               "type": "number", "exclusiveMinimum": 0}}}],
-                "description": "the same value for every point (in a data "
-                               "file a whole number is a column index: "
-                               "write 2.0 or {constant: 2})"}
-    sigma_constant = {"anyOf": constant["anyOf"] + [
-        {"type": "object", "required": ["relative"],
-         "additionalProperties": False,
-         "properties": {"relative": {"type": "number", "exclusiveMinimum": 0},
-                        "constant": {"type": "number", "minimum": 0}}}],
-        "description": constant["description"] + "; {relative: r} or "
-                       "{constant: c, relative: r}: sigma = sqrt(c**2 + "
-                       "(r*|y|)**2)"}
-    constant_x = {"anyOf": [{"type": "number", "minimum": 0},
-                            {"type": "object", "required": ["constant"],
-                             "additionalProperties": False,
-                             "properties": {"constant": {
-                                 "type": "number", "minimum": 0}}}],
-                  "description": constant["description"]}
-    positive_int = {"type": "integer", "minimum": 1}
-
-    parameter = {"anyOf": [
-        {"type": "number", "description": "initial value (varied)"},
-        obj({"value": {**number, "description": "initial value"},
-             "vary": {"type": "boolean", "default": True},
-             "min": {**number, "description": "lower bound (default -inf)"},
-             "max": {**number, "description": "upper bound (default +inf)"},
-             "expr": {**text, "description": "constraint expression"},
-             "brute_step": {"type": "number", "exclusiveMinimum": 0}},
-            description="parameter settings; value or expr is required",
-            anyOf=[{"required": ["value"]}, {"required": ["expr"]}]),
-    ]}
-    function = obj({"args": {"type": "array", "items": name,
-                             "uniqueItems": True},
-                    "expr": {**text, "description": "function body"}},
-                   required=FUNCTION_KEYS)
-    data = obj(
-        {"file": {"anyOf": [text, {"type": "array", "minItems": 1,
-                                   "items": text}],
-                  "description": "data file, relative to the spec; a glob "
-                                 "pattern (runs/*.csv) or a list of paths "
-                                 "and patterns gives a batch of files"},
-         "x": {"anyOf": [column, {"type": "array", "minItems": 1,
-                                  "items": column},
-                         numbers,
-                         {"type": "object", "minProperties": 1,
-                          "propertyNames": {"pattern": NAME_PATTERN},
-                          "additionalProperties": numbers}],
-               "description": "x column(s), or inline values"},
-         "y": {"anyOf": [column, numbers]},
-         "sigma": {"anyOf": [column, numbers, sigma_constant]},
-         "weights": {"anyOf": [column, numbers, constant]},
-         "sigma_x": {"anyOf": [column, numbers, constant_x],
-                     "description": "uncertainty of x (one x variable; "
-                                    "needs sigma): the effective variance "
-                                    "sigma**2 + (dmodel/dx * sigma_x)**2"},
-         "range": {"type": "array", "prefixItems": [number, number],
-                   "minItems": 2, "maxItems": 2,
-                   "description": "x window [low, high]"},
-         "delimiter": {"type": "string", "minLength": 1, "maxLength": 1}},
-        required=("x", "y"),
-        description="a data file with columns, or inline lists (no 'file')",
-        **{"not": {"required": ["sigma", "weights"]},
-           "if": {"required": ["file"]},
-           "then": {"properties": {
-               "x": {"anyOf": [column, {"type": "array", "minItems": 1,
-                                        "items": column}]},
-               "y": column, "sigma": {"anyOf": [column, sigma_constant]},
-               "weights": {"anyOf": [column, constant]},
-               "sigma_x": {"anyOf": [column, constant_x]}}},
-           "else": {"properties": {
-               "x": {"anyOf": [numbers, {"type": "object",
-                                         "minProperties": 1,
-                                         "additionalProperties": numbers}]},
-               "y": numbers, "sigma": {"anyOf": [numbers, sigma_constant]},
-               "weights": {"anyOf": [numbers, constant]},
-               "sigma_x": {"anyOf": [numbers, constant_x]},
-               "delimiter": False}}})
-    fit = obj({"engine": {"type": "string", "default": DEFAULT_ENGINE,
-                          "description": "engine name (fitcli engines)"},
-               "options": {"type": "object",
-                           "description": "engine options (max_nfev is "
-                                          "accepted here too)"},
-               "nan_policy": {"enum": list(NAN_POLICIES), "default": "raise"},
-               "scale_covar": {"type": "boolean", "default": True},
-               "max_nfev": positive_int,
-               "batched": {"type": "boolean", "default": True,
-                           "description": "batches may fit every dataset at "
-                                          "once with the batched engine"}})
-    grid = {"type": "integer", "minimum": 2, "maximum": MAX_GRID,
-            "default": DEFAULT_GRID}
-    confidence = obj(
-        {"params": {"type": "array", "items": name, "minItems": 1,
-                    "uniqueItems": True,
-                    "description": "default: every varied parameter"},
-         "sigmas": {"type": "array", "minItems": 1, "uniqueItems": True,
-                    "items": {"type": "number", "exclusiveMinimum": 0},
-                    "default": list(DEFAULT_SIGMAS),
-                    "description": "sigma levels (values below 1 are "
-                                   "probabilities)"},
-         "maps": {"type": "array", "items": obj(
-             {"x": name, "y": name, "nx": grid, "ny": grid},
-             required=("x", "y"))}})
-    output = obj({"dir": {**text, "description": "default: <spec dir>/"
-                                                 "<spec stem>.fit"},
-                  "report": {"type": "boolean", "default": True},
-                  "json": {"type": "boolean", "default": True},
-                  "csv": {"type": "boolean", "default": True},
-                  "plot": {"type": "boolean", "default": False,
-                           "description": "draw fit.<plot_format> (and "
-                                          "ci2d_<x>_<y>, summary plots)"},
-                  "plot_format": {"enum": list(PLOT_FORMATS),
-                                  "default": "png"},
-                  "plot_size": {"type": "array", "prefixItems": [
-                      {"type": "number", "minimum": PLOT_SIZE_RANGE[0],
-                       "maximum": PLOT_SIZE_RANGE[1]}] * 2,
-                      "minItems": 2, "maxItems": 2,
-                      "default": list(DEFAULT_PLOT_SIZE),
-                      "description": "[width, height] in inches (100 dpi)"},
-                  "components": {"type": "boolean", "default": False,
-                                 "description": "draw each term of a sum "
-                                                "in the fit plot"},
-                  "summary_x": {"anyOf": [
-                      {**text, "description": "regex"},
-                      obj({"regex": {**text, "description": "searched in "
-                                     "the data file name; its group is "
-                                     "the number"},
-                           "label": text}, required=("regex",))],
-                      "description": "batch summary plot: x value of each "
-                                     "dataset, from its file name"}})
-    finite = {"type": "number"}
-    window = {"anyOf": [
-        obj({"min": finite, "max": finite}, minProperties=1),
-        {"type": "array", "prefixItems": [finite, finite], "minItems": 2,
-         "maxItems": 2, "description": "[min, max]"}],
-        "description": "interval; either bound may be left out"}
-    tolerance = {"type": "number", "minimum": 0}
-    expected_parameter = {"anyOf": [
-        {"type": "number",
-         "description": f"expected value (rtol {DEFAULT_EXPECT_RTOL!r})"},
-        obj({"value": {**number, "description": "expected value"},
-             "rtol": {**tolerance, "description": "relative tolerance on "
-                      f"value (default {DEFAULT_EXPECT_RTOL!r}, or 0 with "
-                      "atol)"},
-             "atol": {**tolerance, "description": "absolute tolerance on "
-                      "value (default 0)"},
-             "min": {**number, "description": "lower bound of the value"},
-             "max": {**number, "description": "upper bound of the value"},
-             "stderr_max": {"type": "number", "exclusiveMinimum": 0,
-                            "description": "largest accepted standard "
-                                           "error"}},
-            minProperties=1,
-            description="value with tolerance, or min / max; optional "
-                        "stderr_max",
-            **{"not": {"anyOf": [{"required": ["value", "min"]},
-                                 {"required": ["value", "max"]}]}}),
-    ]}
-    expect = obj(
-        {"converged": {"type": "boolean",
-                       "description": "the fit must (not) converge"},
-         "errorbars": {"type": "boolean",
-                       "description": "standard errors must (not) be "
-                                      "available"},
-         "chisqr": window, "redchi": window, "rsquared": window,
-         "pvalue": window,
-         "params": {"type": "object", "minProperties": 1,
-                    "propertyNames": {"pattern": NAME_PATTERN},
-                    "additionalProperties": {
-                        "$ref": "#/$defs/expected_parameter"}}},
-        minProperties=1,
-        description="regression checks evaluated after the fit")
-    dataset = obj(
-        {"name": {"type": "string", "pattern": DATASET_NAME_PATTERN,
-                  "description": "dataset name (default: from the data "
-                                 "file's name); its parameters are "
-                                 "<parameter>__<name> outside it"},
-         "data": {"$ref": "#/$defs/data"},
-         "model": {**text, "description": "the dataset's model expression"},
-         "parameters": {"type": "object", "minProperties": 1,
-                        "propertyNames": {"pattern": NAME_PATTERN},
-                        "additionalProperties": {"$ref": "#/$defs/parameter"},
-                        "description": "the dataset's own parameters"}},
-        required=DATASET_REQUIRED)
-    schema = obj(
-        {"title": text,
-         "data": {"$ref": "#/$defs/data"},
-         "model": {**text, "description": "model expression"},
-         "shared": {"type": "array", "minItems": 1, "uniqueItems": True,
-                    "items": name,
-                    "description": "global fit of the model over every data "
-                                   "file: these parameters are shared, the "
-                                   "others fitted per dataset "
-                                   "(<parameter>__<dataset>)"},
-         "datasets": {"type": "array", "minItems": 1,
-                      "items": dataset,
-                      "description": "global fit, dataset by dataset; "
-                                     "top-level parameters are shared by "
-                                     "the models that use them"},
-         "functions": {"type": "object",
-                       "propertyNames": {"pattern": NAME_PATTERN},
-                       "additionalProperties": {"$ref": "#/$defs/function"}},
-         "parameters": {"type": "object", "minProperties": 1,
-                        "propertyNames": {"pattern": NAME_PATTERN},
-                        "additionalProperties": {"$ref": "#/$defs/parameter"}},
-         "fit": {"$ref": "#/$defs/fit"},
-         "confidence": {"$ref": "#/$defs/confidence"},
-         "output": {"$ref": "#/$defs/output"},
-         "expect": {"$ref": "#/$defs/expect"}},
-        anyOf=[{"required": list(TOP_REQUIRED)},
-               {"required": ["datasets"],
-                "not": {"anyOf": [{"required": ["data"]},
-                                  {"required": ["model"]},
-                                  {"required": ["shared"]}]}}])
+    defs = {}
+    root = object_schema(TOP, defs)
     return {"$schema": "https://json-schema.org/draft/2020-12/schema",
-            "title": "fitcli fit spec",
-            **schema,
-            "$defs": {"data": data, "parameter": parameter,
-                      "function": function, "fit": fit,
-                      "confidence": confidence, "output": output,
-                      "expect": expect,
-                      "expected_parameter": expected_parameter}}
+            "title": "fitcli fit spec", **root, "$defs": defs}
+
+
+def object_schema(section, defs) -> dict:
+    """The schema of a mapping of ``section`` (with its shorthand, if it
+    has one); definitions of nested sections go into ``defs``."""
+    out = {"type": "object", "additionalProperties": False,
+           "properties": {k.name: key_schema(k, defs) for k in section.keys}}
+    if section.required:
+        out["required"] = list(section.required)
+    if len(section.exclusive) == 1:
+        out["not"] = {"required": list(section.exclusive[0])}
+    elif section.exclusive:
+        out["not"] = {"anyOf": [{"required": list(p)}
+                                for p in section.exclusive]}
+    out.update(section.schema_extra)
+    if section is DATA:
+        out.update(_data_forms(section))
+    if section.shorthand is not None:
+        return {"anyOf": [dict(section.shorthand), out]}
+    return out
+
+
+def _data_forms(section):
+    """``data`` with ``file`` takes columns, without it lists of numbers:
+    the ``forms`` of its keys; keys for files only are refused inline."""
+    files, inline = {}, {}
+    for key in section.keys:
+        forms = getattr(key.kind, "forms", None)
+        if forms is not None:
+            files[key.name] = {"anyOf": list(forms[0])}
+            inline[key.name] = {"anyOf": list(forms[1])}
+        elif key.file_only and key.name != "file":
+            inline[key.name] = False
+    return {"if": {"required": ["file"]}, "then": {"properties": files},
+            "else": {"properties": inline}}
+
+
+def _section_ref(name, defs):
+    section = SECTIONS[name]
+    if not section.schema_def:
+        return object_schema(section, defs)
+    if section.schema_def not in defs:
+        defs[section.schema_def] = {}          # (no recursion in the format)
+        defs[section.schema_def] = object_schema(section, defs)
+    return {"$ref": f"#/$defs/{section.schema_def}"}
+
+
+def key_schema(key, defs) -> dict:
+    """The schema of the value of ``key``, with its description and (when
+    JSON can say it) its default."""
+    kind = key.kind
+    if isinstance(kind, MapOf):
+        out = {"type": "object", "propertyNames": {"pattern": NAME_PATTERN},
+               "additionalProperties": _section_ref(kind.section, defs)}
+        if kind.empty is not None:
+            out["minProperties"] = 1
+    elif isinstance(kind, NestedList):
+        out = {"type": "array", "minItems": 1,
+               "items": _section_ref(kind.section, defs)}
+    elif isinstance(kind, Nested):
+        out = _section_ref(kind.section, defs)
+    else:
+        out = kind.schema()
+    if key.help:
+        out["description"] = plain(key.help)
+    default = key.default
+    if isinstance(default, tuple):
+        default = list(default)
+    if isinstance(default, (bool, int, float, str, list)) and not (
+            isinstance(default, float) and not math.isfinite(default)):
+        out["default"] = default
+    return out
+
+
+def plain(text) -> str:
+    """Markdown of a help text as plain text (links, emphasis, code)."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    return text.replace("**", "").replace("`", "")
+
+
+# ----------------------------------------------------------------- docs tables
+def _doc_default(key):
+    if key.required:
+        return "**required**"
+    if key.doc_default is not None:
+        return key.doc_default
+    value = key.default
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if isinstance(value, float) and math.isinf(value):
+        return "`+inf`" if value > 0 else "`-inf`"
+    if isinstance(value, (int, float)):
+        return f"`{value:g}`"
+    if isinstance(value, (tuple, list)):
+        return "`[" + ", ".join(f"{v:g}" for v in value) + "]`"
+    if isinstance(value, dict):
+        return "`{}`" if not value else f"`{value}`"
+    return f"`{value}`"
+
+
+def docs_table(section, form=None) -> str:
+    """The Markdown table of the keys of ``section`` (for ``data``, ``form``
+    ``'files'`` or ``'inline'``): key, type, default, meaning."""
+    rows = ["| key | type | default | meaning |", "|---|---|---|---|"]
+    for key in section.keys:
+        if form == "inline" and key.file_only:
+            continue
+        kind = key.kind
+        doc = key.doc_type or kind.doc()
+        if form == "inline" and isinstance(kind, Custom) and kind.inline_doc:
+            doc = kind.inline_doc
+        rows.append(f"| `{key.name}` | {doc} | {_doc_default(key)} | "
+                    f"{key.help} |")
+    return "\n".join(rows) + "\n"
+
+
+_MARKED = re.compile(r"(<!-- keys: (\S+)(?: (files|inline))? -->\n)(.*?)"
+                     r"(<!-- /keys -->)", re.S)
+
+
+def _marker_name(section):
+    return section.path or "spec"
+
+
+def write_docs(text) -> str:
+    """``text`` (docs/spec.md) with every marked table redrawn from the
+    declaration.  Raises ValueError for a marker naming no section, and
+    for a section (or form of ``data``) without a marked table."""
+    by_name = {_marker_name(s): s for s in SECTIONS.values()}
+    seen = set()
+
+    def table(m):
+        name, form = m.group(2), m.group(3)
+        if name not in by_name:
+            raise ValueError(f"docs marker names no section: {name!r}")
+        seen.add((name, form))
+        return m.group(1) + docs_table(by_name[name], form) + m.group(5)
+
+    out = _MARKED.sub(table, text)
+    wanted = {(_marker_name(s), None) for s in SECTIONS.values()
+              if s is not DATA} | {("data", "files"), ("data", "inline")}
+    if seen != wanted:
+        missing = ", ".join(sorted(f"{n} {f or ''}".strip()
+                                   for n, f in wanted - seen))
+        extra = ", ".join(sorted(f"{n} {f or ''}".strip()
+                                 for n, f in seen - wanted))
+        raise ValueError(f"docs key tables: missing {missing or 'none'}; "
+                         f"not expected {extra or 'none'}")
+    return out
+
+
+def main(argv=None):
+    """``python -m fitcli.spec.schema [--write-docs FILE]``: print the JSON
+    Schema, or redraw the key tables of FILE (docs/spec.md) in place."""
+    import json
+
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["--write-docs"] and len(args) == 2:
+        from pathlib import Path
+
+        path = Path(args[1])
+        text = path.read_text(encoding="utf-8")
+        new = write_docs(text)
+        if new != text:
+            path.write_text(new, encoding="utf-8")
+        print(f"{path}: {'redrawn' if new != text else 'up to date'}")
+        return 0
+    if args:
+        print("usage: python -m fitcli.spec.schema [--write-docs FILE]",
+              file=sys.stderr)
+        return 2
+    print(json.dumps(spec_schema(), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
