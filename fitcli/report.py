@@ -4,6 +4,9 @@
 of the standard error); machine outputs elsewhere keep full precision.
 :func:`report_fit` / :func:`report_errors` print the report: they are the
 documented convenience printers of the classic API.
+
+This module imports nothing from fitcli (``Parameters.pretty_repr`` imports
+it): a result is told from a ``Parameters`` mapping by being no mapping.
 """
 from __future__ import annotations
 
@@ -114,11 +117,11 @@ def fit_report(inpar, modelpars=None, show_correl=True, min_correl=0.1,
     correl_mode : {'list', 'table'}
         Correlations as a sorted list or a full table.
     """
-    from .parameters import Parameters
-
+    # a result holds its parameters in .params; Parameters (a mapping) has
+    # none (no import of fitcli.parameters here: it imports this module)
     result = None
     params = inpar
-    if not isinstance(inpar, Parameters):
+    if not isinstance(inpar, dict):
         result = inpar
         params = inpar.params
     names = list(params.keys())
