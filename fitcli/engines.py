@@ -231,10 +231,24 @@ _LMDIF = []
 
 def _load_lmdif():
     """scipy's MINPACK binding ``_lmdif``, loaded without importing the whole
-    ``scipy.optimize`` package when possible (that import costs about 0.3 s,
-    most of a command-line run).  The extension module is registered under
-    its own name, so a later ``import scipy.optimize`` uses the same module.
-    Returns None if neither way works."""
+    ``scipy.optimize`` package when possible.  Returns None if neither way
+    works (then :func:`_minpack_lm` calls the public ``leastsq``).
+
+    Why: ``import scipy.optimize`` costs about 0.25-0.3 s, more than the
+    whole of ``fitcli run`` on the quickstart spec (about 0.18 s with this
+    shortcut; see docs/design.md, "MINPACK without scipy.optimize").  The
+    extension file ``scipy/optimize/_minpack*.so`` is loaded by path and
+    registered under its own name, so a later ``import scipy.optimize``
+    uses the same module.  Any failure (a moved file, a renamed module) falls
+    back to ``from scipy.optimize import _minpack``, and a changed call
+    signature (TypeError) to the public ``leastsq``.
+
+    Kept only because tests/test_engines.py forces each path (by-file load,
+    already imported module, public ``leastsq``, TypeError fallback) and
+    checks that they give identical fits, and that the by-file load leaves
+    ``scipy.optimize`` unimported.  If scipy changes the private module,
+    those tests say so; remove this function rather than patch around it
+    when the saving is gone."""
     if _LMDIF:
         return _LMDIF[0]
     import sys
@@ -285,7 +299,10 @@ def _minpack_lm(func, x0, factor, maxfev, opts):
     if lmdif is not None and opts.get("Dfun") is None:
         eps = opts.get("epsfcn")
         try:
-            x, info, ier = lmdif(func, x0, (), 1, opts.get("ftol", 1.49012e-8),
+            # the binding writes the solution into the array it is given
+            # (leastsq copies x0 first): a copy keeps both paths alike
+            x, info, ier = lmdif(func, np.array(x0, dtype=float), (), 1,
+                                 opts.get("ftol", 1.49012e-8),
                                  opts.get("xtol", 1.49012e-8),
                                  opts.get("gtol", 0.0), maxfev,
                                  _EPS if eps is None else eps,
