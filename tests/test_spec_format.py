@@ -72,7 +72,7 @@ def test_docs_check_fails_for_a_key_missing_from_the_tables(monkeypatch):
     row the declaration does not have) makes the docs check fail."""
     text = DOCS.read_text(encoding="utf-8")
     fit = SECTIONS["fit"]
-    extra = dataclasses.replace(fit, keys=fit.keys + (
+    extra = fit.replace(keys=fit.keys + (
         Key("strict", Bool(), default=False, help="demo"),))
     monkeypatch.setitem(SECTIONS, "fit", extra)
     assert write_docs(text) != text

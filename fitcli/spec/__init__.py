@@ -36,7 +36,6 @@ from .format import (CONFIDENCE_KEYS, DATA_FILE_ONLY, DATA_KEYS,  # noqa: F401
                      OUTPUT_KEYS, PARAM_KEYS, PLOT_FORMATS, PLOT_SIZE_RANGE,
                      SUMMARY_X_KEYS, TOP_KEYS, TOP_REQUIRED, WINDOW_KEYS)
 from .load import load_spec, load_spec_text
-from .overrides import apply_overrides
 from .text import MAX_SPEC_BYTES, SUFFIXES
 
 __all__ = [
@@ -50,8 +49,11 @@ __all__ = [
 
 
 def __getattr__(name):
-    # the JSON Schema is only needed by `fitcli schema`: imported on use
-    # (and so `python -m fitcli.spec.schema` runs without a double import)
+    # imported on first use: --set and `fitcli schema` only (and so
+    # `python -m fitcli.spec.schema` runs without a double import)
+    if name == "apply_overrides":
+        from .overrides import apply_overrides
+        return apply_overrides
     if name == "spec_schema":
         from .schema import spec_schema
         return spec_schema

@@ -1,4 +1,6 @@
-"""Entry points."""
+"""The entry points: a spec file or text, read, checked and built into a
+:class:`~fitcli.spec.fitspec.FitSpec` (the data flow of
+:mod:`fitcli.spec`)."""
 from __future__ import annotations
 
 import hashlib
@@ -8,7 +10,6 @@ from pathlib import Path
 from ..errors import SpecError
 from .check import Checker
 from .fitspec import FitSpec
-from .read_toml import _parse_toml
 from .read_yaml import _parse_yaml
 from .text import MAX_SPEC_BYTES, SUFFIXES, _decode
 
@@ -68,8 +69,9 @@ def load_spec_text(text: str, fmt: str = "yaml", source: str = "<spec>", *,
                  hashlib.sha256(raw).hexdigest())
 
 
-
 def _load(text, fmt, source, base_dir, stem, path, sha):
+    """Read ``text`` (``fmt`` ``'yaml'`` or ``'toml'``), check it and build
+    the FitSpec; ``stem`` names the default output directory."""
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
         raise SpecError("spec contains a NUL character", file=source, line=line)
@@ -77,6 +79,7 @@ def _load(text, fmt, source, base_dir, stem, path, sha):
         if fmt == "yaml":
             data, keys, values = _parse_yaml(text, source)
         else:
+            from .read_toml import _parse_toml
             data, keys, values = _parse_toml(text, source)
     except RecursionError:
         raise SpecError("spec is nested too deeply", file=source) from None

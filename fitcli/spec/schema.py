@@ -50,7 +50,7 @@ def object_schema(section, defs) -> dict:
     elif section.exclusive:
         out["not"] = {"anyOf": [{"required": list(p)}
                                 for p in section.exclusive]}
-    out.update(section.schema_extra)
+    out.update(section.schema_extra or {})
     if section is DATA:
         out.update(_data_forms(section))
     if section.shorthand is not None:
