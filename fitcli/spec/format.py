@@ -8,10 +8,13 @@ the section types (:mod:`fitcli.spec.fitspec`: ``FitSection.scale_covar``
 exists because ``FIT`` declares it), the JSON Schema of ``fitcli schema``
 and the key tables of docs/spec.md (:mod:`fitcli.spec.schema`).
 
-Adding an optional key with a default is one ``Key(...)`` line here (and
-its test); then ``python -m fitcli.spec.schema --write-docs docs/spec.md``
-redraws the docs tables.  A :class:`~fitcli.spec.kinds.Custom` kind (or a
-key's ``rule``) names a function that checks what structure cannot say.
+Adding an optional key with a default is one ``Key(...)`` line here; then
+``python -m fitcli.spec.schema --write-docs docs/spec.md`` redraws the docs
+tables, and its test goes to tests/test_spec.py (with the key in one of the
+specs of ``test_schema_and_validator_accept_the_same_keys``, which loads
+every key).  A :class:`~fitcli.spec.kinds.Custom` kind (or a key's
+``rule``) names a function that checks what structure cannot say.
+docs/design.md ("The spec package") has a worked example.
 """
 from __future__ import annotations
 
