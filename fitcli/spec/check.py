@@ -207,14 +207,21 @@ class Checker(DataChecks, ValueChecks):
         return tuple(self.kind_nested(key, item, f"{path}[{i}]", given)
                      for i, item in enumerate(items))
 
-    def map_of(self, key, value, path):
-        """The mapping of names ``value`` of a :class:`MapOf` key."""
+    def entries(self, key, value, path, name_problem=None):
+        """``(name, entry, key path)`` of each entry of ``value``, the
+        mapping of names of a :class:`MapOf` key; ``name_problem(name)``
+        says why a name is refused (or None)."""
         if not isinstance(value, dict):
             self.fail_value(path, f"expected {key.kind.what}, got "
                             f"{describe(value)}")
         if key.kind.empty is not None and not value:
             self.fail_value(path, key.kind.empty)
-        return value
+        for name, entry in value.items():
+            sub = _join(path, name)
+            problem = name_problem(name) if name_problem else None
+            if problem:
+                self.fail(sub, problem)
+            yield name, entry, sub
 
     # ------------------------------------------------------------ the document
     def spec(self, data, *, stem, path, sha):
@@ -334,14 +341,9 @@ class Checker(DataChecks, ValueChecks):
 
     # ------------------------------------------------------------ parameters, functions
     def kind_parameters(self, key, value, path, given):
-        out = {}
-        for name, entry in self.map_of(key, value, path).items():
-            sub = _join(path, name)
-            problem = crosscheck.parameter_name_problem(name)
-            if problem:
-                self.fail(sub, problem)
-            out[name] = self.parameter(entry, sub)
-        return out
+        return {name: self.parameter(entry, sub) for name, entry, sub in
+                self.entries(key, value, path,
+                             crosscheck.parameter_name_problem)}
 
     def parameter(self, entry, path):
         """A parameter: a mapping of :data:`PARAMETER` keys, or a bare
@@ -366,11 +368,8 @@ class Checker(DataChecks, ValueChecks):
 
     def kind_functions(self, key, value, path, given):
         out = {}
-        for name, entry in self.map_of(key, value, path).items():
-            sub = _join(path, name)
-            problem = crosscheck.function_name_problem(name)
-            if problem:
-                self.fail(sub, problem)
+        for name, entry, sub in self.entries(
+                key, value, path, crosscheck.function_name_problem):
             self.mapping(entry, sub, FUNCTION.names, FUNCTION.required,
                          what=FUNCTION.what)
             args_path = f"{sub}.args"
@@ -450,8 +449,8 @@ class Checker(DataChecks, ValueChecks):
         return self.build(WINDOW, {"min": lo, "max": hi})
 
     def kind_expect_params(self, key, value, path, given):
-        return {name: self.expect_param(entry, f"{path}.{name}")
-                for name, entry in self.map_of(key, value, path).items()}
+        return {name: self.expect_param(entry, sub)
+                for name, entry, sub in self.entries(key, value, path)}
 
     def expect_param(self, entry, path):
         """An expected parameter: a mapping of :data:`EXPECT_PARAM` keys,

@@ -9,7 +9,6 @@ None), or is given ``fail`` callbacks that raise at the right key path.
 """
 from __future__ import annotations
 
-import difflib
 import glob
 import os
 import re
@@ -17,7 +16,7 @@ from pathlib import Path
 
 from ..errors import SpecError
 from .format import CALLABLE_OPTIONS
-from .kinds import describe
+from .kinds import describe, did_you_mean
 
 
 # ----------------------------------------------------------------- names and expressions
@@ -145,9 +144,8 @@ def check_confidence(conf, params, fail, path):
 
     def check(name, sub):
         if name not in params:
-            near = difflib.get_close_matches(name, list(params), n=1)
-            hint = f"; did you mean {near[0]!r}?" if near else \
-                f"; varied parameters: {', '.join(varied) or 'none'}"
+            hint = did_you_mean(name, params, "; varied parameters: "
+                                f"{', '.join(varied) or 'none'}")
             fail(sub, f"unknown parameter {name!r}{hint}")
         if name not in varied:
             fail(sub, f"parameter {name!r} is not varied (fixed or given by "
@@ -172,10 +170,8 @@ def check_expect(expect, params, fail, path):
     for name, want in expect.params.items():
         sub = f"{path}.params.{name}"
         if name not in params:
-            near = difflib.get_close_matches(name, list(params), n=1)
-            hint = f"; did you mean {near[0]!r}?" if near else ""
-            fail(sub, f"unknown parameter {name!r}{hint} (parameters: "
-                 f"{names})")
+            fail(sub, f"unknown parameter {name!r}"
+                 f"{did_you_mean(name, params, '')} (parameters: {names})")
         p = params[name]
         if want.stderr_max is not None and not p.vary and p.expr is None:
             fail(f"{sub}.stderr_max", f"parameter {name!r} is fixed (vary: "

@@ -39,11 +39,14 @@ def describe(value) -> str:
     return f"a {type(value).__name__} ({value})"
 
 
-def did_you_mean(word, allowed) -> str:
-    """``"; did you mean 'min'?"`` or ``"; expected one of: a, b"``."""
+def did_you_mean(word, allowed, otherwise=None) -> str:
+    """``"; did you mean 'min'?"`` for a close match in ``allowed``, else
+    ``otherwise`` (default: ``"; expected one of: a, b"``)."""
     near = difflib.get_close_matches(str(word), list(allowed), n=1, cutoff=0.6)
     if near:
         return f"; did you mean {near[0]!r}?"
+    if otherwise is not None:
+        return otherwise
     return f"; expected one of: {', '.join(allowed)}"
 
 

@@ -8,7 +8,6 @@ rules as the spec (:func:`fitcli.spec.check.parameter_rules`, the names of
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 
 from ..errors import SpecError
@@ -53,9 +52,8 @@ def apply_overrides(spec: FitSpec, sets) -> FitSpec:
             # a per-dataset parameter of a global fit: an override entry
             fields[name] = dataclasses.asdict(spec.per_dataset_spec(name))
         if name not in fields:
-            near = difflib.get_close_matches(name, list(fields), n=1)
-            hint = f"; did you mean {near[0]!r}?" if near else \
-                f"; parameters: {', '.join(fields)}"
+            hint = did_you_mean(name, fields,
+                                f"; parameters: {', '.join(fields)}")
             fail(item, f"unknown parameter {name!r}{hint}")
         if attr not in PARAM_KEYS:
             fail(item, f"unknown attribute {attr!r}"
