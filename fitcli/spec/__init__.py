@@ -5,9 +5,10 @@ A spec flows through these modules, in this order:
 1. read: :mod:`.text` (bytes to text: size, UTF-8, guards), then
    :mod:`.read_yaml` or :mod:`.read_toml` -- plain values plus the
    ``(line, column)`` of every key and value (:mod:`.keys`);
-2. check: :mod:`.check` (with :mod:`.check_data`) checks the structure
-   against the one declaration of the format, :mod:`.format` (written with
-   the words of :mod:`.kinds`); :mod:`.crosscheck` holds the rules beyond
+2. check: :mod:`.check` checks the structure against the one declaration
+   of the format, :mod:`.format` (written with the words of :mod:`.kinds`),
+   with :mod:`.check_values` for plain values and :mod:`.check_data` for
+   the ``data`` section; :mod:`.crosscheck` holds the rules beyond
    structure (expressions, names, engine options, globs, regexes);
 3. build: the checker returns a :class:`FitSpec` (:mod:`.fitspec`), whose
    section types take their fields from the declaration.

@@ -50,7 +50,8 @@ def section_type(section):
             if i > last:
                 default = key.default
                 if isinstance(default, (dict, list)):
-                    default = field(default_factory=type(default))
+                    default = field(
+                        default_factory=lambda d=default: type(d)(d))
                 setattr(cls, key.name, default)
         notes.update(own)
         cls.__annotations__ = notes
