@@ -40,6 +40,9 @@ from dataclasses import dataclass, field
 from .codes import EXIT_INPUT as EXIT_ERROR, EXIT_INTERNAL, EXIT_OUTPUT
 from .regress import DOCUMENT_VERSION as SUMMARY_VERSION
 from .regress import SUMMARY_FORMAT
+# (the names of data files are the spec's rule: global fits name datasets
+# by them too)
+from .spec.crosscheck import RESERVED_NAMES, dataset_names
 
 __all__ = ["DatasetResult", "BatchResult", "dataset_names", "run_batch",
            "summary_files", "effective_jobs", "usable_cpus", "SUMMARY_FORMAT",
@@ -109,59 +112,6 @@ class BatchResult:
     @property
     def failures(self):
         return [r for r in self.results if r.exit_code != 0]
-
-
-#: Names in a batch's directory that are not dataset folders.
-RESERVED_NAMES = frozenset({"summary.csv", "summary.json", "summary.png",
-                            "summary.svg", "summary.pdf"})
-
-
-def dataset_names(files, reserved=RESERVED_NAMES):
-    """Output subfolder of each data file, distinct by construction: its
-    stem (``run001`` for ``runs/run001.csv.gz``); where two files share a
-    stem, their path relative to the common parent with separators and
-    dots replaced by ``_`` (``a_run001_csv``); and where such a name is
-    still taken (``a.csv`` gives ``a_csv``, as does the stem of
-    ``a_csv.csv``) or is one of ``reserved`` (``summary.csv``), the first
-    of ``name-2``, ``name-3``... that is free, in batch order.  A unique
-    stem is never changed."""
-    from .outdir import _plain_name
-
-    def stem(path):
-        base = os.path.basename(str(path))
-        for suffix in (".gz",):
-            if base.endswith(suffix):
-                base = base[:-len(suffix)]
-        root, _ = os.path.splitext(base)
-        return root or base
-
-    def usable(name):
-        return _plain_name(name) and name not in reserved
-
-    stems = [stem(f) for f in files]
-    counts = {}
-    for s in stems:
-        counts[s] = counts.get(s, 0) + 1
-    fixed = [counts[s] == 1 and usable(s) for s in stems]
-    if all(fixed):
-        return stems
-    common = os.path.commonpath([os.path.abspath(str(f)) for f in files])
-    used = {s for s, ok in zip(stems, fixed) if ok}
-    out = []
-    for f, s, ok in zip(files, stems, fixed):
-        if ok:
-            out.append(s)
-            continue
-        rel = os.path.relpath(os.path.abspath(str(f)), common)
-        base = name = rel.replace(os.sep, "_").replace(".", "_") \
-            if counts[s] > 1 else s
-        n = 2
-        while name in used or not usable(name):
-            name = f"{base}-{n}"
-            n += 1
-        used.add(name)
-        out.append(name)
-    return out
 
 
 # --------------------------------------------------------------------------

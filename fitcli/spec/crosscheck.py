@@ -329,6 +329,60 @@ def natural_key(text):
              for t in parts if t], str(text))
 
 
+#: Names in a batch's directory that are not dataset folders.
+RESERVED_NAMES = frozenset({"summary.csv", "summary.json", "summary.png",
+                            "summary.svg", "summary.pdf"})
+
+
+def dataset_names(files, reserved=RESERVED_NAMES):
+    """The name of each data file of a batch or global fit (its output
+    subfolder, its dataset name), distinct by construction: its
+    stem (``run001`` for ``runs/run001.csv.gz``); where two files share a
+    stem, their path relative to the common parent with separators and
+    dots replaced by ``_`` (``a_run001_csv``); and where such a name is
+    still taken (``a.csv`` gives ``a_csv``, as does the stem of
+    ``a_csv.csv``) or is one of ``reserved`` (``summary.csv``), the first
+    of ``name-2``, ``name-3``... that is free, in batch order.  A unique
+    stem is never changed."""
+    from ..outdir import _plain_name
+
+    def stem(path):
+        base = os.path.basename(str(path))
+        for suffix in (".gz",):
+            if base.endswith(suffix):
+                base = base[:-len(suffix)]
+        root, _ = os.path.splitext(base)
+        return root or base
+
+    def usable(name):
+        return _plain_name(name) and name not in reserved
+
+    stems = [stem(f) for f in files]
+    counts = {}
+    for s in stems:
+        counts[s] = counts.get(s, 0) + 1
+    fixed = [counts[s] == 1 and usable(s) for s in stems]
+    if all(fixed):
+        return stems
+    common = os.path.commonpath([os.path.abspath(str(f)) for f in files])
+    used = {s for s, ok in zip(stems, fixed) if ok}
+    out = []
+    for f, s, ok in zip(files, stems, fixed):
+        if ok:
+            out.append(s)
+            continue
+        rel = os.path.relpath(os.path.abspath(str(f)), common)
+        base = name = rel.replace(os.sep, "_").replace(".", "_") \
+            if counts[s] > 1 else s
+        n = 2
+        while name in used or not usable(name):
+            name = f"{base}-{n}"
+            n += 1
+        used.add(name)
+        out.append(name)
+    return out
+
+
 def _expand_one(text, base_dir, fail, *, check_plain):
     """Paths named by one ``data.file`` text: a plain path or a glob.
 

@@ -36,8 +36,8 @@ def check_global(params, shared, datasets, section, model, confidence,
                     if d not in names else
                     f"dataset {d!r} has no own parameter {base!r}")
             fail(f"parameters.{n}", f"{n!r} holds {sep!r}, which "
-                      f"names per-dataset parameters (<parameter>{sep}"
-                      f"<dataset>), but {hint}")
+                 f"names per-dataset parameters (<parameter>{sep}"
+                 f"<dataset>), but {hint}")
     checked = {n: p for n, p in params.items() if sep not in n and
                (shared is None or n in shared)}
     for full, base in per.items():
@@ -60,8 +60,8 @@ def check_global(params, shared, datasets, section, model, confidence,
         for i, n in enumerate(shared):
             if n not in used:
                 fail_value(f"shared[{i}]", f"shared parameter {n!r} "
-                                f"is not used by the model {model[0]!r} "
-                                "(directly or through a constraint)")
+                           f"is not used by the model {model[0]!r} "
+                           "(directly or through a constraint)")
     for full, p in checked.items():
         if full in used or not (p.vary and p.expr is None):
             continue
@@ -74,51 +74,53 @@ def check_global(params, shared, datasets, section, model, confidence,
         what = "the model" if shared is not None else \
             "any dataset's model"
         fail(key, f"parameter {shown!r} is used by neither {what} "
-                  "nor a constraint; remove it, or fix it with vary: "
-                  "false")
+             "nor a constraint; remove it, or fix it with vary: "
+             "false")
     # confidence and expect name shared or per-dataset parameters
     bases = {_base(f) for f in per}
     for sub, n in _named_parameters(confidence, expect):
         if n not in checked and n in bases:
             example = next(f for f in per if _base(f) == n)
             fail_value(sub, f"{n!r} is fitted per dataset: name one "
-                            f"dataset's copy, e.g. {example}")
+                       f"dataset's copy, e.g. {example}")
     return checked, names
 
+
 def _shared_form(params, shared, section, model, fail, fail_value):
-    from ..batch import dataset_names
+    """``shared:``: the dataset names of the data files, the per-dataset
+    copies of the other parameters, and the names each model reads."""
     from ..global_fit.problem import dataset_key
+    from .crosscheck import dataset_names
 
     sep = GLOBAL_SEPARATOR
     if section.inline:
         fail("shared", "shared fits one model to several data "
-                  "files: give data.file as a glob or a list of files")
+             "files: give data.file as a glob or a list of files")
     seen, names = {}, []
     for f, stem in zip(section.files, dataset_names(section.files)):
         key = dataset_key(stem)
         if key in seen:
             fail_value("data.file", f"the data files "
-                            f"{os.path.basename(str(seen[key]))} and "
-                            f"{os.path.basename(str(f))} both give the "
-                            f"dataset name {key!r}: their per-dataset "
-                            f"parameters (<parameter>{sep}{key}) would "
-                            "collide; rename one of the files")
+                       f"{os.path.basename(str(seen[key]))} and "
+                       f"{os.path.basename(str(f))} both give the "
+                       f"dataset name {key!r}: their per-dataset "
+                       f"parameters (<parameter>{sep}{key}) would "
+                       "collide; rename one of the files")
         seen[key] = f
         names.append(key)
     for i, n in enumerate(shared):
         if n not in params or sep in n:
             fail_value(f"shared[{i}]", f"unknown parameter {n!r}"
-                       + did_you_mean(n, [p for p in params
-                                          if sep not in p]))
+                       + did_you_mean(n, [p for p in params if sep not in p]))
     templates = [n for n in params if n not in shared and sep not in n]
     for n in shared:
         p = params[n]
         bad = sorted(_expr_names(p.expr) & set(templates))
         if bad:
             fail_value(f"parameters.{n}.expr", f"shared parameter "
-                            f"{n!r} uses the per-dataset parameter "
-                            f"{bad[0]!r}; name one dataset's copy (e.g. "
-                            f"{bad[0]}{sep}{names[0]}) or make it shared")
+                       f"{n!r} uses the per-dataset parameter "
+                       f"{bad[0]!r}; name one dataset's copy (e.g. "
+                       f"{bad[0]}{sep}{names[0]}) or make it shared")
     per, models = {}, {}
     for d in names:
         rename = {t: f"{t}{sep}{d}" for t in templates}
@@ -130,7 +132,10 @@ def _shared_form(params, shared, section, model, fail, fail_value):
             models[("expr", full)] = rename
     return names, per, models
 
+
 def _datasets_form(params, datasets, fail):
+    """``datasets:``: the dataset names, each dataset's own parameters
+    under their per-dataset names, and the names each model reads."""
     sep = GLOBAL_SEPARATOR
     names = [ds.name for ds in datasets]
     per, models = {}, {}
@@ -140,19 +145,20 @@ def _datasets_form(params, datasets, fail):
             sub = f"datasets[{i}].parameters.{n}"
             if sep in n:
                 fail(sub, f"{n!r} holds {sep!r}, which names "
-                          f"per-dataset parameters outside their dataset "
-                          "(<parameter>__<dataset>); inside it write the "
-                          "plain name")
+                     f"per-dataset parameters outside their dataset "
+                     "(<parameter>__<dataset>); inside it write the "
+                     "plain name")
             if n in params:
                 fail(sub, f"parameter {n!r} of dataset {ds.name!r} "
-                          "collides with the top-level (shared) "
-                          f"parameter {n!r}: a name is either shared or "
-                          "the dataset's own; rename one")
+                     "collides with the top-level (shared) "
+                     f"parameter {n!r}: a name is either shared or "
+                     "the dataset's own; rename one")
             per[rename[n]] = ds.parameters[n]
             models[("expr", rename[n])] = rename
         models[("model", ds.name)] = {rename.get(n, n)
                                       for n in ds.model_expr.names}
     return names, per, models
+
 
 def _local_key(datasets, full):
     base, _, d = full.rpartition(GLOBAL_SEPARATOR)
