@@ -83,11 +83,13 @@ def test_the_cycle_finder_finds_a_cycle():
         [["a", "b", "c"]]
 
 
-#: Import cycles known and not yet untangled.  batch fits each dataset of a
-#: batch, stacked (the batched engine's path) hands datasets back to
-#: batch.fit_dataset to complete them: both import each other inside
-#: functions.  Take an entry out when its cycle is gone.
-KNOWN_CYCLES = [["fitcli.batch", "fitcli.stacked"]]
+#: Import cycles known and not yet untangled (each through imports inside
+#: functions): batch fits each dataset of a batch, and stacked (the batched
+#: engine's path) hands datasets back to batch.fit_dataset to complete them;
+#: engines registers the global_search and sampling adapters, which use
+#: engines' helpers.  Take an entry out when its cycle is gone.
+KNOWN_CYCLES = [["fitcli.engines", "fitcli.global_search", "fitcli.sampling"],
+                ["fitcli.batch", "fitcli.stacked"]]
 
 
 def test_no_import_cycles_between_fitcli_modules():
