@@ -225,3 +225,43 @@ def test_schema_defaults_are_json():
     props = json.loads(text)["$defs"]["parameter"]["anyOf"][1]["properties"]
     assert props["vary"]["default"] is True
     assert "default" not in props["min"] and "default" not in props["max"]
+
+
+def test_plot_options_are_checked_by_the_declared_keys(tmp_path):
+    """The command-line plot options (check_plot_options) are the keys of
+    plot: and four output keys, checked by the same declared Keys: the
+    same values come out as from a spec, and a key not declared there is
+    no option."""
+    from fitcli.spec import check_plot_options
+    from fitcli.spec.format import PLOT
+    from fitcli.spec.load import PLOT_OUTPUT_OPTIONS
+
+    values = {"style": "s/my.mplstyle", "title": False, "xlabel": "t (s)",
+              "ylabel": " ", "logx": True, "logy": False, "xlim": [1, 10],
+              "ylim": [-1, 2], "marker": "dot", "marker_size": 2,
+              "line_width": 1, "font_size": 9, "initial": False,
+              "band": True, "residuals": False, "params": ["b", "a"],
+              "legend": "outside", "plots": ["qq", "fit"],
+              "plot_format": "svg", "plot_size": [4, 3], "plot_dpi": 150,
+              "components": True}
+    assert set(values) == set(PLOT.names) | set(PLOT_OUTPUT_OPTIONS)
+    checked = check_plot_options(values, tmp_path)
+    plot = {k: v for k, v in values.items() if k in PLOT.names}
+    output = {k: v for k, v in values.items() if k not in PLOT.names}
+    spec = load_spec_text(BASE + yaml.safe_dump({"plot": plot,
+                                                 "output": output}),
+                          base_dir=tmp_path)
+    for key in values:
+        section = spec.plot if key in PLOT.names else spec.output
+        assert checked[key] == getattr(section, key), key
+    assert checked["style"] == str(tmp_path / "s" / "my.mplstyle")
+    with pytest.raises(ValueError, match="not a plot option: 'dir'"):
+        check_plot_options({"dir": "out"}, tmp_path)
+    # left out, a plot key is None (the style decides); schema and docs
+    # show the value that then applies
+    assert load_spec_text(BASE).plot is None
+    props = spec_schema()["$defs"]["plot"]["properties"]
+    assert (props["logx"]["default"], props["legend"]["default"],
+            props["plots"]["default"]) == (False, "best", ["fit"])
+    assert "default" not in props["title"]
+    assert "| `logx` | boolean | `false` |" in docs_table(PLOT)

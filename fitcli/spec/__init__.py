@@ -13,7 +13,9 @@ A spec flows through these modules, in this order:
 3. build: the checker returns a :class:`FitSpec` (:mod:`.fitspec`), whose
    section types take their fields from the declaration.
 
-:func:`load_spec` / :func:`load_spec_text` (:mod:`.load`) run the three;
+:func:`load_spec` / :func:`load_spec_text` (:mod:`.load`) run the three
+(and :func:`check_plot_options` checks command-line plot options as the
+spec's plot keys);
 :func:`apply_overrides` (:mod:`.overrides`) applies ``--set`` afterwards;
 :mod:`.schema` makes the JSON Schema and the key tables of docs/spec.md
 from the declaration.  Every problem is a :class:`~fitcli.errors.SpecError`
@@ -23,28 +25,31 @@ with file, line, column and key path, e.g.::
 
 Importing this package imports neither YAML, TOML nor numpy.
 """
-from .crosscheck import expand_data_files, is_glob, natural_key
+from .crosscheck import expand_data_files, is_glob, is_style_file, natural_key
 from .fitspec import (ConfidenceSection, DataSection, DatasetSpec,
                       ExpectParam, ExpectSection, ExpectWindow, FitSection,
                       FitSpec, FunctionSpec, MapSpec, OutputSection,
-                      ParamSpec, SummaryX)
+                      ParamSpec, PlotSection, SummaryX)
 from .format import (CONFIDENCE_KEYS, DATA_FILE_ONLY, DATA_KEYS,  # noqa: F401
                      DATASET_KEYS, DATASET_NAME_PATTERN, DATASET_REQUIRED,
                      DEFAULT_ENGINE, DEFAULT_EXPECT_RTOL, DEFAULT_GRID,
                      DEFAULT_PLOT_SIZE, DEFAULT_SIGMAS, EXPECT_KEYS,
                      EXPECT_PARAM_KEYS, FIT_KEYS, FUNCTION_KEYS,
-                     GLOBAL_SEPARATOR, MAP_KEYS, MAX_GRID, NAN_POLICIES,
-                     OUTPUT_KEYS, PARAM_KEYS, PLOT_FORMATS, PLOT_SIZE_RANGE,
-                     SUMMARY_X_KEYS, TOP_KEYS, TOP_REQUIRED, WINDOW_KEYS)
-from .load import load_spec, load_spec_text
+                     GLOBAL_SEPARATOR, LEGEND_PLACES, MAP_KEYS, MAX_GRID,
+                     NAN_POLICIES, OUTPUT_KEYS, PARAM_KEYS, PLOT_DPI_RANGE,
+                     PLOT_FIGURES, PLOT_FORMATS, PLOT_KEYS, PLOT_MARKERS,
+                     PLOT_POINT_RANGES, PLOT_SIZE_RANGE, SUMMARY_X_KEYS,
+                     TOP_KEYS, TOP_REQUIRED, WINDOW_KEYS)
+from .load import check_plot_options, load_spec, load_spec_text
 from .text import MAX_SPEC_BYTES, SUFFIXES
 
 __all__ = [
     "FitSpec", "DataSection", "ParamSpec", "FunctionSpec", "FitSection",
     "MapSpec", "ConfidenceSection", "OutputSection", "SummaryX",
-    "ExpectSection",
+    "PlotSection", "ExpectSection",
     "ExpectWindow", "ExpectParam", "DatasetSpec",
     "load_spec", "load_spec_text", "apply_overrides", "expand_data_files",
+    "check_plot_options",
     "spec_schema", "MAX_SPEC_BYTES", "SUFFIXES",
 ]
 

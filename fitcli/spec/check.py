@@ -11,9 +11,9 @@ section are the named functions of :mod:`fitcli.spec.crosscheck`.
 
 Every problem is a :class:`~fitcli.errors.SpecError` at the key (or its
 value) in the spec, with the words of the declaration.  The first problem
-met is the one reported: top-level sections and the keys of a parameter or
-an expected value in the order of the document, other keys in declared
-order.
+met is the one reported: top-level sections and the keys of a parameter,
+an expected value, ``output`` and ``plot`` in the order of the document
+(``Section.order``), other keys in declared order.
 """
 from __future__ import annotations
 
@@ -118,7 +118,12 @@ class Checker(DataChecks, ValueChecks):
 
     def kind_path(self, key, value, path, given):
         self.text(value, path, key.kind.what)
-        return Path(os.path.abspath(self.base_dir / os.path.expanduser(value)))
+        return self.absolute(value)
+
+    def absolute(self, text):
+        """The path ``text`` relative to the spec's directory, absolute
+        (``~`` expanded)."""
+        return Path(os.path.abspath(self.base_dir / os.path.expanduser(text)))
 
     def kind_expression(self, key, value, path, given):
         """The text of an expression (stripped); the compiled expression
@@ -139,7 +144,7 @@ class Checker(DataChecks, ValueChecks):
         kind = key.kind
         out = self.number(value, path, allow_inf=kind.allow_inf,
                           what=kind.what, inf_hint=kind.inf_hint)
-        problem = kind.out_of_bounds(key.name, out)
+        problem = kind.out_of_bounds(key.name, out, value)
         if problem:
             self.fail_value(path, problem)
         return out
@@ -158,7 +163,7 @@ class Checker(DataChecks, ValueChecks):
                                 f"{describe(value)}")
             return value
         article = "an" if kind.noun[0] in "aeiou" else "a"
-        self.text(value, path, f"{article} {kind.noun}")
+        self.text(value, path, kind.what or f"{article} {kind.noun}")
         if value not in kind.values:
             self.fail_value(path, f"unknown {kind.noun} {value!r}; choose "
                             f"one of: {choices}")
@@ -178,12 +183,47 @@ class Checker(DataChecks, ValueChecks):
             self.fail_value(path, kind.length_message.format(
                 what=kind.what, n=len(items), s="s" if len(items) > 1 else ""))
         for i, v in enumerate(items):
-            problem = kind.item.out_of_bounds(f"{key.name}[{i}]", v)
+            problem = kind.item.out_of_bounds(f"{key.name}[{i}]", v,
+                                              value[i])
             if problem:
                 self.fail_value(f"{path}[{i}]", problem)
             if kind.unique and v in items[:i]:
                 self.fail_value(f"{path}[{i}]", f"{v!r} is listed twice")
         return items
+
+    def kind_interval(self, key, value, path, given):
+        low, high = self.kind_numbers(key, value, path, given)
+        if not low < high:
+            self.fail_value(path, f"expected {key.kind.what} with the first "
+                            f"below the second, got [{low!r}, {high!r}]")
+        return low, high
+
+    def kind_choice_list(self, key, value, path, given):
+        kind = key.kind
+        items = self.listof(value, path, kind.what)
+        for i, item in enumerate(items):
+            self.text(item, f"{path}[{i}]", kind.item_what)
+            if item not in kind.values:
+                self.fail_value(f"{path}[{i}]", f"unknown {kind.noun} "
+                                f"{item!r}; choose from: "
+                                f"{', '.join(kind.values)}")
+        self.unique(items, path)
+        return tuple(items)
+
+    def kind_text_or_false(self, key, value, path, given):
+        """Text, ``''`` for ``false`` or blank text."""
+        if value is False:
+            return ""
+        if not isinstance(value, str):
+            self.fail_value(path, f"expected text or false, got "
+                            f"{describe(value)}")
+        return value if value.strip() else ""
+
+    def unique(self, items, path):
+        """No item of the list ``items`` at ``path`` twice."""
+        for i, item in enumerate(items):
+            if item in items[:i]:
+                self.fail_value(f"{path}[{i}]", f"{item!r} is listed twice")
 
     def kind_names(self, key, value, path, given):
         names = self.listof(value, path, key.kind.what)
@@ -284,7 +324,11 @@ class Checker(DataChecks, ValueChecks):
                 self.fail("expect.pvalue", "a chi-square p-value needs "
                           "absolute uncertainties: give data.sigma"
                           + (" in every dataset" if datasets else ""))
-        output = parts["output"]
+        output, plot = parts["output"], parts["plot"]
+        crosscheck.check_curve_range(output, section, bool(datasets) or
+                                     shared is not None, self.fail)
+        if plot is not None:
+            crosscheck.check_plot(plot, params, self.fail)
         if output.dir is None:
             output = dataclasses.replace(
                 output, dir=Path(os.path.abspath(self.base_dir / f"{stem}.fit")))
@@ -294,7 +338,7 @@ class Checker(DataChecks, ValueChecks):
             model_expr=model_expr, functions=functions, parameters=params,
             fit=parts["fit"], confidence=confidence, output=output,
             expect=expect, shared=shared, datasets=tuple(datasets),
-            dataset_names=tuple(names), positions=dict(self.keys),
+            dataset_names=tuple(names), plot=plot, positions=dict(self.keys),
             value_positions=dict(self.values), source=self.source)
 
     def kind_datasets(self, key, value, path, given):
@@ -430,6 +474,27 @@ class Checker(DataChecks, ValueChecks):
             return self.build(SUMMARY_X, {"regex": self.key(
                 SUMMARY_X["regex"], value, path, {})})
         return self.build(SUMMARY_X, self.section(SUMMARY_X, value, path))
+
+    # ------------------------------------------------------------ plot
+    def kind_style(self, key, value, path, given):
+        """A style name, or a style file (:func:`crosscheck.is_style_file`)
+        as an absolute path."""
+        text = self.text(value, path, "a style name or file")
+        if crosscheck.is_style_file(text):
+            return str(self.absolute(text))
+        return text
+
+    def kind_plot_params(self, key, value, path, given):
+        """``plot.params``: true, false or a list of parameter names (which
+        :func:`crosscheck.check_plot` finds among the parameters)."""
+        if isinstance(value, bool):
+            return value
+        names = self.listof(value, path, "true, false or a list of "
+                            "parameter names")
+        out = tuple(self.name(n, f"{path}[{i}]", "parameter name")
+                    for i, n in enumerate(names))
+        self.unique(out, path)
+        return out
 
     # ------------------------------------------------------------ expect
     def kind_window(self, key, value, path, given):

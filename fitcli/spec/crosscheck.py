@@ -178,6 +178,45 @@ def check_expect(expect, params, fail, path):
                  "false) and has no standard error; remove stderr_max")
 
 
+def check_curve_range(output, data, global_fit, fail):
+    """``output.curve_range`` needs the ``curve.csv`` it shapes: not a
+    global fit (it writes none), a model of one x variable (``data``: its
+    data section).  ``fail(key_path, message)`` raises."""
+    if output.curve_range is None:
+        return
+    if global_fit:
+        fail("output.curve_range", "a global fit writes no curve.csv; leave "
+             "curve_range out")
+    if len(data.variables) != 1:
+        fail("output.curve_range", "the model has several x variables "
+             f"({', '.join(data.variables)}): curve.csv is written for a "
+             "single x variable only")
+
+
+# ----------------------------------------------------------------- plot
+def is_style_file(style) -> bool:
+    """A plot style given as a file (a path with a directory part, or the
+    ``.mplstyle`` suffix) rather than by name."""
+    return "/" in style or os.sep in style or style.endswith(".mplstyle")
+
+
+def check_plot(plot, params, fail):
+    """Rules of the ``plot:`` section across keys: ``params`` names
+    parameters (of ``params``), limits of a log axis are above 0.
+    ``fail(key_path, message, value=True)`` raises."""
+    if isinstance(plot.params, tuple):
+        for i, name in enumerate(plot.params):
+            if name not in params:
+                fail(f"plot.params[{i}]", f"unknown parameter {name!r}"
+                     + did_you_mean(name, params, "; parameters: "
+                                    + ", ".join(params)), value=True)
+    for axis in ("x", "y"):
+        lim = getattr(plot, f"{axis}lim")
+        if getattr(plot, f"log{axis}") and lim is not None and lim[0] <= 0:
+            fail(f"plot.{axis}lim", f"a log {axis} axis needs limits above "
+                 f"0, got [{lim[0]!r}, {lim[1]!r}]", value=True)
+
+
 # ----------------------------------------------------------------- engines
 def engine_name(text):
     """``(canonical name, None)`` of the engine ``text`` names (an alias

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from ..errors import SpecError
 from .format import (CONFIDENCE, DATA, EXPECT, EXPECT_PARAM, FIT,
-                     GLOBAL_SEPARATOR, MAP, OUTPUT, PARAMETER, SUMMARY_X,
-                     WINDOW)
+                     GLOBAL_SEPARATOR, MAP, OUTPUT, PARAMETER, PLOT,
+                     SUMMARY_X, WINDOW)
 from .keys import _lookup
 from .kinds import NO_DEFAULT
 
@@ -202,9 +202,25 @@ class OutputSection:
 
     ``plot`` draws ``fit.<plot_format>`` (and ``ci2d_<x>_<y>.<plot_format>``
     for confidence maps, ``summary.<plot_format>`` for batches) of
-    ``plot_size`` inches (width, height) at 100 dpi; ``components`` adds the
-    terms of a sum to the fit plot; ``summary_x`` (:class:`SummaryX`) gives
-    the x axis of a batch summary plot.
+    ``plot_size`` inches (width, height) at ``plot_dpi``; None for these
+    three: the plot style's (png, 8 x 6 inches, 100 dpi by default; see
+    :mod:`fitcli.plot.settings`).  ``components`` adds the terms of a sum to
+    the fit plot; ``summary_x`` (:class:`SummaryX`) gives the x axis of a
+    batch summary plot; ``curve_range`` ``(lo, hi)`` is the x range of
+    ``curve.csv`` (None: the data's).
+    """
+
+
+@section_type(PLOT)
+class PlotSection:
+    """How the plots look: the ``plot:`` section.  Every field is None
+    when the spec does not give it (then the style's or fitcli's default
+    applies: :class:`fitcli.plot.settings.PlotSettings`).
+
+    ``title``, ``xlabel``, ``ylabel`` are text (``''`` for ``false``: none);
+    ``style`` is a style name or the absolute path of a style file; ``xlim``
+    and ``ylim`` are ``(lo, hi)``; ``params`` is True, False or a tuple of
+    parameter names; ``plots`` a tuple of :data:`PLOT_FIGURES`.
     """
 
 
@@ -323,6 +339,8 @@ class FitSpec:
     fit : FitSection
     confidence : ConfidenceSection or None
     output : OutputSection
+    plot : PlotSection or None
+        How the plots look (``plot:``).
     expect : ExpectSection or None
         Regression checks (``expect:``), evaluated by
         :func:`fitcli.regress.check_expect` after the fit.
@@ -363,6 +381,7 @@ class FitSpec:
     shared: tuple | None = None
     datasets: tuple = ()
     dataset_names: tuple = ()
+    plot: PlotSection | None = None
     positions: dict = field(default_factory=dict, compare=False, repr=False)
     value_positions: dict = field(default_factory=dict, compare=False,
                                   repr=False)

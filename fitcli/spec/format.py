@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import math
 
-from .kinds import (NAME_PATTERN, Bool, Char, Choice, Custom, Expression,  # noqa: F401
-                    EXPECT_INF, Integer, Key, MapOf, Names, Nested,
-                    NestedList, Number, Numbers, PathText, Section, Text)
+from .kinds import (NAME_PATTERN, Bool, Char, Choice, ChoiceList,  # noqa: F401
+                    Custom, Expression, EXPECT_INF, Integer, Interval, Key,
+                    MapOf, Names, Nested, NestedList, Number, Numbers,
+                    PathText, Section, Text, TextOrFalse)
 
 #: Image formats of plots (``output.plot_format``).
 PLOT_FORMATS = ("png", "svg", "pdf")
@@ -30,6 +31,21 @@ PLOT_FORMATS = ("png", "svg", "pdf")
 DEFAULT_PLOT_SIZE = (8.0, 6.0)
 #: Smallest and largest side of a plot, in inches.
 PLOT_SIZE_RANGE = (1.0, 50.0)
+#: Smallest and largest resolution of a plot, dots per inch.
+PLOT_DPI_RANGE = (10.0, 1200.0)
+#: ``plot.marker`` names (auto: circles, a line above 300 points).
+PLOT_MARKERS = ("auto", "line", "circle", "dot", "square", "triangle",
+                "diamond", "cross", "plus")
+#: ``plot.legend`` places.
+LEGEND_PLACES = ("best", "upper right", "upper left", "lower left",
+                 "lower right", "right", "center left", "center right",
+                 "lower center", "upper center", "center", "outside", "none")
+#: ``plot.plots``: the figures of a fit.
+PLOT_FIGURES = ("fit", "residual_hist", "qq")
+#: ``(low, high]`` of the sizes in points: ``plot.marker_size``,
+#: ``plot.line_width``, ``plot.font_size``.
+PLOT_POINT_RANGES = {"marker_size": (0.0, 50.0), "line_width": (0.0, 20.0),
+                     "font_size": (0.0, 72.0)}
 #: Relative tolerance of an expected parameter value given without rtol/atol.
 DEFAULT_EXPECT_RTOL = 1e-6
 NAN_POLICIES = ("raise", "omit")
@@ -116,6 +132,9 @@ TOP = Section("", title="the spec", order="document", schema_extra={
     Key("output", Nested("output"),
         doc_default="`<spec dir>/<spec stem>.fit/`, every file",
         help="where and what to [write](#output)"),
+    Key("plot", Nested("plot"), default=None,
+        doc_default="fitcli's default look of the plots",
+        help="how the [plots](#plot) look"),
     Key("expect", Nested("expect"), default=None,
         doc_default="no regression checks",
         help="[regression checks](#expect) of the result"),
@@ -309,7 +328,8 @@ MAP = Section("confidence.maps[]", title="a confidence map",
         help="grid points along y"),
 ))
 
-OUTPUT = Section("output", title="output", schema_def="output", keys=(
+OUTPUT = Section("output", title="output", schema_def="output",
+                 order="document", keys=(
     Key("dir", PathText(),
         doc_default="`<spec dir>/<spec stem>.fit`",
         help="output directory, relative to the spec file's directory"),
@@ -323,16 +343,27 @@ OUTPUT = Section("output", title="output", schema_def="output", keys=(
              "confidence map, and `summary.<format>` for a batch (`fitcli "
              "run --plot` does the same)"),
     Key("plot_format", Choice(PLOT_FORMATS, noun="image format"),
-        default="png", help="image format of the plots"),
+        default=None,
+        doc_default="the style's: `png` (`pdf` with `plot.style: paper`)",
+        help="image format of the plots"),
     Key("plot_size", Numbers(
         Number(minimum=PLOT_SIZE_RANGE[0], maximum=PLOT_SIZE_RANGE[1],
                bound_message="plot sides must be between {minimum:g} and "
                              "{maximum:g} inches, got {value!r}"),
         what="[width, height] in inches", length=2,
         doc_text="`[width, height]`"),
-        default=DEFAULT_PLOT_SIZE, doc_default="`[8, 6]`",
-        help="size of each plot in inches, each side from 1 to 50. Plots "
-             "are drawn at 100 dpi: the default PNG is 800 × 600 pixels"),
+        default=None,
+        doc_default="the style's: `[8, 6]` (`[3.4, 2.6]` for `paper`)",
+        help="size of each plot in inches, each side from 1 to 50"),
+    Key("plot_dpi", Number(
+        what="dots per inch", minimum=PLOT_DPI_RANGE[0],
+        maximum=PLOT_DPI_RANGE[1],
+        bound_message="expected dots per inch from {minimum:g} to "
+                      "{maximum:g}, got {given!r}"),
+        default=None, doc_default="the style's: 100 (300 for `paper`)",
+        help="dots per inch: the default PNG is 800 × 600 pixels. Width × "
+             "height × dpi² may not pass 100 million pixels "
+             "(`FITCLI_MAX_PLOT_PIXELS`)"),
     Key("components", Bool(), default=False,
         help="in the fit plot, also draw each term of the model when the "
              "model is a sum (see below)"),
@@ -342,7 +373,100 @@ OUTPUT = Section("output", title="output", schema_def="output", keys=(
         help="batch: a number read from each data file name, written as "
              "the `summary_x` column of the summary and used as the x axis "
              "of the summary plot instead of the dataset index (see below)"),
+    Key("curve_range", Interval("[x min, x max] of curve.csv",
+                                doc_text="`[x min, x max]`"),
+        default=None, doc_default="the fitted data's x range",
+        help="the x range of `curve.csv`, the model on a fine grid (it may "
+             "reach beyond the data: an extrapolation). Only for a model of "
+             "one x variable"),
 ))
+
+
+def _points(key, help, shown):
+    """A size in points of the ``plot:`` section (``PLOT_POINT_RANGES``)."""
+    lo, hi = PLOT_POINT_RANGES[key]
+    return Key(key, Number(what="a size in points", exclusive_minimum=lo,
+                           maximum=hi,
+                           bound_message="expected a size in points above "
+                                         "{exclusive_minimum:g} and at most "
+                                         "{maximum:g}, got {given!r}"),
+               default=None, doc_default=shown, help=help)
+
+
+PLOT = Section(
+    "plot", title="plot", schema_def="plot", order="document",
+    schema_extra={"description": "how the plots look"}, keys=(
+        Key("style", Custom("style", doc_text="text",
+                            schema_={"type": "string", "minLength": 1},
+                            py_type="str"),
+            default=None, doc_default="`default`",
+            help="`default` (matplotlib's default look), `paper` (the "
+                 "publication preset: 3.4 × 2.6 in, PDF at 300 dpi, serif "
+                 "8 pt, no title, thin lines, no box, no initial model), a "
+                 "matplotlib style name (`ggplot`, `seaborn-v0_8-paper`, "
+                 "...; names only, never a Python package), or a style file "
+                 "(a path with a `/` or ending in `.mplstyle`, relative to "
+                 "the spec file)"),
+        Key("title", TextOrFalse(), default=None,
+            doc_default="the spec's `title`, else its path",
+            help="figure title; `false` or `''` for none"),
+        Key("xlabel", TextOrFalse(), default=None,
+            doc_default="the x column's name (`point (data order)` with "
+                        "several x variables)",
+            help="x axis label, with its units"),
+        Key("ylabel", TextOrFalse(), default=None,
+            doc_default="the y column's name", help="y axis label"),
+        Key("logx", Bool(), default=None, shown_default=False,
+            help="logarithmic x axis. Points at x ≤ 0 are left out of the "
+                 "plot, and a note on the figure (and on stderr) says how "
+                 "many"),
+        Key("logy", Bool(), default=None, shown_default=False,
+            help="logarithmic y axis. Points at y ≤ 0 are left out of the "
+                 "plot, and a note on the figure (and on stderr) says how "
+                 "many"),
+        Key("xlim", Interval(), default=None, doc_default="automatic",
+            help="x axis limits, `min < max`; above 0 on a log axis"),
+        Key("ylim", Interval(), default=None, doc_default="automatic",
+            help="y axis limits, `min < max`; above 0 on a log axis"),
+        Key("marker", Choice(PLOT_MARKERS, noun="marker",
+                             what="a marker name"),
+            default=None, shown_default="auto",
+            help="the data's markers; `auto` is `circle` up to 300 points "
+                 "and `line` above (the data joined by a thin line, sigma as "
+                 "a shaded band)"),
+        _points("marker_size", "data marker size in points", "3"),
+        _points("line_width", "width of the best-fit line in points; the "
+                              "other lines scale with it", "1.6"),
+        _points("font_size", "base font size in points", "the style's (10)"),
+        Key("initial", Bool(), default=None, shown_default=True,
+            help="draw the model at the initial values"),
+        Key("band", Bool(), default=None, shown_default=True,
+            help="draw the ± 1 standard-error band of the best fit"),
+        Key("residuals", Bool(), default=None, shown_default=True,
+            help="draw the residual panel"),
+        Key("params", Custom(
+            "plot_params", doc_text="boolean, or a list of parameter names",
+            schema_={"anyOf": [{"type": "boolean"},
+                               {"type": "array",
+                                "items": {"type": "string",
+                                          "pattern": NAME_PATTERN},
+                                "minItems": 1, "uniqueItems": True}]}),
+            default=None, shown_default=True,
+            help="the parameter box: every parameter, none, or those listed "
+                 "(in that order)"),
+        Key("legend", Choice(LEGEND_PLACES, noun="legend",
+                             what="a legend name"),
+            default=None, shown_default="best",
+            help="where the legend goes (`outside`: right of the axes)"),
+        Key("plots", ChoiceList(PLOT_FIGURES, noun="figure",
+                                what="a list of figures ("
+                                     f"{', '.join(PLOT_FIGURES)})",
+                                item_what="a figure name"),
+            default=None, shown_default=("fit",), doc_default="`[fit]`",
+            help="the figures of a fit: `fit.<format>`, the residual "
+                 "histogram against the unit normal density, the normal Q-Q "
+                 "plot"),
+    ))
 
 SUMMARY_X = Section(
     "output.summary_x", title="summary_x",
@@ -442,7 +566,7 @@ EXPECT_PARAM = Section(
 #: Every section by its path, in the order of a spec.
 SECTIONS = {s.path: s for s in (TOP, DATASET, DATA, FUNCTION, PARAMETER,
                                 FIT, CONFIDENCE, MAP, OUTPUT, SUMMARY_X,
-                                EXPECT, WINDOW, EXPECT_PARAM)}
+                                PLOT, EXPECT, WINDOW, EXPECT_PARAM)}
 
 # The key names of each section (as before the declaration; tests use them).
 TOP_KEYS = TOP.names
@@ -458,6 +582,7 @@ CONFIDENCE_KEYS = CONFIDENCE.names
 MAP_KEYS = MAP.names
 OUTPUT_KEYS = OUTPUT.names
 SUMMARY_X_KEYS = SUMMARY_X.names
+PLOT_KEYS = PLOT.names
 EXPECT_KEYS = EXPECT.names
 WINDOW_KEYS = WINDOW.names
 EXPECT_PARAM_KEYS = EXPECT_PARAM.names

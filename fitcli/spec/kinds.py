@@ -182,7 +182,8 @@ class Number(Kind):
     """A number, as a float: never NaN, infinite only with ``allow_inf``
     (else ``inf_hint`` says why), within optional bounds;
     ``bound_message`` words a value out of bounds (fields ``key``,
-    ``value``, ``minimum``, ``maximum``)."""
+    ``value`` (the float), ``given`` (the value as written), ``minimum``,
+    ``maximum``, ``exclusive_minimum``)."""
 
     _fields = ("what", "allow_inf", "inf_hint", "minimum", "maximum",
                "exclusive_minimum", "bound_message")
@@ -197,6 +198,8 @@ class Number(Kind):
     py_type = "float"
 
     def doc(self):
+        if self.exclusive_minimum is not None and self.maximum is not None:
+            return f"number in ({self.exclusive_minimum:g}, {self.maximum:g}]"
         if self.exclusive_minimum is not None:
             return f"number `> {self.exclusive_minimum:g}`"
         if self.minimum is not None and self.maximum is not None:
@@ -214,8 +217,9 @@ class Number(Kind):
             out["exclusiveMinimum"] = self.exclusive_minimum
         return out
 
-    def out_of_bounds(self, key, value):
-        """The message for ``value`` outside the bounds, or None."""
+    def out_of_bounds(self, key, value, given=None):
+        """The message for ``value`` outside the bounds, or None
+        (``given``: the value as written, default ``value``)."""
         lo, hi, gt = self.minimum, self.maximum, self.exclusive_minimum
         if (gt is None or value > gt) and (lo is None or value >= lo) and \
                 (hi is None or value <= hi):
@@ -226,7 +230,9 @@ class Number(Kind):
                 else "{key} must be 0 or more, got {value!r}" if lo == 0 \
                 and hi is None else \
                 "{key} must be between {minimum:g} and {maximum:g}, got {value!r}"
-        return template.format(key=key, value=value, minimum=lo, maximum=hi)
+        return template.format(key=key, value=value, minimum=lo, maximum=hi,
+                               exclusive_minimum=gt,
+                               given=value if given is None else given)
 
 
 class Integer(Kind):
@@ -252,13 +258,15 @@ class Integer(Kind):
 
 
 class Choice(Kind):
-    """One of ``values``.  With a ``noun`` the value must be text and a
-    wrong word reads ``unknown <noun> 'x'; choose one of: ...``; without,
-    ``expected one of: ..., got ...``."""
+    """One of ``values``.  With a ``noun`` the value must be text (``what``
+    in messages, default ``a <noun>``) and a wrong word reads ``unknown
+    <noun> 'x'; choose one of: ...``; without, ``expected one of: ...,
+    got ...``."""
 
-    _fields = ("values", "noun")
+    _fields = ("values", "noun", "what")
     values = ()
     noun = None
+    what = None
     check = "choice"
     py_type = "str"
 
@@ -267,6 +275,40 @@ class Choice(Kind):
 
     def schema(self):
         return {"enum": list(self.values)}
+
+
+class ChoiceList(Kind):
+    """A non-empty list of distinct words of ``values`` (a tuple): each
+    item text (``item_what`` in messages), a wrong one reads ``unknown
+    <noun> 'x'; choose from: ...``."""
+
+    _fields = ("values", "noun", "what", "item_what")
+    _required = ("values", "noun")
+    what = "a list"
+    item_what = "text"
+    check = "choice_list"
+    py_type = "tuple"
+
+    def doc(self):
+        return "list of " + ", ".join(f"`{v}`" for v in self.values)
+
+    def schema(self):
+        return {"type": "array", "minItems": 1, "uniqueItems": True,
+                "items": {"enum": list(self.values)}}
+
+
+class TextOrFalse(Kind):
+    """Text shown to the reader (a title, a label), or ``false`` for none:
+    ``false`` and blank text become ``''``."""
+
+    check = "text_or_false"
+    py_type = "str"
+
+    def doc(self):
+        return "text, or `false`"
+
+    def schema(self):
+        return {"anyOf": [{"type": "string"}, {"const": False}]}
 
 
 class Char(Kind):
@@ -315,6 +357,17 @@ class Numbers(Kind):
         if self.unique:
             out["uniqueItems"] = True
         return out
+
+
+class Interval(Numbers):
+    """``[low, high]``: two finite numbers, the first below the second; a
+    tuple of two floats.  ``what`` names it in messages."""
+
+    _fields = ("what", "doc_text")
+    what = "[min, max]"
+    length = 2
+    doc_text = "`[min, max]`"
+    check = "interval"
 
 
 class Names(Kind):
@@ -434,10 +487,15 @@ class Key(Declared):
     rule : str or None
         Name of a function of :mod:`fitcli.spec.crosscheck` called with the
         checked value: it returns an error message or None.
+    shown_default : object
+        For a key whose ``default`` is None because another layer decides
+        (the plot style): the value that then applies, shown as the
+        default of the JSON Schema and (unless ``doc_default`` says more)
+        of docs/spec.md.
     """
 
     _fields = ("name", "kind", "default", "required", "help", "doc_type",
-               "doc_default", "file_only", "rule")
+               "doc_default", "file_only", "rule", "shown_default")
     _required = ("name", "kind")
     default = NO_DEFAULT
     required = False
@@ -446,6 +504,7 @@ class Key(Declared):
     doc_default = None
     file_only = False
     rule = None
+    shown_default = None
 
 
 class Section(Declared):

@@ -1,15 +1,19 @@
 """The entry points: a spec file or text, read, checked and built into a
 :class:`~fitcli.spec.fitspec.FitSpec` (the data flow of
-:mod:`fitcli.spec`)."""
+:mod:`fitcli.spec`); command-line plot options checked as the spec's
+plot keys."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from pathlib import Path
 
 from ..errors import SpecError
 from .check import Checker
+from .crosscheck import check_plot
 from .fitspec import FitSpec
+from .format import OUTPUT, PLOT
 from .read_yaml import _parse_yaml
 from .text import MAX_SPEC_BYTES, SUFFIXES, _decode
 
@@ -34,8 +38,8 @@ def load_spec(path) -> FitSpec:
         raise SpecError(f"unsupported spec file type {p.suffix or '(none)'!r}; "
                         f"use one of: {', '.join(SUFFIXES)}", file=source)
     try:
-        with open(p, "rb") as fh:
-            raw = fh.read(MAX_SPEC_BYTES + 1)
+        from ..inputs import read_prefix     # regular files only (no FIFO)
+        raw = read_prefix(p, MAX_SPEC_BYTES + 1)
     except OSError as exc:
         raise SpecError(f"cannot read spec: {exc.strerror or exc}",
                         file=source) from None
@@ -87,3 +91,40 @@ def _load(text, fmt, source, base_dir, stem, path, sha):
     return checker.spec(data, stem=stem, path=path, sha=sha)
 
 
+
+
+#: The ``output`` keys that are also plot options of the command line.
+PLOT_OUTPUT_OPTIONS = ("plot_format", "plot_size", "plot_dpi", "components")
+
+
+def check_plot_options(options, base_dir, labels=None) -> dict:
+    """Command-line plot options checked as spec values: ``{key: value}``
+    with keys of the ``plot:`` section or the ``output`` keys
+    ``plot_format``, ``plot_size``, ``plot_dpi``, ``components``, values as
+    YAML would give them (``[1, 10]`` for a limit, ``False`` for no title).
+    A style file is taken relative to ``base_dir``.  Errors are SpecErrors
+    whose key is the option's label (``labels[key]``, default
+    ``--key-name``).
+
+    Returns the checked values by key.
+    """
+    labels = labels or {}
+    checker = Checker(None, "yaml", {}, {}, Path(base_dir))
+    out = {}
+    for key, value in options.items():
+        label = labels.get(key) or "--" + key.replace("_", "-")
+        if key in PLOT.names:
+            out[key] = checker.key(PLOT[key], value, label, {})
+        elif key in PLOT_OUTPUT_OPTIONS:
+            out[key] = checker.key(OUTPUT[key], value, label, {})
+        else:
+            raise ValueError(f"not a plot option: {key!r}")
+    section = checker.build(PLOT, {k: v for k, v in out.items()
+                                   if k in PLOT.names})
+
+    def fail(path, msg, value=False):
+        key = path.split(".", 1)[1].split("[")[0]
+        raise SpecError(msg, key=labels.get(key) or
+                        "--" + key.replace("_", "-"))
+    check_plot(dataclasses.replace(section, params=None), {}, fail)
+    return out

@@ -85,7 +85,8 @@ def _section_ref(name, defs):
 
 def key_schema(key, defs) -> dict:
     """The schema of the value of ``key``, with its description and (when
-    JSON can say it) its default."""
+    JSON can say it) its default (or the value that applies when it is
+    left out: ``shown_default``)."""
     kind = key.kind
     if isinstance(kind, MapOf):
         out = {"type": "object", "propertyNames": {"pattern": NAME_PATTERN},
@@ -101,7 +102,8 @@ def key_schema(key, defs) -> dict:
         out = kind.schema()
     if key.help:
         out["description"] = plain(key.help)
-    default = key.default
+    default = key.default if key.shown_default is None else \
+        key.shown_default
     if isinstance(default, tuple):
         default = list(default)
     if isinstance(default, (bool, int, float, str, list)) and not (
@@ -122,7 +124,7 @@ def _doc_default(key):
         return "**required**"
     if key.doc_default is not None:
         return key.doc_default
-    value = key.default
+    value = key.default if key.shown_default is None else key.shown_default
     if value is None:
         return "none"
     if isinstance(value, bool):
