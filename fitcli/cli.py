@@ -882,6 +882,8 @@ def _verify(result, spec_path, rtol, atol):
         return EXIT_CHECK
     confidence = bool(((doc.get("confidence") or {}).get("intervals")))
     spec = _load(spec_path, info.get("overrides") or (), confidence)
+    if doc.get("global") is not None or spec.is_global:
+        return _verify_global(result, doc, spec, confidence, rtol, atol)
     data_file = _recorded_data(spec, info)
     if data_file is not None:
         spec = spec.with_data_file(data_file)
@@ -909,6 +911,61 @@ def _verify(result, spec_path, rtol, atol):
         return EXIT_CHECK
     click.echo(f"{result}: verified (spec and data unchanged, re-run matches "
                f"in {len(checks)} checks, rtol={rtol:g})")
+    return EXIT_OK
+
+
+def _verify_global(result, doc, spec, confidence, rtol, atol):
+    """verify of a global fit: every dataset's data hash, then a re-run
+    (:func:`fitcli.global_fit.run.run_global`) compared with the result."""
+    from .errors import SpecError
+    from .global_fit.result import BLOCK_ENGINE, BLOCK_NAMES
+    from .global_fit.run import build_global, run_global
+    from .regress import compare_documents, format_checks
+
+    recorded = (doc.get("global") or {}).get("datasets") \
+        if isinstance(doc.get("global"), dict) else None
+    if not spec.is_global or not isinstance(recorded, list):
+        kinds = ("a global fit", "a single fit")
+        what, other = kinds if doc.get("global") is not None else \
+            kinds[::-1]
+        raise SpecError(f"the result is of {what}, the spec {spec.source} "
+                        f"of {other}; give the spec of this result with "
+                        "--spec", file=result, key="input.spec")
+    _, runs = build_global(spec)
+    now = {r.name: r for r in runs}
+    names = [e.get("name") for e in recorded if isinstance(e, dict)]
+    if names != [r.name for r in runs]:
+        click.echo(f"{result}: the datasets changed since the result was "
+                   f"written (now {', '.join(now) or 'none'}; recorded "
+                   f"{', '.join(map(str, names)) or 'none'}); not re-running")
+        return EXIT_CHECK
+    for entry in recorded:
+        dataset = now[entry["name"]].dataset
+        if entry.get("data_sha256") and \
+                dataset.sha256 != entry["data_sha256"]:
+            shown = dataset.path or \
+                f"inline data of dataset {entry['name']!r}"
+            click.echo(f"{result}: the data {shown} changed since the result "
+                       "was written (sha256 differs); not re-running")
+            return EXIT_CHECK
+    engine = (doc.get("engine") or {}).get("name")
+    if engine == BLOCK_ENGINE:      # the block engine serves leastsq
+        engine = None if spec.fit.engine in BLOCK_NAMES else "leastsq"
+    elif engine == spec.fit.engine:
+        engine = None
+    outcome = run_global(spec, engine=engine, confidence=confidence,
+                         write=False, plot=False)
+    checks = compare_documents(_result_doc(outcome), doc, rtol=rtol,
+                               atol=atol)
+    failed = [c for c in checks if not c.ok]
+    if failed:
+        click.echo(f"{result}: the re-run differs ({len(failed)} of "
+                   f"{len(checks)} checks):")
+        click.echo(format_checks(failed))
+        return EXIT_CHECK
+    click.echo(f"{result}: verified (spec and data of {len(runs)} datasets "
+               f"unchanged, re-run matches in {len(checks)} checks, "
+               f"rtol={rtol:g})")
     return EXIT_OK
 
 

@@ -354,6 +354,8 @@ class _Reader:
             row = self.row(fit, "fit", exit_code=False)
             row["params"] = self.params(
                 self.get(doc, "parameters", "parameters", dict), "parameters")
+            if doc.get("global") is not None:
+                row["datasets"] = self.global_datasets(doc["global"])
             return fmt, {"": row}
         out = {}
         for i, item in enumerate(self.get(doc, "datasets", "datasets", list)):
@@ -373,6 +375,36 @@ class _Reader:
                 f"{where}.params")
             out[name] = row
         return fmt, out
+
+    def global_datasets(self, section):
+        """``{dataset: {ndata, chisqr, redchi}}`` of a global fit's
+        ``global.datasets``."""
+        if not isinstance(section, dict):
+            self.fail(f"global: expected a JSON object, got "
+                      f"{_json_kind(section)}")
+        out = {}
+        items = self.get(section, "datasets", "global.datasets", list)
+        for i, item in enumerate(items):
+            where = f"global.datasets[{i}]"
+            if not isinstance(item, dict):
+                self.fail(f"{where}: expected a JSON object, got "
+                          f"{_json_kind(item)}")
+            name = self.get(item, "name", f"{where}.name")
+            if not isinstance(name, str) or not name:
+                self.fail(f"{where}.name: expected a dataset name, got "
+                          f"{_json_kind(name)}")
+            if name in out:
+                self.fail(f"{where}.name: dataset {name!r} appears twice")
+            ndata = item.get("ndata")
+            if ndata is not None and (isinstance(ndata, bool) or
+                                      not isinstance(ndata, int)):
+                self.fail(f"{where}.ndata: expected a whole number, got "
+                          f"{_json_kind(ndata)}")
+            out[name] = {"ndata": ndata}
+            for key in ("chisqr", "redchi"):
+                out[name][key] = self.number(
+                    self.get(item, key, f"{where}.{key}"), f"{where}.{key}")
+        return out
 
     def row(self, obj, where, *, exit_code):
         row = {"success": self.flag(self.get(obj, "success",
@@ -446,6 +478,11 @@ def compare_documents(got: dict, baseline: dict, *, rtol=1e-6, atol=0.0,
     equal), ``chisqr`` and ``redchi`` (within tolerance), every parameter's
     ``value`` and ``stderr`` (within tolerance; a missing standard error
     only equals a missing one), and parameters present on one side only.
+    Two global fits (result.json with a ``global`` section) compare every
+    parameter, shared and per-dataset, as above, and each dataset's
+    ``ndata`` (equal), ``chisqr`` and ``redchi`` (within tolerance), named
+    ``'datasets.<dataset>.<what>'``; a dataset on one side only, or a
+    global fit against a single fit, is a difference.
     ``nfev``, messages, paths and versions are not compared.  Summary rows
     are matched by ``dataset`` (a row on one side only is a difference) and
     the checks are named ``'<dataset>: <what>'``.
@@ -494,7 +531,40 @@ def compare_documents(got: dict, baseline: dict, *, rtol=1e-6, atol=0.0,
         else:
             checks.extend(_compare_rows(rows_got[dataset], rows_base[dataset],
                                         prefix, rtol, atol, tols, sigmas))
+            checks.extend(_compare_global(rows_got[dataset],
+                                          rows_base[dataset], rtol, atol))
     return checks
+
+
+def _compare_global(got, base, rtol, atol):
+    """The per-dataset statistics of two global fits (``datasets.<name>.
+    ndata`` equal, ``chisqr`` and ``redchi`` within tolerance; a dataset on
+    one side only is a difference), or one global fit and one single fit
+    (a difference)."""
+    dg, db = got.get("datasets"), base.get("datasets")
+    if dg is None and db is None:
+        return []
+    if dg is None or db is None:
+        kind = {True: "global fit", False: "single fit"}
+        return [Check("global", kind[db is not None], kind[dg is not None],
+                      False, "a global fit compared with a single fit")]
+    out = []
+    for name in list(db) + [n for n in dg if n not in db]:
+        what = f"datasets.{name}"
+        if name not in dg:
+            out.append(Check(what, "present", "missing", False,
+                             "dataset not in the new document"))
+        elif name not in db:
+            out.append(Check(what, "absent", "present", False,
+                             "dataset not in the baseline"))
+        else:
+            a, b = dg[name]["ndata"], db[name]["ndata"]
+            if b is not None:
+                out.append(Check(f"{what}.ndata", _fmt(b), _fmt(a), a == b))
+            for key in ("chisqr", "redchi"):
+                out.append(_number_check(f"{what}.{key}", dg[name][key],
+                                         db[name][key], rtol, atol))
+    return out
 
 
 def _sigma_check(what, got, want, err, sigmas):

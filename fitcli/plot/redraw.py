@@ -219,6 +219,9 @@ def redraw_figures(path, *, fmt=None, components=None, size=None,
                      "default plot settings")
     s = resolve(spec_layer(spec), layer)
     fmt = s.format
+    if doc.get("global") is not None:
+        return folder, _global_figures(doc, folder, spec, s, layer, notes), \
+            fmt, notes
     variables, cols = _read_fit_csv(os.path.join(folder, "fit.csv"))
     y, model = cols["y"], cols["model"]
     sigma = cols.get("sigma")
@@ -283,3 +286,187 @@ def redraw_figures(path, *, fmt=None, components=None, size=None,
             m["x"], m["y"], m["prob"], xn, yn, best=best,
             title=info.get("title"), settings=s)
     return folder, figures, fmt, notes
+
+
+# ----------------------------------------------------------- global fits
+def _number(value):
+    """A number of a result document (``"nan"``, ``"inf"`` are strings
+    there), or None."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _read_global_fit_csv(path):
+    """``(variables, {dataset: {column: array or None}})`` of the fit.csv
+    of a global fit (``dataset`` first; a column that is empty in every row
+    of a dataset, a variable or sigma it does not have, is None)."""
+    rows = _read_rows(path, "; the plot is redrawn from the fit.csv written "
+                            "next to result.json (output.csv: true)")
+    if not rows or rows[0][:1] != ["dataset"] or "y" not in rows[0] or \
+            "model" not in rows[0]:
+        raise DataError("not the fit.csv of a fitcli global fit (expected "
+                        "the columns dataset, x..., y, [sigma,] model, "
+                        "residual, model_stderr)", file=path, line=1)
+    header = rows[0]
+    variables = header[1:header.index("y")]
+    cells = {}
+    first = {}
+    for lineno, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise DataError(f"expected {len(header)} fields, got {len(row)}",
+                            file=path, line=lineno)
+        name = row[0]
+        if name not in cells:
+            cells[name] = {h: [] for h in header[1:]}
+            first[name] = lineno
+        for h, cell in zip(header[1:], row[1:]):
+            cells[name][h].append((lineno, cell))
+    out = {}
+    for name, cols in cells.items():
+        out[name] = {}
+        for h, column in cols.items():
+            if all(cell == "" for _, cell in column):
+                out[name][h] = None
+                continue
+            values = []
+            for lineno, cell in column:
+                try:
+                    values.append(float(cell))
+                except ValueError:
+                    raise DataError(f"column {h!r}: {cell!r} is not a number",
+                                    file=path, line=lineno) from None
+            out[name][h] = np.array(values)
+        for h in ("y", "model"):
+            if out[name][h] is None:
+                raise DataError(f"column {h!r} is empty for dataset "
+                                f"{name!r}", file=path, line=first[name])
+    return variables, out
+
+
+def _recorded_init_values(doc):
+    """``{name: value}`` of every parameter of a result document at its
+    initial value (constraints evaluated), or None."""
+    from ..parameters import Parameters
+
+    try:
+        work = Parameters()
+        for name, p in doc["parameters"].items():
+            value = p.get("init_value")
+            if value is None:
+                value = p.get("value")
+            work.add(name, value=value, vary=bool(p.get("vary")),
+                     min=float(p.get("min", "-inf")),
+                     max=float(p.get("max", "inf")), expr=p.get("expr"))
+        work.update_constraints()
+        return work.valuesdict()
+    except (FitcliError, AttributeError, KeyError, TypeError, ValueError):
+        return None
+
+
+def _global_init(entry, values, shared, variables, data, shape, functions):
+    """One dataset's model (``entry`` of the result's ``global.datasets``)
+    at the initial ``values`` (None when it cannot be evaluated from the
+    document, e.g. a user function whose spec is gone)."""
+    from ..model import ExpressionModel
+
+    if values is None:
+        return None
+    try:
+        names = {n: n for n in shared if n not in variables}
+        names.update(dict(entry.get("parameters") or {}))
+        model = ExpressionModel(entry["model"], variables, list(names),
+                                functions=functions)
+        v = model.eval({b: values[full] for b, full in names.items()}, data)
+        return np.array(np.broadcast_to(np.asarray(v, dtype=float), shape))
+    except (FitcliError, AttributeError, KeyError, TypeError, ValueError):
+        return None
+
+
+def _global_figures(doc, folder, spec, s, layer, notes):
+    """``{file name: Figure}`` of a global fit's result: the grid (fit.csv
+    with its dataset column, the statistics and initial values of
+    result.json) and the per-dataset parameters (result.json), as
+    :func:`fitcli.global_fit.plots.global_plots` draws them in a run."""
+    from ..global_fit.plots import (MAX_PANELS, Panel, grid_size,
+                                    panels_figure, rows_figure, shared_text)
+
+    path = os.path.join(folder, "fit.csv")
+    g = doc["global"]
+    entries = g.get("datasets") if isinstance(g, dict) else None
+    params = doc.get("parameters")
+    if not isinstance(entries, list) or not all(
+            isinstance(e, dict) and isinstance(e.get("name"), str)
+            for e in entries) or not isinstance(params, dict):
+        raise DataError("not a fitcli result: its 'global' section has no "
+                        "list of datasets", file=os.path.join(
+                            folder, "result.json"), key="global.datasets")
+    variables, tables = _read_global_fit_csv(path)
+    for e in entries:
+        if e["name"] not in tables:
+            raise DataError(f"no rows of dataset {e['name']!r} (a dataset of "
+                            "result.json beside it); the plot is redrawn "
+                            "from the fit.csv of the same run", file=path)
+    shared = [n for n in params if "__" not in n]
+    shown = []
+    for n in shared:
+        p = params[n] if isinstance(params[n], dict) else {}
+        if p.get("vary") or p.get("expr") is not None:
+            shown.append((n, _number(p.get("value")),
+                          _number(p.get("stderr"))))
+    shared_values = shared_text(shown)
+    functions = ({name: (list(f.args), f.expr)
+                  for name, f in spec.functions.items()} if spec else None)
+    info = doc.get("input") or {}
+    title = info.get("title")
+    if spec is not None and spec.shared is not None:
+        xl, yl = _axis_labels(spec)
+    else:
+        xl, yl = "x", "y"
+    start = _recorded_init_values(doc) if s.initial else None
+    panels, missing = [], False
+    for e in entries[:MAX_PANELS]:
+        cols = tables[e["name"]]
+        have = [v for v in variables if cols[v] is not None]
+        y = cols["y"]
+        x = cols[have[0]] if len(have) == 1 else \
+            np.arange(len(y), dtype=float)
+        init = None
+        if s.initial:
+            init = _global_init(e, start, shared, have,
+                                {v: cols[v] for v in have}, y.shape,
+                                functions)
+            missing = missing or init is None
+        err = cols.get("model_stderr")
+        panels.append(Panel(e["name"], x, y, cols["model"],
+                            sigma=cols.get("sigma"), init=init, stderr=err,
+                            redchi=_number(e.get("redchi")),
+                            rsquared=_number(e.get("rsquared"))))
+    if missing:
+        notes.append("the initial model of some datasets could not be "
+                     "evaluated from the result; not drawn")
+    fmt = s.format
+    figures = {f"fit.{fmt}": panels_figure(
+        panels, total=len(entries), shared=shared_values, title=title,
+        size=grid_size(spec, layer), xlabel=xl, ylabel=yl, settings=s)}
+    bases = []
+    for e in entries:
+        for b in (e.get("parameters") or {}):
+            if b not in bases:
+                bases.append(b)
+    if bases:
+        rows = []
+        for e in entries:
+            own = e.get("parameters") or {}
+            row = {}
+            for b in bases:
+                p = params.get(own.get(b, "")) or {}
+                row[b] = {"value": _number(p.get("value")),
+                          "stderr": _number(p.get("stderr"))}
+            rows.append({"dataset": e["name"], "params": row})
+        figures[f"datasets.{fmt}"] = rows_figure(
+            rows, bases, shared=shared_values, title=title, settings=s)
+    return figures
