@@ -84,6 +84,8 @@ def _no_fit(monkeypatch):
     ("g.yaml", (), 3, 21),                    # block_lm (spec: leastsq)
     ("g.yaml", ("--engine", "least_squares"), 3, 21),
     ("d.yaml", (), 2, 18),
+    ("g.yaml", ("--set", "b__run_2.vary=false", "--set", "b__run_2=1.2"), 3,
+     21),
 ])
 def test_verify_reruns_a_global_fit(files, spec, engine, n, checks):
     result = _run(spec, "out", *engine)
@@ -239,6 +241,36 @@ def test_plot_redraws_a_global_result_without_fitting(files, monkeypatch,
                                    rtol=1e-15, atol=0)
         np.testing.assert_allclose(lines[name].get_ydata(), model[order],
                                    rtol=1e-15, atol=0)
+
+
+def test_plot_many_datasets_and_several_variables(files, monkeypatch):
+    """More datasets than panels (the title says so) and a dataset with two
+    variables (drawn against the point index): the same figures again."""
+    x = np.linspace(0, 2, 4)
+    for i in range(38):
+        rows = "\n".join(f"{u!r},{1.0 - u!r},{1.5 * u + 0.1 * i + 0.01 * k!r}"
+                         for k, u in enumerate(x.tolist()))
+        Path(f"m{i:02d}.csv").write_text(f"t,s,y\n{rows}\n")
+    Path("m.yaml").write_text(
+        "data: {file: 'm*.csv', x: [t, s], y: y, sigma: 0.1}\n"
+        "model: a * t + b - 0 * s\nshared: [a]\n"
+        "parameters: {a: 1, b: 0}\n")
+    _run("m.yaml", "live", "--plot")
+    _run("m.yaml", "out")
+    _no_fit(monkeypatch)
+    res = invoke("plot", "out")
+    assert (res.exit_code, res.stdout) == (0, ""), res.output
+    for name in ("fit.png", "datasets.png"):
+        assert Path("out", name).read_bytes() == \
+            Path("live", name).read_bytes()
+    folder, figures, fmt, notes = redraw_figures("out")
+    fig = figures["fit.png"]
+    assert fig._suptitle.get_text().startswith(
+        "global fit (first 36 of 38 datasets)\na = ")
+    lines = _best_fit_lines(fig)
+    assert len(lines) == 36
+    np.testing.assert_allclose(lines["m00"].get_xdata(), [0, 1, 2, 3],
+                               rtol=0, atol=0)
 
 
 def test_plot_global_options_and_missing_spec(files, monkeypatch):
