@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 from dataclasses import dataclass, field
 
 from .codes import EXIT_INPUT as EXIT_ERROR, EXIT_INTERNAL, EXIT_OUTPUT
@@ -130,6 +131,9 @@ _STOPPING = False
 
 def _worker_signal(signum, frame):
     global _STOPPING
+    writes = sys.modules.get("fitcli.writes")
+    if writes is not None and writes.defer_signal(signum):
+        return                # raised again when the write releases it
     if _IN_TASK and not _STOPPING:
         _STOPPING = True
         raise _Stop()         # unwind: a file being written is removed

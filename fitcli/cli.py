@@ -36,6 +36,11 @@ class Interrupted(BaseException):
 
 
 def _on_signal(signum, frame):
+    # a signal delivered to another thread while a write holds signals
+    # (fitcli.writes, only when it was imported) waits for its release
+    writes = sys.modules.get("fitcli.writes")
+    if writes is not None and writes.defer_signal(signum):
+        return
     raise Interrupted(128 + signum)
 
 

@@ -94,10 +94,13 @@ def open_regular(path):
         kind = file_kind(os.fstat(fd).st_mode)
         if kind is not None:
             raise NotRegularFileError(path, kind)
-        return os.fdopen(fd, "rb")
+        fh = os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)
         raise
+    # (outside the try: once the file object owns the descriptor, only it
+    # closes it -- closing the number twice may close a reused one)
+    return fh
 
 
 def _read_upto(fh, nbytes):

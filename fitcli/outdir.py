@@ -601,9 +601,9 @@ class OutputSet:
 
     # ------------------------------------------------------------ abort
     def _discard_staging(self):
-        if self._stage_fd is not None:
-            os.close(self._stage_fd)
-            self._stage_fd = None
+        fd, self._stage_fd = self._stage_fd, None
+        if fd is not None:
+            os.close(fd)        # never twice: the number may be reused
         if self.staging is not None:
             shutil.rmtree(self.staging, ignore_errors=True)
             self.staging = None

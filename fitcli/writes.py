@@ -134,11 +134,18 @@ def _fsync_dir(directory):
 
 
 _HELD = (signal.SIGINT, signal.SIGTERM)
+#: Nesting depth of held sections, and the signals that arrived in one.
+_holding = {"depth": 0, "pending": []}
 
 
 def _hold_signals():
-    """Block SIGINT and SIGTERM (main thread of a POSIX process only);
-    returns the previous mask, or None when nothing was blocked."""
+    """Hold SIGINT and SIGTERM until :func:`_release_signals`: blocked in
+    the main thread of a POSIX process, and -- since a process with other
+    threads (a Dask client, a progress bar) may have the signal delivered
+    to one of those, after which Python runs the handler in the main thread
+    anyway -- noted by the handlers through :func:`defer_signal` and raised
+    again on release.  Returns the token for :func:`_release_signals`."""
+    _holding["depth"] += 1
     if not hasattr(signal, "pthread_sigmask") or \
             threading.current_thread() is not threading.main_thread():
         return None
@@ -146,8 +153,25 @@ def _hold_signals():
 
 
 def _release_signals(held):
+    _holding["depth"] = max(0, _holding["depth"] - 1)
     if held is not None:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
+    pending = _holding["pending"]
+    if not _holding["depth"] and pending and \
+            threading.current_thread() is threading.main_thread():
+        signum = pending[0]
+        pending.clear()
+        signal.raise_signal(signum)      # its handler runs now
+
+
+def defer_signal(signum):
+    """For SIGINT/SIGTERM handlers: True when signals are held (a file is
+    being created or moved into place); the signal is then raised again
+    when they are released, and the handler should return at once."""
+    if _holding["depth"] and signum in _HELD:
+        _holding["pending"].append(signum)
+        return True
+    return False
 
 
 def _as_bytes(data):

@@ -15,6 +15,7 @@ import errno
 import fcntl
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -418,3 +419,68 @@ def test_staged_names_round_trip_and_long_names(tmp_path, sub):
     assert staged == sorted(expected)
     assert listing(out / sub) == ["fit.csv", "result.json"]
     assert read_manifest(out).dirs == {sub: ["fit.csv", "result.json"]}
+
+
+class _Signalled(BaseException):
+    pass
+
+
+@pytest.fixture
+def raising_sigterm():
+    """SIGTERM raises _Signalled, unless a held write defers it (as fitcli's
+    handlers do)."""
+    from fitcli import writes
+
+    def handler(signum, frame):
+        if writes.defer_signal(signum):
+            return
+        raise _Signalled(signum)
+
+    old = signal.signal(signal.SIGTERM, handler)
+    yield
+    signal.signal(signal.SIGTERM, old)
+
+
+def test_held_signal_waits_for_the_outermost_release(raising_sigterm):
+    from fitcli import writes
+
+    outer = writes._hold_signals()
+    inner = writes._hold_signals()
+    # the handler invoked while held (as Python does when another thread
+    # took the signal): deferred, not raised
+    assert writes.defer_signal(signal.SIGTERM)
+    writes._release_signals(inner)               # still held
+    with pytest.raises(_Signalled):
+        writes._release_signals(outer)
+    assert not writes.defer_signal(signal.SIGTERM)   # nothing held now
+
+
+def test_signal_taken_by_another_thread_is_held_too(raising_sigterm):
+    """A process with another thread (a Dask client's event loop, a progress
+    bar): the main thread's signal mask does not stop the kernel from
+    handing SIGTERM to that thread, after which Python runs the handler in
+    the main thread -- inside the held section.  It must wait."""
+    import threading
+    import time
+
+    from fitcli import writes
+
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        held = writes._hold_signals()
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            end = time.monotonic() + 10
+            while not writes._holding["pending"] and time.monotonic() < end:
+                time.sleep(0.01)              # the handler runs here
+            assert writes._holding["pending"] == [signal.SIGTERM]
+        except _Signalled:
+            raise AssertionError("the signal was handled inside the held "
+                                 "section") from None
+        with pytest.raises(_Signalled):
+            writes._release_signals(held)
+    finally:
+        stop.set()
+        other.join()

@@ -23,7 +23,7 @@ import os
 
 from ..outputs import (ci2d_csv, ci_csv, correlation_matrix, csv_bytes,
                        json_bytes, params_csv, result_document)
-from .report import local_bases, _locals
+from .names import local_bases, _locals
 
 __all__ = ["global_files", "datasets_csv", "global_fit_csv",
            "global_section", "JSON_COVARIANCE_MAX", "GLOBAL_FORMS"]

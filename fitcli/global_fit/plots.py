@@ -18,9 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..plot import format_value, render, summary_figure
-from ..plot.render import _new_figure, _style
-from .report import _locals, local_bases, shared_names
+# (the plot package's modules, not the package: fitcli.plot imports the
+# redraw, which draws global results with this module)
+from ..plot.render import _new_figure, _style, render
+from ..plot.summary import summary_figure
+from ..plot.text import format_value
+from .names import _locals, local_bases, shared_names
 
 __all__ = ["grid_figure", "datasets_figure", "global_plots", "MAX_PANELS",
            "Panel", "run_panels", "panels_figure", "local_rows",
@@ -212,7 +215,7 @@ def grid_size(spec, command_line=None):
 
 def global_plots(outcome):
     """``{file name: bytes}``: fit.<fmt> and datasets.<fmt>."""
-    from ..plot import settings_of
+    from ..plot.settings import settings_of
     from ..plot.files import _axis_labels
 
     spec = outcome.spec
