@@ -22,7 +22,7 @@ Exit codes:
   70       internal error (traceback printed)
   130/143  interrupted by SIGINT/SIGTERM (no partial files left)"""
 
-from .codes import (EXIT_CHECK, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK,
+from .codes import (EXIT_CHECK, EXIT_FIT, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK,
                     EXIT_OUTPUT)
 from .codes import worst as _worst
 
@@ -327,6 +327,10 @@ def main():
                    "the summary stays complete.")
 @click.option("--engine", help="Engine overriding the spec's (its options "
               "are dropped).")
+@click.option("--strict", is_flag=True,
+              help="A fit with a warning (parameter at a bound, no error "
+                   "bars, low p-value, correlated or undetermined "
+                   "parameters) fails with exit 1, as fit.strict: true.")
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
               help="Override a parameter: NAME=VALUE, NAME.min=..., "
                    "NAME.max=..., NAME.vary=false, NAME.expr=... (repeatable).")
@@ -354,7 +358,7 @@ def main():
 @click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
 @_plot_options
 def run(specs, out_dir, data_files, jobs, warm_start, cluster, ship_data,
-        incremental, engine, sets, no_confidence, plot, baseline,
+        incremental, engine, strict, sets, no_confidence, plot, baseline,
         update_baseline, rtol, atol, junit, quiet, as_json, debug,
         **plot_options):
     """Fit each SPEC and write report.txt, result.json, params.csv, fit.csv
@@ -380,8 +384,6 @@ def run(specs, out_dir, data_files, jobs, warm_start, cluster, ship_data,
     """
     if update_baseline and not baseline:
         raise click.UsageError("--update-baseline needs --baseline PATH")
-    if ship_data and not cluster:
-        raise click.UsageError("--ship-data needs --cluster ADDRESS")
     if cluster is not None and not cluster.strip():
         raise click.UsageError("--cluster needs an address: tcp://host:port "
                                "or local[:N]")
@@ -402,7 +404,7 @@ def run(specs, out_dir, data_files, jobs, warm_start, cluster, ship_data,
         opts = _RunOptions(out_dir, data_files, jobs, warm_start, engine,
                            sets, not no_confidence, quiet, as_json, plot,
                            layer, cluster=cluster, ship_data=ship_data,
-                           incremental=incremental)
+                           incremental=incremental, strict=strict)
         from .junit import Case
         suites = []
         from .plan import subfolders
@@ -450,13 +452,14 @@ def run(specs, out_dir, data_files, jobs, warm_start, cluster, ship_data,
 class _RunOptions:
     def __init__(self, out_dir, data_files, jobs, warm_start, engine, sets,
                  confidence, quiet, as_json, plot=False, plot_layer=None, *,
-                 cluster=None, ship_data=False, incremental=False):
+                 cluster=None, ship_data=False, incremental=False,
+                 strict=False):
         self.out_dir, self.data_files, self.jobs = out_dir, data_files, jobs
         self.warm_start, self.engine, self.sets = warm_start, engine, sets
         self.confidence, self.quiet, self.as_json = confidence, quiet, as_json
         self.plot, self.plot_layer = plot, plot_layer
         self.cluster, self.ship_data = cluster, ship_data
-        self.incremental = incremental
+        self.incremental, self.strict = incremental, strict
 
 
 def _load(path, sets, confidence=True):
@@ -492,6 +495,9 @@ def _plans(specs, opts):
         if opts.plot_layer:
             from .plot.settings import with_plot_options
             spec = with_plot_options(spec, opts.plot_layer)
+        if opts.strict and not spec.fit.strict:
+            spec = dataclasses.replace(
+                spec, fit=dataclasses.replace(spec.fit, strict=True))
         return spec
 
     return plan_specs(specs, load, out_dir=opts.out_dir,
@@ -587,6 +593,8 @@ def _result_doc(outcome):
 def _status_text(code, status):
     if code == EXIT_OK:
         return "converged"
+    if code == EXIT_FIT and status == "converged":
+        return "converged with warnings, failed by --strict / fit.strict"
     if code == EXIT_CHECK:
         return "expectations missed"
     return f"NOT converged ({status})"
@@ -600,7 +608,16 @@ def _run_batch(path, spec, files, target, opts):
 
     from .batch import usable_cpus
 
+    from .errors import SpecError
+
     out = target
+    # the command line's --cluster / --incremental, else the spec's
+    cluster = opts.cluster if opts.cluster is not None else spec.fit.cluster
+    incremental = opts.incremental or spec.output.incremental
+    if opts.ship_data and cluster is None:
+        raise SpecError("--ship-data needs a cluster: --cluster ADDRESS or "
+                        "fit.cluster in the spec", file=spec.source,
+                        key="--ship-data")
     shown = [_shown_path(os.path.abspath(f)) for f in files]
     total = len(files)
     progress = _Progress(total, path, quiet=opts.quiet or opts.as_json)
@@ -617,13 +634,13 @@ def _run_batch(path, spec, files, target, opts):
                           confidence=opts.confidence, jobs=opts.jobs,
                           warm_start=opts.warm_start, shown=shown,
                           on_result=progress.update,
-                          before_start=progress.start, cluster=opts.cluster,
+                          before_start=progress.start, cluster=cluster,
                           ship_data=opts.ship_data,
-                          incremental=opts.incremental)
+                          incremental=incremental)
     finally:
         progress.stop()
     if not opts.quiet:
-        if opts.incremental:
+        if incremental:
             click.echo(f"note: {path}: {len(batch.kept)} of {total} datasets "
                        "unchanged since the previous run (kept), "
                        f"{total - len(batch.kept)} fitted", err=True)

@@ -37,7 +37,8 @@ import numpy as np
 
 from .errors import DataError
 
-__all__ = ["DataSpec", "Dataset", "SigmaModel", "load_dataset", "NAN_POLICIES"]
+__all__ = ["DataSpec", "Dataset", "SigmaModel", "PoissonSigma", "load_dataset",
+           "NAN_POLICIES"]
 
 #: Accepted values of ``DataSpec.nan_policy``.  ``'propagate'`` keeps
 #: non-finite rows (the minimizer then decides what to do with them).
@@ -69,6 +70,22 @@ class SigmaModel:
             parts.append(f"{_fmt(self.relative)}*|y|")
         return " (+) ".join(parts) if len(parts) > 1 else parts[0] \
             if parts else "0"
+
+
+@dataclass(frozen=True)
+class PoissonSigma(SigmaModel):
+    """The uncertainty of counts: ``sigma_i = sqrt(max(y_i, 1))`` (``sigma:
+    poisson``).  The 1 keeps bins with no counts (or background-subtracted
+    values below one) in the fit with a finite weight; chi-square with these
+    weights still pulls a fit below low counts -- ``fit: {cost: poisson}``
+    (the Poisson likelihood) does not."""
+
+    def values(self, y):
+        y = np.asarray(y, dtype=float)
+        return np.sqrt(np.maximum(y, 1.0))
+
+    def describe(self):
+        return "poisson, sqrt(max(y, 1))"
 
 
 @dataclass(frozen=True)

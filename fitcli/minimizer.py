@@ -233,6 +233,14 @@ class Minimizer:
 
     _asteval = asteval
 
+    #: fitcli's own: the covariance from the numerical Hessian of the sum of
+    #: squared residuals (its curvature), also after a least-squares engine,
+    #: instead of ``(J^T J)^-1``.  For residuals whose Gauss-Newton matrix is
+    #: not the cost's curvature -- the signed Poisson deviance residuals of
+    #: :func:`fitcli.costs.poisson_residual`, whose ``J^T J`` halves the
+    #: information of bins with no counts.
+    covar_from_hessian = False
+
     def _max_nfev_for(self, nvarys, factor=_MAX_NFEV_FACTOR):
         from .limits import limit
         if self.max_nfev is not None:
@@ -567,7 +575,7 @@ class Minimizer:
                 J = lin.J
         evals = problem.evals_uncounted
         try:
-            if engine.least_squares:
+            if engine.least_squares and not self.covar_from_hessian:
                 if J is not None:
                     ok = True
                 else:

@@ -291,11 +291,15 @@ class ExpressionModel:
             out = self._fast()
         return out
 
-    def residual_function(self, x, y, scale=None):
+    def residual_function(self, x, y, scale=None, cost="chi2"):
         """A residual function ``fcn(params)`` for :class:`~fitcli.Minimizer`:
         ``(y - model) * scale`` where ``scale`` is ``1/sigma``, the weights,
         or None (plain difference).  The model is broadcast to ``y``'s shape;
-        a model that cannot be is an ExprError."""
+        a model that cannot be is an ExprError.  With ``cost='poisson'`` the
+        signed Poisson deviance residuals of the counts ``y`` instead
+        (:func:`fitcli.costs.poisson_residual`; ``scale`` must be None)."""
+        if cost == "poisson":
+            return self._poisson_residual_function(x, y)
         y = np.asarray(y, dtype=float)
         scale = None if scale is None else np.asarray(scale, dtype=float)
         names = self.param_names
@@ -311,6 +315,24 @@ class ExpressionModel:
             model = _shaped(fast(), shape, key)
             diff = y - model
             return diff if scale is None else diff * scale
+
+        return residual
+
+    def _poisson_residual_function(self, x, y):
+        from .costs import poisson_residual
+
+        y = np.asarray(y, dtype=float)
+        names = self.param_names
+        table = self._interp.symtable
+        table.update({k: read_only(v) for k, v in x.items()})
+        fast, key = self._fast, self.key
+        shape = y.shape
+
+        def residual(params):
+            for name in names:
+                table[name] = params[name]._val
+            # (y - model) in sign, as the chi-square residual
+            return -poisson_residual(y, _shaped(fast(), shape, key))
 
         return residual
 

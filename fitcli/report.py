@@ -150,6 +150,10 @@ def fit_report(inpar, modelpars=None, show_correl=True, min_correl=0.1,
                          "minimised this cost; chi-square and R-squared are "
                          "of the plain residuals, standard errors from the "
                          "cost's curvature (sandwich)"))
+        if getattr(result, "cost", "chi2") == "poisson":
+            rows.append(("cost", "poisson: 'chi-square' is the likelihood-"
+                         "ratio statistic C = 2 sum(f - y + y ln(y/f)) of "
+                         "the counts, standard errors from its curvature"))
         rows.append(("status", f"{result.status} (success={result.success})"))
         if result.ndata_omitted:
             rows.insert(3, ("# points omitted", result.ndata_omitted))

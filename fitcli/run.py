@@ -94,6 +94,9 @@ class FitOutcome:
         The best fit on a fine grid (:func:`fitcli.curve.model_curve`;
         ``curve.csv``), computed with ``fit.csv`` or the plots for a model of
         one x variable; None otherwise.
+    strict_failed : bool
+        The fit converged but had warnings (:attr:`diagnoses`), and
+        ``fit.strict`` made it fail (exit 1).
     sigma_eff : ndarray or None
         With ``sigma_x``: the effective sigma ``sqrt(sigma**2 + (dmodel/dx
         * sigma_x)**2)`` at the best fit, which divides ``y - model`` in
@@ -120,6 +123,7 @@ class FitOutcome:
     ci_method: str | None = None
     curve: object = None
     sigma_eff: object = None
+    strict_failed: bool = False
 
 
 def _relocate(exc, spec, key):
@@ -256,15 +260,35 @@ def _prepare(spec):
                         **spec.locate("parameters"))
     _check_maps(spec)
     dataset = build_dataset(spec, min_points=max(1, nvarys + 1))
+    if spec.fit.cost == "poisson":
+        _check_counts(spec, dataset)
     model = build_model(spec, spec.data.variables)
     data = _variables(spec, dataset)
     return params, dataset, model, data
 
 
-def residual_function(model, data, dataset):
+def _check_counts(spec, dataset):
+    """``cost: poisson`` fits counts: every y must be a number >= 0."""
+    from .costs import check_counts
+
+    i = check_counts(dataset.y)
+    if i is not None:
+        lines = getattr(dataset, "lines", None)
+        where = (f"data line {int(lines[i])}" if lines is not None
+                 else f"point {i}")
+        raise DataError(f"fit.cost poisson needs counts (y >= 0), got "
+                        f"y = {float(dataset.y.flat[i]):.6g} at {where}; "
+                        "fit other data with cost: chi2",
+                        **spec.locate("fit.cost"))
+
+
+def residual_function(model, data, dataset, cost="chi2"):
     """The residual ``fcn(params)`` of a spec's fit: ``(y - model)`` over
     sigma, times the weights, or over the effective sigma when x has
-    uncertainties too."""
+    uncertainties too; with ``cost='poisson'`` the signed Poisson deviance
+    residuals (:mod:`fitcli.costs`)."""
+    if cost == "poisson":
+        return model.residual_function(data, dataset.y, cost="poisson")
     if dataset.sigma_x is not None:
         return model.residual_function_xy(data, dataset.y, dataset.sigma,
                                           dataset.sigma_x)
@@ -317,6 +341,16 @@ def _start_values(spec, params, dataset, model, data):
                         f"({', '.join(shown)}; first at {where}): change the "
                         "starting values or bounds, or leave those points "
                         "out with data.range", **spec.locate("model"))
+    if spec.fit.cost == "poisson" and not np.all(values > 0):
+        i = int(np.flatnonzero(~(values > 0))[0])
+        lines = getattr(dataset, "lines", None)
+        where = (f"data line {int(lines[i])}" if lines is not None
+                 else f"point {i}")
+        raise SpecError(f"with fit.cost poisson the model is an expected "
+                        f"count and must be > 0, but it is "
+                        f"{float(values.flat[i]):.6g} at the initial values "
+                        f"(first at {where}): change the starting values or "
+                        "bounds", **spec.locate("model"))
     return values
 
 
@@ -364,11 +398,9 @@ def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True,
     if initial:
         _warm_start(params, initial)
     init_values = _start_values(spec, params, dataset, model, data)
-    fcn = residual_function(model, data, dataset)
+    fcn = residual_function(model, data, dataset, spec.fit.cost)
     method, options = fit_method(spec, engine)
-    mini = Minimizer(fcn, params, nan_policy="raise",
-                     scale_covar=spec.fit.scale_covar,
-                     max_nfev=spec.fit.max_nfev)
+    mini = make_minimizer(spec, fcn, params)
 
     def fit():
         try:
@@ -387,6 +419,21 @@ def run_spec(spec, *, out_dir=None, engine=None, confidence=True, write=True,
                         method, options, init_values, out_dir=out_dir,
                         confidence=confidence, write=write, plot=plot,
                         report=report)
+
+
+def make_minimizer(spec, fcn, params):
+    """The Minimizer of a spec's fit: the counts of ``cost: poisson`` have
+    absolute uncertainties (no scaling by the reduced statistic) and the
+    covariance comes from the cost's curvature."""
+    from .minimizer import Minimizer
+
+    poisson = spec.fit.cost == "poisson"
+    mini = Minimizer(fcn, params, nan_policy="raise",
+                     scale_covar=spec.fit.scale_covar and not poisson,
+                     max_nfev=spec.fit.max_nfev)
+    if poisson:
+        mini.covar_from_hessian = True
+    return mini
 
 
 def fit_method(spec, engine=None):
@@ -437,6 +484,7 @@ def complete_run(spec, dataset, model, data, minimizer, fit, method, options,
         values = model.eval(result.params.valuesdict(), data)
         outcome.model_values = np.array(np.broadcast_to(values, dataset.y.shape),
                                         dtype=float)
+        result.cost = spec.fit.cost
         _goodness_of_fit(result, dataset, outcome.model_values)
         conf = spec.confidence
         if confidence and conf is not None and result.errorbars:
@@ -454,6 +502,9 @@ def complete_run(spec, dataset, model, data, minimizer, fit, method, options,
         warning_notes(w for w in wlist      # at_bound reports these
                       if not issubclass(w.category, ParameterAtBoundWarning))
     outcome.exit_code = EXIT_OK if result.success else EXIT_NOT_CONVERGED
+    if spec.fit.strict and outcome.diagnoses and outcome.exit_code == EXIT_OK:
+        outcome.exit_code = EXIT_NOT_CONVERGED          # fit: {strict: true}
+        outcome.strict_failed = True
     expect = getattr(spec, "expect", None)
     if expect is not None:
         from .regress import check_expect, format_checks
@@ -544,17 +595,22 @@ def _confidence(mini, result, conf, outcome):
     from .confidence import resolve_method
 
     names = list(conf.params) if conf.params else list(result.var_names)
-    varied = [n for n in names if n in result.var_names]
-    if varied and (result.nvarys >= 2 or resolve_method(None, mini) == "chi2"):
+    # varied parameters, and quantities given by expr (derived:): profiled
+    varied = [n for n in names if n in result.var_names
+              or result.params[n].expr is not None]
+    method = None if conf.method == "auto" else conf.method
+    if varied and (result.nvarys >= 2 or
+                   resolve_method(method, mini) == "chi2"):
         outcome.ci = conf_interval(mini, result, p_names=varied,
-                                   sigmas=list(conf.sigmas))
+                                   sigmas=list(conf.sigmas), method=method)
     elif varied:
         warnings.warn(ConfidenceWarning(
             "confidence intervals by the F-test need at least 2 varied "
             "parameters (with absolute uncertainties, fit: {scale_covar: "
             "false}, one is enough); skipped"), stacklevel=2)
     for m in conf.maps:
-        x, y, grid = conf_interval2d(mini, result, m.x, m.y, nx=m.nx, ny=m.ny)
+        x, y, grid = conf_interval2d(mini, result, m.x, m.y, nx=m.nx, ny=m.ny,
+                                     method=method)
         outcome.maps.append((x, y, grid, m.x, m.y))
     outcome.ci_method = getattr(mini, "ci_method", None)
 
@@ -562,7 +618,7 @@ def _confidence(mini, result, conf, outcome):
 #: Report headings of the confidence methods.
 CI_METHOD_TEXT = {
     "ftest": "F-test: uncertainties relative, scaled by the fit",
-    "chi2": "Delta chi-square: uncertainties absolute (scale_covar false)",
+    "chi2": "Delta chi-square: uncertainties absolute",
 }
 
 
@@ -676,7 +732,10 @@ def _goodness_of_fit(result, dataset, model):
     ssres = float(np.sum((y - model) ** 2))
     result.rsquared = 1.0 - ssres / sstot if sstot > 0 else math.nan
     robust = (result.call_kws or {}).get("loss", "linear") != "linear"
-    if dataset.sigma is not None and not robust:
+    poisson = getattr(result, "cost", "chi2") == "poisson"
+    # (the Cash statistic of counts is, for large counts, chi-square
+    # distributed too)
+    if (dataset.sigma is not None or poisson) and not robust:
         # (a robust loss minimised another cost: chi-square then has no
         # chi-square distribution to test against)
         result.pvalue = chi2_sf(float(result.chisqr), int(result.nfree))
@@ -702,11 +761,12 @@ def _model_stderr(model, data, result, shape):
 
 
 def _curve(spec, dataset, result, init_values=None):
-    """The best fit on a fine grid (None for several x variables)."""
+    """The best fit on a fine grid (None for several x variables, or with
+    ``output.curve: false``)."""
     from .curve import model_curve
 
     variables = list(spec.data.variables)
-    if len(variables) != 1:
+    if len(variables) != 1 or not spec.output.curve:
         return None
     funcs = {name: (list(f.args), f.expr) for name, f in spec.functions.items()}
     try:

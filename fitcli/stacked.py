@@ -79,9 +79,9 @@ def plan(spec, engine=None, warm_start=False):
     from .errors import FitcliError
     from .run import fit_method
 
-    if warm_start or not getattr(spec.fit, "batched", True) or \
+    if warm_start or not spec.fit.batched or spec.fit.cost != "chi2" or \
             spec.data.inline or spec.data.sigma_x is not None:
-        return None
+        return None             # (the batched engine minimises chi-square)
     try:
         method, options = fit_method(spec, engine)
     except FitcliError:

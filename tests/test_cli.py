@@ -1239,7 +1239,7 @@ def _interrupt(spec, out, sig, wait=0.8):
         assert proc.poll() is None, ("the slow fit ended before the signal",
                                      proc.communicate())
         proc.send_signal(sig)
-        stdout, stderr = proc.communicate(timeout=20)
+        stdout, stderr = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -54,7 +54,8 @@ def test_cluster_on_the_single_path_too(tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["--cluster", "local:0"], "--cluster: cluster 'local:0': expected "
                                "local or local:N"),
-    (["--ship-data"], "--ship-data needs --cluster ADDRESS"),
+    (["--ship-data"], "--ship-data: --ship-data needs a cluster: --cluster "
+                      "ADDRESS or fit.cluster in the spec"),
 ])
 def test_cluster_usage_errors_are_one_line(tmp_path, args, message):
     make_datasets(tmp_path / "runs", 2, npts=40)

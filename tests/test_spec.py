@@ -1087,7 +1087,8 @@ def _spec_keys(spec):
     for key in spec.positions:
         if not key:
             continue
-        key = re.sub(r"^(parameters|functions|expect\.params)\.[A-Za-z_0-9]+",
+        key = re.sub(r"^(parameters|functions|expect\.params|derived)\."
+                     r"[A-Za-z_0-9]+",
                      r"\1.*", key)
         key = re.sub(r"^data\.x\.[A-Za-z_0-9]+", "data.x.*", key)
         key = re.sub(r"\[\d+\]", "[]", key)
@@ -1111,14 +1112,19 @@ def test_schema_and_validator_accept_the_same_keys(tmp_path):
                                 "  offset: {value: 1, vary: false, max: 5, "
                                 "brute_step: 0.5}")
     full = full.replace("  options: {max_nfev: 2000}",
-                        "  max_nfev: 2000\n  batched: true")
+                        "  max_nfev: 2000\n  batched: true\n  cost: chi2\n"
+                        "  strict: true\n  cluster: local:2")
+    full = full.replace("  sigmas: [1, 2, 3]\n",
+                        "  sigmas: [1, 2, 3]\n  method: chi2\n")
+    full += "derived: {fwhm1: gaussian_fwhm(wid1)}\n"
     full = full.replace("  dir: results/two_peaks",
                         "  dir: out\n  report: true\n  json: true\n"
                         "  csv: false\n  plot: true\n  plot_format: svg\n"
                         "  plot_size: [4, 3]\n  plot_dpi: 150\n"
                         "  components: true\n"
                         "  summary_x: {regex: 'T(\\d+)K', label: T}\n"
-                        "  curve_range: [0, 10]\n"
+                        "  curve_range: [0, 10]\n  curve: true\n"
+                        "  incremental: false\n"
                         "plot:\n  style: paper\n  title: T\n  xlabel: E (eV)"
                         "\n  ylabel: counts\n  logx: true\n  logy: false\n"
                         "  xlim: [1, 10]\n  ylim: [0, 20]\n  marker: line\n"

@@ -44,7 +44,7 @@ def test_absolute_sigma_gives_delta_chi2_intervals_equal_to_stderr(tmp_path):
     result = invoke(["run", spec, "-o", out])
     assert result.exit_code == 0, result.stderr
     assert "[[Confidence intervals]] (Delta chi-square: uncertainties " \
-        "absolute (scale_covar false))" in result.stdout
+        "absolute)" in result.stdout
     doc = json.loads((out / "result.json").read_text())
     assert doc["confidence"]["method"] == "chi2"
     rows = _ci_rows(out / "ci.csv")

@@ -341,6 +341,8 @@ def run_global(spec, *, out_dir=None, engine=None, confidence=True,
         warning_notes(w for w in wlist
                       if not issubclass(w.category, ParameterAtBoundWarning))
     outcome.exit_code = EXIT_OK if result.success else EXIT_FIT
+    if spec.fit.strict and outcome.diagnoses and outcome.exit_code == EXIT_OK:
+        outcome.exit_code = EXIT_FIT        # fit: {strict: true}
     if spec.expect is not None:
         from ..regress import check_expect, format_checks
         outcome.checks = check_expect(spec.expect, result)

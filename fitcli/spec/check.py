@@ -295,6 +295,18 @@ class Checker(DataChecks, ValueChecks):
             if key.name not in parts and key.name not in TOP_REQUIRED:
                 parts[key.name] = self.default(key)
         params, functions = parts["parameters"], parts["functions"]
+        derived = parts["derived"]
+        if derived:
+            if datasets or parts["shared"] is not None:
+                self.fail("derived", "derived is for single fits and "
+                          "batches; in a global fit write a derived quantity "
+                          "as a top-level parameter with expr")
+            for name in derived:
+                if name in params:
+                    self.fail(f"derived.{name}", f"{name!r} is already a "
+                              "parameter; a derived quantity needs a name of "
+                              "its own")
+            params = {**params, **derived}
         if datasets:
             section = datasets[0].data
             model, model_expr = datasets[0].model, datasets[0].model_expr
@@ -324,6 +336,8 @@ class Checker(DataChecks, ValueChecks):
                 self.fail("expect.pvalue", "a chi-square p-value needs "
                           "absolute uncertainties: give data.sigma"
                           + (" in every dataset" if datasets else ""))
+        crosscheck.check_cost(parts["fit"], datasets or shared is not None,
+                              section, self.fail)
         output, plot = parts["output"], parts["plot"]
         crosscheck.check_curve_range(output, section, bool(datasets) or
                                      shared is not None, self.fail)
@@ -338,7 +352,8 @@ class Checker(DataChecks, ValueChecks):
             model_expr=model_expr, functions=functions, parameters=params,
             fit=parts["fit"], confidence=confidence, output=output,
             expect=expect, shared=shared, datasets=tuple(datasets),
-            dataset_names=tuple(names), plot=plot, positions=dict(self.keys),
+            dataset_names=tuple(names), plot=plot, derived=tuple(derived),
+            positions=dict(self.keys),
             value_positions=dict(self.values), source=self.source)
 
     def kind_datasets(self, key, value, path, given):
@@ -409,6 +424,27 @@ class Checker(DataChecks, ValueChecks):
                             f"mapping {{{', '.join(PARAMETER.names)}}}, got "
                             f"{describe(entry)}{hint}")
         return ParamSpec(value=self.number(entry, path))
+
+    def kind_derived(self, key, value, path, given):
+        """``derived:``: names of expressions of the parameters, as
+        constrained parameters (:class:`ParamSpec` with ``expr``)."""
+        out = {}
+        if not isinstance(value, dict):
+            self.fail_value(path, "expected a mapping of names to "
+                            f"expressions, got {describe(value)}")
+        for name, entry in value.items():
+            sub = _join(path, name)
+            problem = crosscheck.parameter_name_problem(name)
+            if problem:
+                self.fail(sub, problem)
+            if not isinstance(entry, str):
+                self.fail_value(sub, "expected an expression of the "
+                                "parameters (text), e.g. "
+                                f"'gaussian_fwhm(wid)', got {describe(entry)}")
+            self.compiled[sub] = crosscheck.compile_expression(
+                entry, sub, lambda msg, sub=sub: self.fail_value(sub, msg))
+            out[name] = ParamSpec(value=None, vary=False, expr=entry.strip())
+        return out
 
     def kind_functions(self, key, value, path, given):
         out = {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 
 from . import crosscheck
-from .format import DATA
+from .format import DATA, SIGMA_POISSON
 from .kinds import YAML_BOOLS, Custom, describe
 
 
@@ -74,6 +74,9 @@ class DataChecks:
         :class:`~fitcli.data.SigmaModel`."""
         if isinstance(value, dict) and key == "sigma" and "relative" in value:
             return self.sigma_model(value, path)
+        if key == "sigma" and value == SIGMA_POISSON:
+            from ..data import PoissonSigma
+            return PoissonSigma()
         if isinstance(value, dict):
             keys = ("constant", "relative") if key == "sigma" else ("constant",)
             self.mapping(value, path, keys, required=("constant",),

@@ -139,24 +139,31 @@ def names_apart(params, functions, variables, fail, where="parameters"):
 
 # ----------------------------------------------------------------- references to parameters
 def check_confidence(conf, params, fail, path):
-    """Names in the confidence section must be varied parameters."""
+    """Names in the confidence section must be varied parameters -- or, for
+    the 1-d intervals, quantities given by ``expr`` (``derived:``), which are
+    profiled too."""
     varied = [n for n, p in params.items() if p.vary and p.expr is None]
 
-    def check(name, sub):
+    def check(name, sub, tied_ok):
         if name not in params:
             hint = did_you_mean(name, params, "; varied parameters: "
                                 f"{', '.join(varied) or 'none'}")
             fail(sub, f"unknown parameter {name!r}{hint}")
-        if name not in varied:
-            fail(sub, f"parameter {name!r} is not varied (fixed or given by "
-                 "expr); confidence needs varied parameters")
+        if name in varied or (tied_ok and params[name].expr is not None):
+            return
+        if tied_ok:
+            fail(sub, f"parameter {name!r} is not varied (vary: false); "
+                 "confidence needs varied parameters or quantities given by "
+                 "expr")
+        fail(sub, f"parameter {name!r} is not varied (fixed or given by "
+             "expr); confidence maps need varied parameters")
 
     for i, name in enumerate(conf.params or ()):
-        check(name, f"{path}.params[{i}]")
+        check(name, f"{path}.params[{i}]", True)
     for i, m in enumerate(conf.maps):
         sub = f"{path}.maps[{i}]"
-        check(m.x, f"{sub}.x")
-        check(m.y, f"{sub}.y")
+        check(m.x, f"{sub}.x", False)
+        check(m.y, f"{sub}.y", False)
         if m.x == m.y:
             fail(f"{sub}.y", f"a map needs two different parameters, got "
                  f"{m.x!r} twice")
@@ -176,6 +183,22 @@ def check_expect(expect, params, fail, path):
         if want.stderr_max is not None and not p.vary and p.expr is None:
             fail(f"{sub}.stderr_max", f"parameter {name!r} is fixed (vary: "
                  "false) and has no standard error; remove stderr_max")
+
+
+def check_cost(fit, global_fit, data, fail):
+    """``fit.cost: poisson`` fits counts whose variance is the model: no
+    sigma or weights beside it, and single fits or batches."""
+    if fit.cost != "poisson":
+        return
+    if global_fit:
+        fail("fit.cost", "cost poisson is for single fits and batches; a "
+             "global fit minimises chi-square (give each dataset sigma: "
+             "poisson)")
+    for key in ("sigma", "weights", "sigma_x"):
+        if getattr(data, key) is not None:
+            fail(f"data.{key}", f"with fit.cost poisson the uncertainty of "
+                 f"each count comes from the model: remove data.{key} (or "
+                 "fit with cost: chi2)")
 
 
 def check_curve_range(output, data, global_fit, fail):

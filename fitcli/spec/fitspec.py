@@ -382,6 +382,8 @@ class FitSpec:
     datasets: tuple = ()
     dataset_names: tuple = ()
     plot: PlotSection | None = None
+    #: the names of ``derived:`` (in ``parameters`` as constrained ones)
+    derived: tuple = ()
     positions: dict = field(default_factory=dict, compare=False, repr=False)
     value_positions: dict = field(default_factory=dict, compare=False,
                                   repr=False)

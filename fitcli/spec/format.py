@@ -49,6 +49,12 @@ PLOT_POINT_RANGES = {"marker_size": (0.0, 50.0), "line_width": (0.0, 20.0),
 #: Relative tolerance of an expected parameter value given without rtol/atol.
 DEFAULT_EXPECT_RTOL = 1e-6
 NAN_POLICIES = ("raise", "omit")
+#: ``fit.cost`` names (fitcli.costs.COSTS).
+COSTS = ("chi2", "poisson")
+#: ``confidence.method`` names (fitcli.confidence.METHODS, and ``auto``).
+CI_METHODS = ("auto", "chi2", "ftest")
+#: ``data.sigma`` keyword: sqrt(max(y, 1)) (counts).
+SIGMA_POISSON = "poisson"
 DEFAULT_ENGINE = "leastsq"
 DEFAULT_SIGMAS = (1.0, 2.0, 3.0)
 DEFAULT_GRID = 10
@@ -135,6 +141,16 @@ TOP = Section("", title="the spec", order="document", schema_extra={
     Key("plot", Nested("plot"), default=None,
         doc_default="fitcli's default look of the plots",
         help="how the [plots](#plot) look"),
+    Key("derived", Custom("derived", doc_text="mapping of names to "
+                                              "expressions",
+                          schema_={"type": "object",
+                                   "propertyNames": {"pattern": NAME_PATTERN},
+                                   "additionalProperties": _TEXT},
+                          py_type="dict"),
+        default={}, doc_default="none",
+        help="[derived quantities](#derived-quantities) of the parameters "
+             "(`fwhm: gaussian_fwhm(wid)`), reported with propagated "
+             "standard errors"),
     Key("expect", Nested("expect"), default=None,
         doc_default="no regression checks",
         help="[regression checks](#expect) of the result"),
@@ -203,12 +219,14 @@ DATA = Section(
                         forms=([_COLUMN], [_NUMBERS])),
             required=True, help="dependent variable"),
         Key("sigma", Custom(
-            doc_text="column, or a [constant or relative value]"
-                     "(#sigma-and-weights)",
+            doc_text="column, a [constant or relative value]"
+                     "(#sigma-and-weights), or `poisson` (counts: "
+                     "`sqrt(max(y, 1))`)",
             inline_doc="list of numbers, each `> 0`, one number for every "
-                       "point, or `{relative: r}` / `{constant: c, "
-                       "relative: r}`",
-            forms=_per_point(*_POSITIVE, _RELATIVE)),
+                       "point, `{relative: r}` / `{constant: c, "
+                       "relative: r}`, or `poisson`",
+            forms=_per_point(*_POSITIVE, _RELATIVE,
+                             {"enum": [SIGMA_POISSON]})),
             default=None,
             help="per-point standard uncertainty of `y`"),
         Key("weights", Custom(
@@ -296,6 +314,18 @@ FIT = Section("fit", title="fit", schema_def="fit", keys=(
         help="a batch may fit all its datasets at once with the batched "
              "engine (see [below](#batched-fits)); `false` fits them one by "
              "one"),
+    Key("cost", Choice(COSTS, noun="cost"), default="chi2",
+        help="what the fit minimises: `chi2` (least squares), or `poisson` "
+             "(the Poisson likelihood of counts, see "
+             "[below](#counting-data-sigma-poisson-and-cost-poisson))"),
+    Key("strict", Bool(), default=False,
+        help="any [warning](#warnings-and-strict) about the fit makes it "
+             "fail (exit 1), as `fitcli run --strict`"),
+    Key("cluster", Text("a Dask scheduler address, local or local:N"),
+        default=None, doc_default="local processes",
+        help="a batch runs on a Dask cluster: a scheduler address "
+             "(`tcp://host:8786`), `local` or `local:N`, as `fitcli run "
+             "--cluster` (which wins); needs `pip install 'fitcli[dask]'`"),
 ))
 
 CONFIDENCE = Section("confidence", title="confidence", schema_def="confidence",
@@ -308,6 +338,12 @@ CONFIDENCE = Section("confidence", title="confidence", schema_def="confidence",
                           what="a list of positive numbers", unique=True),
         default=DEFAULT_SIGMAS,
         help="levels; values below 1 are probabilities (`0.9` = 90 %)"),
+    Key("method", Choice(CI_METHODS, noun="method"), default="auto",
+        help="how a level becomes a chi-square increase: `chi2` (Δχ² "
+             "quantiles: absolute uncertainties), `ftest` (F-test: relative "
+             "uncertainties); `auto`: `chi2` with `scale_covar: false` or "
+             "`cost: poisson`, else `ftest` "
+             "(see [below](#which-interval-chi2-or-ftest))"),
     Key("maps", NestedList("confidence.maps[]",
                            what="a list of {x, y, nx, ny}",
                            doc_text="list of `{x, y, nx, ny}`"),
@@ -379,6 +415,14 @@ OUTPUT = Section("output", title="output", schema_def="output",
         help="the x range of `curve.csv`, the model on a fine grid (it may "
              "reach beyond the data: an extrapolation). Only for a model of "
              "one x variable"),
+    Key("curve", Bool(), default=True,
+        help="write `curve.csv` (the model on a fine grid); `false` saves "
+             "its time in large batches (plots then draw the model at the "
+             "data points)"),
+    Key("incremental", Bool(), default=False,
+        help="a batch refits only the datasets whose data, spec or options "
+             "changed since the previous run into the same directory, as "
+             "`fitcli run --incremental`"),
 ))
 
 
