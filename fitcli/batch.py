@@ -333,7 +333,7 @@ def effective_jobs(jobs, n):
 def run_batch(spec, files, out_dir, *, engine=None, confidence=True, jobs=1,
               warm_start=False, on_result=None, shown=None,
               before_start=None, cluster=None, ship_data=False,
-              incremental=False):
+              incremental=None):
     """Fit ``spec`` to every file of ``files``.
 
     Parameters
@@ -360,6 +360,7 @@ def run_batch(spec, files, out_dir, *, engine=None, confidence=True, jobs=1,
         the first dataset is fitted (a progress display that starts a
         thread must start after the fork).
     cluster : str, optional
+        Default: the spec's ``fit.cluster``.
         Fit on a Dask cluster instead of local processes: a scheduler
         address (``tcp://host:8786``) or ``local`` / ``local:N`` (a
         LocalCluster of N processes); needs ``fitcli[dask]``.  The workers
@@ -369,7 +370,8 @@ def run_batch(spec, files, out_dir, *, engine=None, confidence=True, jobs=1,
     ship_data : bool
         With ``cluster``: read the data files here and send their bytes
         with the work (workers that cannot see them).
-    incremental : bool
+    incremental : bool, optional
+        Default: the spec's ``output.incremental``.
         Keep, without refitting, the datasets whose results in ``out_dir``
         were made from the same inputs: each summary row records a digest
         of what determines the dataset's results (:func:`dataset_digests`),
@@ -393,6 +395,10 @@ def run_batch(spec, files, out_dir, *, engine=None, confidence=True, jobs=1,
     """
     from .outdir import OutputError, OutputSet
 
+    if cluster is None:
+        cluster = spec.fit.cluster
+    if incremental is None:
+        incremental = spec.output.incremental
     files = [str(f) for f in files]
     shown = list(shown) if shown is not None else files
     check_summary_x(spec, files)
