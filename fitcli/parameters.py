@@ -22,7 +22,7 @@ import numpy as np
 
 from . import expr as _expr
 from .errors import ConstraintError, ExprError, ParameterError
-from .parameter_number import NumberProtocol
+from .numeric import ValueArithmetic
 
 __all__ = ["Parameter", "Parameters", "create_params"]
 
@@ -33,7 +33,10 @@ PRETTY_COLUMNS = ("value", "min", "max", "stderr", "vary", "expr", "brute_step")
 
 
 def _number(value, what, name, *, allow_inf=False):
-    """``value`` as a float, or ParameterError saying what is wrong."""
+    """``value`` as a float, or ParameterError saying what is wrong
+    (a :class:`Parameter` stands for its current value)."""
+    if isinstance(value, ValueArithmetic):
+        value = value.value
     if isinstance(value, (bool, np.bool_)):
         raise ParameterError(f"{what} must be a number, got a boolean "
                              f"({value!r})", key=name)
@@ -68,13 +71,13 @@ def check_name(name):
                              f"the expression function {name}()", key=name)
 
 
-class Parameter(NumberProtocol):
+class Parameter(ValueArithmetic):
     """One fit parameter.
 
-    A Parameter also acts as the number it holds (lmfit's protocol, see
-    :mod:`fitcli.parameter_number`): ``params['amp'] * x``, ``2 ** p``,
-    ``p < q``, ``float(p)``, ``np.sin(p)`` use its current value (for a
-    constrained parameter, the value of its expression).
+    A Parameter acts as its current value in arithmetic, comparisons and
+    numpy (``params['amp'] * x``, ``p > 0``, ``np.sin(p)``, ``float(p)``):
+    see :mod:`fitcli.numeric`.  ``==`` compares values, so a Parameter is
+    not hashable; use its name as a key.
 
     Parameters
     ----------
@@ -82,13 +85,11 @@ class Parameter(NumberProtocol):
         Matches ``[A-Za-z_][A-Za-z0-9_]*``; not a keyword nor the name of an
         expression function.
     value : float, optional
-        Initial value; clipped into ``[min, max]``.  Without a value the
-        parameter holds ``-inf`` clipped into its bounds (``min`` when it is
-        finite), as in lmfit; a fit refuses a non-finite starting value.
+        Initial value; clipped into ``[min, max]``.  Without one the value
+        is ``-inf`` clipped into the bounds (``min`` when it is finite), as
+        in lmfit; a fit refuses to start from a value that is not finite.
     vary : bool, default True
-        Whether the fit varies the parameter (a parameter with ``expr`` is
-        never varied: its ``vary`` becomes False when it is put into a
-        :class:`Parameters` or its ``expr`` is set).
+        Whether the fit varies the parameter.
     min, max : float, default -inf, inf
         Bounds (``None`` means unbounded).
     expr : str, optional
@@ -127,12 +128,9 @@ class Parameter(NumberProtocol):
         if value is not None:
             self.value = value
         else:
-            self._val = self._min
-        if expr is not None and not (isinstance(expr, str) and not expr.strip()):
-            # as lmfit: a free-standing parameter keeps the vary it was
-            # given; Parameters.__setitem__ and the expr setter clear it
-            self._expr_obj = _expr.compile_expression(expr, key=name)
-            self._expr = self._expr_obj.text
+            self._val = self._min      # -inf clipped into the bounds
+        if expr is not None:
+            self.expr = expr
         if brute_step is not None:
             self.brute_step = _number(brute_step, "brute_step", name)
         self.init_value = self._val if value is not None else None
@@ -214,17 +212,14 @@ class Parameter(NumberProtocol):
     # ---------------------------------------------------------- methods
     def set(self, value=None, vary=None, min=None, max=None, expr=None,
             brute_step=None, is_init_value=True):
-        """Change several attributes at once (``None`` leaves one alone;
-        ``expr=''`` removes the constraint; ``brute_step=0`` removes it).
+        """Change several attributes at once.
 
-        As in lmfit, giving a ``value`` to a constrained parameter (without
-        a new ``expr``) removes its constraint: the parameter then holds
-        that value (and stays fixed unless ``vary=True`` is given too).
+        ``None`` leaves an attribute alone; ``expr=''`` removes the
+        constraint, ``brute_step=0`` the grid step.  As in lmfit, giving a
+        ``value`` or ``vary=True`` also removes the constraint (the
+        parameter then keeps the value given), and ``expr`` is applied
+        last, so ``set(value=1, expr='2*a')`` keeps the expression.
         """
-        if value is not None and expr is None and self._expr is not None:
-            self.expr = None
-        if expr is not None:
-            self.expr = expr
         if vary is not None:
             self.vary = bool(vary)
             if self.vary and self._expr is not None:
@@ -233,9 +228,14 @@ class Parameter(NumberProtocol):
             self._set_bounds(self._min if min is None else min,
                              self._max if max is None else max)
         if value is not None:
+            if self._expr is not None:
+                self.expr = None
             self.value = value
-            if is_init_value:
+            if is_init_value or self.init_value is None \
+                    or not math.isfinite(self.init_value):
                 self.init_value = self._val
+        if expr is not None:
+            self.expr = expr
         if brute_step is not None:
             step = _number(brute_step, "brute_step", self.name)
             self.brute_step = step if step != 0 else None
@@ -253,22 +253,25 @@ class Parameter(NumberProtocol):
         """Derivative of the external value with respect to the internal one."""
         return internal_gradient(x, self._min, self._max)
 
-    def _copy(self):
-        new = type(self).__new__(type(self))
+    def _copy(self, memo=None):
+        """A copy of the same class, outside any Parameters, with its own
+        ``correl`` and a deep copy of ``user_data``."""
+        import copy
+        cls = type(self)
+        new = cls.__new__(cls)
         new.__dict__.update(self.__dict__)
         new._owner = None
         if self.correl is not None:
             new.correl = dict(self.correl)
+        new.user_data = _copy_user_data(self.user_data,
+                                        {} if memo is None else memo)
         return new
 
     def __copy__(self):
         return self._copy()
 
     def __deepcopy__(self, memo):
-        new = self._copy()
-        import copy
-        new.user_data = copy.deepcopy(self.user_data, memo)
-        return new
+        return self._copy(memo)
 
     def __getstate__(self):
         state = dict(self.__dict__)
@@ -282,24 +285,49 @@ class Parameter(NumberProtocol):
             self._expr_obj = _expr.compile_expression(self._expr, key=self.name)
 
     def __repr__(self):
-        val = self._val
-        parts = [f"value={val!r}" if self._expr is None else
-                 f"value={val!r}, expr={self._expr!r}"]
-        if self._expr is None and not self.vary:
-            parts.append("vary=False")
-        if self.stderr is not None:
-            parts.append(f"stderr={self.stderr!r}")
-        if self._min != -_inf or self._max != _inf:
-            parts.append(f"bounds=[{self._min!r}:{self._max!r}]")
+        """lmfit's form: ``<Parameter 'amp', value=10.5 +/- 0.25,
+        bounds=[0.0:inf]>`` (``(fixed)`` for a fixed parameter; then
+        ``expr`` and ``brute_step`` when set)."""
+        try:
+            val = self.value
+        except ExprError:
+            val = self._val
+        text = f"value={val!r}"
+        if not self.vary and self._expr is None:
+            text += " (fixed)"
+        elif self.stderr is not None:
+            text += f" +/- {self.stderr:.3g}"
+        parts = [text, f"bounds=[{self._min!r}:{self._max!r}]"]
+        if self._expr is not None:
+            parts.append(f"expr={self._expr!r}")
         if self.brute_step is not None:
             parts.append(f"brute_step={self.brute_step!r}")
         return f"<Parameter {self.name!r}, {', '.join(parts)}>"
 
-    def __str__(self):
-        return repr(self)
+    __str__ = __repr__
+
+    def same_as(self, other):
+        """True if ``other`` is a Parameter with the same name, value, vary,
+        bounds, expression, brute_step, stderr and init_value (``==``
+        compares only values, as numbers do)."""
+        if not isinstance(other, Parameter):
+            return False
+        keys = ("name", "_val", "vary", "_min", "_max", "_expr", "brute_step",
+                "stderr", "init_value")
+        return all(getattr(self, k) == getattr(other, k) for k in keys)
 
 
 builtin_max = max
+
+
+def _copy_user_data(data, memo):
+    """A deep copy of ``user_data`` (the object itself when it cannot be
+    copied, as for a module or an open file)."""
+    import copy
+    try:
+        return copy.deepcopy(data, memo)
+    except Exception:  # noqa: BLE001 - any object may be put there
+        return data
 
 
 # ------------------------------------------------------------------ transforms
@@ -368,6 +396,7 @@ class Parameters(dict):
         self._stale = True
         self._order = None     # names of constrained parameters, in order
         self._fast = {}        # name -> FastExpression of its constraint
+        self._batch = False    # adding many: constraints evaluated after
 
     # ---------------------------------------------------------- evaluator
     @property
@@ -419,30 +448,38 @@ class Parameters(dict):
         super().__setitem__(key, par)
         par._owner = self
         self._structure_changed()
-        if par._expr_obj is not None:
-            par.vary = False
-            self._eval_inserted(par)
+        if par._expr_obj is not None and not self._batch:
+            self._settle(par)
 
-    def _eval_inserted(self, par):
-        """Give a constrained parameter just put in the value of its
-        expression when every name in it is known (as lmfit does); its
-        dependencies are not re-evaluated here, and nothing is raised: an
-        unknown name or a failing expression is reported when the
-        constraints are resolved (a later parameter may supply the name)."""
+    def _settle(self, par):
+        """Give a constrained parameter just put in its value (as lmfit
+        does) from the current values of the names in its expression, when
+        every one is known; otherwise the value follows later, and an
+        unknown name is reported by :meth:`update_constraints` or the fit.
+        Costs one evaluation of this expression only (not of all)."""
+        obj = par._expr_obj
         table = self.asteval.symtable
-        names = par._expr_obj.names
-        if not all(n in self or n in table for n in names):
-            return
-        for n in names:
-            if n in self:
-                table[n] = dict.__getitem__(self, n)._val
+        known = {}
+        for name in obj.names | obj.calls:
+            if name in self:
+                known[name] = dict.__getitem__(self, name)._val
+            elif name in table:
+                known[name] = table[name]
+            else:
+                return
         try:
+            _expr.check_names(obj, known, key=par.name)
+            for name in obj.names:
+                if name in self:
+                    table[name] = known[name]
             with _expr.time_limit(), np.errstate(all="ignore"):
-                val = _expr.evaluate(self._interp, par._expr_obj, key=par.name)
-            par._val = _expr_value(val, par.name, par._expr)
+                val = _expr_value(_expr.evaluate(self._interp, obj,
+                                                 key=par.name),
+                                  par.name, par._expr)
         except ExprError:
-            pass
-        table[par.name] = par._val
+            return          # reported with its context when the value is used
+        par._val = val
+        table[par.name] = val
 
     def __delitem__(self, key):
         super().__delitem__(key)
@@ -458,49 +495,125 @@ class Parameters(dict):
         return out
 
     def update(self, other=(), **kws):
-        """Add (copies of) the parameters of another Parameters / mapping."""
-        if isinstance(other, Parameters):
-            self._usersyms.update(other._user_symbols())
-            if self._interp is not None:
-                self._interp.symtable.update(other._user_symbols())
+        """Add copies of the parameters of another Parameters (or of a
+        mapping of Parameter objects), and its user symbols."""
+        if isinstance(other, str) or not (hasattr(other, "items") or
+                                          isinstance(other, (list, tuple))):
+            raise ParameterError(f"'{other!s:.60}' is not a Parameters object")
         items = other.items() if hasattr(other, "items") else other
-        for key, par in list(items) + list(kws.items()):
-            self[key] = par._copy() if isinstance(par, Parameter) else par
+        with self._batched():
+            for key, par in list(items) + list(kws.items()):
+                self[key] = par._copy() if isinstance(par, Parameter) else par
+            if isinstance(other, Parameters):
+                self._usersyms.update(other._user_symbols())
+                if self._interp is not None:
+                    self._interp.symtable.update(other._user_symbols())
         return self
 
-    def add(self, name, value=None, vary=True, min=-_inf, max=_inf, expr=None,
+    def __add__(self, other):
+        """A copy of these parameters with (copies of) those of ``other``
+        added; a name in both takes ``other``'s parameter."""
+        if not isinstance(other, Parameters):
+            return NotImplemented
+        out = self.copy()
+        out.update(other)
+        return out
+
+    def __iadd__(self, other):
+        """Add (copies of) the parameters of ``other`` in place."""
+        if not isinstance(other, Parameters):
+            return NotImplemented
+        return self.update(other)
+
+    def __array__(self, dtype=None, copy=None):
+        """The values, in order, as a 1-d array."""
+        vals = self.valuesdict()
+        return np.array(list(vals.values()),
+                        dtype=float if dtype is None else dtype)
+
+    def _repr_html_(self):
+        """The parameters table as HTML (Jupyter)."""
+        from .report import params_html_table
+        return params_html_table(self)
+
+    class _Batch:
+        def __init__(self, params):
+            self.params = params
+
+        def __enter__(self):
+            self.outer = self.params._batch
+            self.params._batch = True
+
+        def __exit__(self, *exc):
+            self.params._batch = self.outer
+            if not self.outer and exc[0] is None:
+                try:
+                    self.params.update_constraints()
+                except ExprError:
+                    pass    # reported with its context when values are used
+
+    def _batched(self):
+        """Context: add many parameters, then give the constrained ones
+        their values once (expressions may name parameters added later)."""
+        return Parameters._Batch(self)
+
+    def add(self, name, value=None, vary=None, min=-_inf, max=_inf, expr=None,
             brute_step=None, user_data=None):
-        """Add a parameter (``name`` may also be a :class:`Parameter`, or
-        ``value`` a Parameter to put in under ``name``)."""
+        """Add a parameter.
+
+        ``name`` may be a :class:`Parameter` (added under its own name), or
+        ``value`` may be one: a copy of it is added under ``name``, with the
+        other arguments given here applied on top (``add('c1', par,
+        min=1)``).
+        """
         if isinstance(name, Parameter):
             self[name.name] = name
             return
         if isinstance(value, Parameter):
-            self[name] = value
+            par = value._copy()
+            par.name = name
+            if min != -_inf or max != _inf:
+                par._set_bounds(par._min if min == -_inf else min,
+                                par._max if max == _inf else max)
+                par.value = par._val
+            if vary is not None:
+                par.vary = bool(vary)
+            if expr is not None:
+                par.expr = expr
+            if brute_step is not None:
+                par.set(brute_step=brute_step)
+            if user_data is not None:
+                par.user_data = user_data
+            self[name] = par
             return
-        self[name] = Parameter(name, value=value, vary=vary, min=min, max=max,
-                               expr=expr, brute_step=brute_step,
+        self[name] = Parameter(name, value=value,
+                               vary=True if vary is None else vary, min=min,
+                               max=max, expr=expr, brute_step=brute_step,
                                user_data=user_data)
 
     def add_many(self, *parlist):
         """Add several parameters: :class:`Parameter` objects or tuples
         ``(name, value, vary, min, max, expr, brute_step)`` (trailing items
-        optional)."""
+        optional).  Expressions may name parameters added later in the
+        same call."""
         fields = ("name", "value", "vary", "min", "max", "expr", "brute_step")
-        for item in parlist:
-            if isinstance(item, Parameter):
-                self[item.name] = item
-                continue
-            if not isinstance(item, (tuple, list)) or not 1 <= len(item) <= 7:
-                raise ParameterError(f"add_many() takes Parameter objects or "
-                                     f"tuples {fields}, got {item!r:.60}")
-            kws = dict(zip(fields, item))
-            for key in ("min", "max"):
-                if key in kws and kws[key] is None:
-                    kws[key] = -_inf if key == "min" else _inf
-            if "vary" in kws and kws["vary"] is None:
-                kws["vary"] = True
-            self.add(**kws)
+        with self._batched():
+            for item in parlist:
+                if isinstance(item, Parameter):
+                    self[item.name] = item
+                    continue
+                if not isinstance(item, (tuple, list)) or \
+                        not 1 <= len(item) <= 7:
+                    raise ParameterError(f"add_many() takes Parameter objects "
+                                         f"or tuples {fields}, got "
+                                         f"{item!r:.60}")
+                kws = dict(zip(fields, item))
+                for key in ("min", "max"):
+                    if key in kws and kws[key] is None:
+                        kws[key] = -_inf if key == "min" else _inf
+                if "vary" in kws and kws["vary"] is None:
+                    kws["vary"] = True
+                self.add(**kws)
 
     def valuesdict(self):
         """``{name: value}`` for every parameter, in order."""
@@ -615,55 +728,33 @@ class Parameters(dict):
     # ---------------------------------------------------------- copies
     def copy(self):
         """A deep copy (parameters, their ``user_data`` and the user
-        symbols; a new evaluator); a subclass stays that subclass."""
+        symbols; a new evaluator).  ``copy.copy`` and ``copy.deepcopy`` do
+        the same; the copy is of the same class."""
         return self.__deepcopy__({})
 
     __copy__ = copy
 
+    #: Attributes of a Parameters that a copy makes anew.
+    _OWN = frozenset(("_usersyms", "_interp", "_stale", "_order", "_fast",
+                      "_batch"))
+
     def __deepcopy__(self, memo):
         import copy
-        cls = type(self)
-        new = cls.__new__(cls)
-        Parameters.__init__(new, usersyms=self._user_symbols())
-        for key, val in self.__dict__.items():     # a subclass's own state
-            if key not in new.__dict__:
+        new = _blank(type(self), self._user_symbols())
+        for key, val in self.__dict__.items():
+            if key not in self._OWN:       # a subclass's own attributes
                 new.__dict__[key] = copy.deepcopy(val, memo)
         for name, par in self.items():
-            p = par._copy()
-            p.user_data = copy.deepcopy(par.user_data, memo)
+            p = par._copy(memo)
             dict.__setitem__(new, name, p)
             p._owner = new
         new._order = self._order
         new._stale = self._stale
         return new
 
-    # ---------------------------------------------------------- combining
-    def __add__(self, other):
-        """A new Parameters: copies of these parameters, then of
-        ``other``'s (a name in both takes ``other``'s)."""
-        if not isinstance(other, Parameters):
-            return NotImplemented
-        out = self.copy()
-        out.update(other)
-        return out
-
-    def __iadd__(self, other):
-        if not isinstance(other, Parameters):
-            return NotImplemented
-        return self.update(other)
-
-    def __array__(self, dtype=None, copy=None):
-        """``np.asarray(params)``: the values, in order."""
-        return np.array([par.value for par in self.values()], dtype=dtype)
-
-    def _repr_html_(self):
-        """HTML table for notebooks."""
-        from .report import params_html
-        return params_html(self)
-
     def __reduce__(self):
         user = {k: v for k, v in self._user_symbols().items()}
-        return (_rebuild, (list(self.values()), user))
+        return (_rebuild, (list(self.values()), user, type(self)))
 
     # ---------------------------------------------------------- display
     def __repr__(self):
@@ -826,10 +917,20 @@ def _json_safe(value):
         return None
 
 
-def _rebuild(pars, usersyms):
-    new = Parameters(usersyms=usersyms)
-    for par in pars:
-        new[par.name] = par
+def _rebuild(pars, usersyms, cls=None):
+    new = Parameters(usersyms=usersyms) if cls in (None, Parameters) else \
+        _blank(cls, usersyms)
+    with new._batched():
+        for par in pars:
+            new[par.name] = par
+    return new
+
+
+def _blank(cls, usersyms):
+    """An empty Parameters of class ``cls`` (a subclass), without calling
+    the subclass's own ``__init__``."""
+    new = cls.__new__(cls)
+    Parameters.__init__(new, usersyms=usersyms)
     return new
 
 

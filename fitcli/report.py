@@ -15,8 +15,8 @@ import math
 import numpy as np
 
 __all__ = ["fit_report", "report_fit", "report_errors", "params_table",
-           "format_value_error", "format_value_pdg", "candidates_report",
-           "ci_report", "report_ci"]
+           "params_html_table", "format_value_error", "format_value_pdg",
+           "candidates_report", "ci_report", "report_ci"]
 
 
 def _g(value, digits=7):
@@ -275,25 +275,25 @@ def params_table(params, colwidth=8, precision=4, fmt="g",
     return "\n".join(lines)
 
 
-def params_html(params):
-    """An HTML table of parameters (``Parameters._repr_html_``): name,
-    value, standard error (where known), bounds, vary, expression, brute
-    step.  Text is escaped."""
-    from html import escape
+def params_html_table(params, columns=("value", "stderr", "min", "max",
+                                       "vary", "expr", "brute_step")):
+    """The parameters as an HTML table (``Parameters._repr_html_``, shown
+    by Jupyter); text is escaped."""
+    import html
 
-    def num(v):
-        return "" if v is None else escape(_g(float(v)))
-    head = ("name", "value", "standard error", "min", "max", "vary",
-            "expression", "brute step")
-    rows = ["<table><caption>Parameters</caption><tr>"
-            + "".join(f"<th>{h}</th>" for h in head) + "</tr>"]
+    def cell(col, val):
+        if col == "expr":
+            return html.escape(val or "")
+        if col == "vary":
+            return str(bool(val))
+        return _g(val) if val is not None else ""
+
+    head = "".join(f"<th>{c}</th>" for c in ("name",) + tuple(columns))
+    rows = [f"<tr>{head}</tr>"]
     for name, par in params.items():
-        cells = (escape(name), num(par.value), num(par.stderr), num(par.min),
-                 num(par.max), str(bool(par.vary)), escape(par.expr or ""),
-                 num(par.brute_step))
-        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    rows.append("</table>")
-    return "".join(rows)
+        cells = "".join(f"<td>{cell(c, getattr(par, c))}</td>" for c in columns)
+        rows.append(f"<tr><td>{html.escape(name)}</td>{cells}</tr>")
+    return "<table>" + "".join(rows) + "</table>"
 
 
 def candidates_report(result, n=None):

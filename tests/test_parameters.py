@@ -832,9 +832,10 @@ def test_repr_is_informative():
     params = _display_sample()
     params.update_constraints()
     text = repr(params)
-    assert "<Parameter 'amp', value=10.5, stderr=0.25, bounds=[0.0:inf]>" \
-        in text
-    assert "vary=False" in text and "expr='2*amp'" in text
+    # lmfit's form
+    assert "<Parameter 'amp', value=10.5 +/- 0.25, bounds=[0.0:inf]>" in text
+    assert "<Parameter 'cen', value=5.0 (fixed), bounds=[-inf:inf]>" in text
+    assert "expr='2*amp'" in text
 
 
 # --------------------------------------------------------------------------
