@@ -10,7 +10,7 @@ import importlib
 
 __all__ = [
     "Parameter", "Parameters", "create_params", "Minimizer", "MinimizerResult",
-    "minimize", "MinimizerException", "fit_many", "BatchFit", "fit_global", "GlobalProblem",
+    "minimize", "fit_many", "BatchFit", "fit_global", "GlobalProblem",
     "GlobalResult", "fit_report", "report_fit", "report_errors", "ENGINES",
     "conf_interval", "conf_interval2d", "ci_report", "report_ci",
     "fit_warnings", "eval_uncertainty", "FitcliError", "SpecError", "DataError", "ExprError", "ConstraintError",
@@ -22,7 +22,6 @@ _WHERE = {
     "Parameter": "parameters", "Parameters": "parameters",
     "create_params": "parameters", "Minimizer": "minimizer",
     "MinimizerResult": "minimizer", "minimize": "minimizer",
-    "MinimizerException": "minimizer",
     "fit_many": "batched", "BatchFit": "batched",
     "fit_global": "global_fit", "GlobalProblem": "global_fit",
     "GlobalResult": "global_fit",

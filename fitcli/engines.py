@@ -3,7 +3,7 @@
 Each :class:`Engine` declares the options it accepts (checked before any
 model evaluation), whether it handles bounds natively, and whether it needs
 finite bounds.  An adapter receives a *problem* (see
-:class:`fitcli.minimizer._Problem`) and returns an :class:`EngineOutput`.
+:class:`fitcli.problem.Problem`) and returns an :class:`EngineOutput`.
 
 Engines without native bounds work on the internal (unbounded) variables of
 the MINUIT transforms; the others get the bounds as they are.
@@ -87,8 +87,6 @@ class Engine:
     needs_finite_bounds: bool
     least_squares: bool
     description: str
-    #: default max_nfev = nfev_factor * (nvarys + 1)
-    nfev_factor: int = 2000
 
 
 # ---------------------------------------------------------------- helpers
@@ -452,8 +450,6 @@ _LSQ_OPTIONS = {
     "tr_options": "options of the trust-region solver",
     "jac_sparsity": "sparsity structure of the Jacobian",
     "verbose": "0, 1 or 2",
-    "Dfun": "same as a callable jac (lmfit's name); it may return an array, "
-            "a scipy sparse matrix or a LinearOperator",
     "polish": "refine the solution with central-difference Gauss-Newton "
               "steps inside the bounds (default True)",
 }
@@ -466,9 +462,6 @@ def _run_least_squares(problem, options):
     opts = {"ftol": 1e-10, "xtol": 1e-10, "gtol": 1e-10}
     opts.update(options)
     polish = bool(opts.pop("polish", True))
-    dfun = opts.pop("Dfun", None)
-    if dfun is not None and opts.get("jac") is None:
-        opts["jac"] = dfun
     jac = opts.get("jac")
     if callable(jac):
         opts["jac"] = problem.wrap_jacobian(jac, False)
@@ -494,13 +487,6 @@ def _run_least_squares(problem, options):
 
 
 # ---------------------------------------------------------------- scalar engines
-_TRUST_OPTIONS = {
-    "initial_trust_radius": "initial trust radius",
-    "max_trust_radius": "largest trust radius",
-    "eta": "acceptance threshold of a step",
-    "gtol": "gradient norm tolerance",
-    "maxiter": "maximum number of iterations"}
-
 _SCALAR = {
     "nelder": ("Nelder-Mead", {
         "xatol": "absolute tolerance on the simplex (default 1e-10)",
@@ -531,50 +517,7 @@ _SCALAR = {
         "eps": "finite-difference step",
         "maxls": "maximum number of line-search steps",
         "maxiter": "maximum number of iterations"}),
-    "newton": ("Newton-CG", {
-        "xtol": "average relative error of the solution",
-        "eps": "finite-difference step of the Hessian-vector products",
-        "maxiter": "maximum number of iterations"}),
-    "tnc": ("TNC", {
-        "eps": "finite-difference step", "scale": "scale factors",
-        "offset": "offsets of the variables", "maxCGit": "Hessian-vector "
-        "evaluations per iteration", "eta": "line-search severity",
-        "stepmx": "largest line-search step", "accuracy": "relative "
-        "precision of the objective", "minfev": "estimated minimum of the "
-        "objective", "ftol": "tolerance on the objective", "xtol":
-        "tolerance on the variables", "gtol": "tolerance on the projected "
-        "gradient", "rescale": "scaling factor of the objective"}),
-    "cobyla": ("COBYLA", {
-        "rhobeg": "size of the first steps", "catol": "constraint "
-        "violation tolerance", "maxiter": "maximum number of evaluations"}),
-    "slsqp": ("SLSQP", {
-        "ftol": "precision goal of the objective", "eps": "finite-difference "
-        "step", "maxiter": "maximum number of iterations"}),
-    "trust-constr": ("trust-constr", {
-        "gtol": "tolerance on the Lagrangian gradient", "xtol": "tolerance on "
-        "the trust radius", "barrier_tol": "barrier parameter threshold",
-        "initial_tr_radius": "initial trust radius", "maxiter": "maximum "
-        "number of iterations"}),
-    "trust-ncg": ("trust-ncg", dict(_TRUST_OPTIONS)),
-    "trust-exact": ("trust-exact", dict(_TRUST_OPTIONS)),
-    "trust-krylov": ("trust-krylov", dict(_TRUST_OPTIONS)),
-    "dogleg": ("dogleg", dict(_TRUST_OPTIONS)),
 }
-
-#: Scalar engines given the bounds natively (the others use transforms).
-_SCALAR_NATIVE = {"lbfgsb", "tnc", "slsqp", "trust-constr"}
-#: Engines that need a gradient, and those that also need a Hessian
-#: (central differences of the objective when the user gives none).
-_NEEDS_GRADIENT = {"newton", "trust-ncg", "trust-exact", "trust-krylov",
-                   "dogleg", "tnc"}
-_NEEDS_HESSIAN = {"newton", "trust-ncg", "trust-exact", "trust-krylov",
-                  "dogleg"}
-#: Gradient engines: a user gradient is accepted as ``jac=`` or ``Dfun=``.
-_GRADIENT_ENGINES = {"cg", "bfgs", "lbfgsb", "tnc", "slsqp",
-                     "trust-constr"} | _NEEDS_GRADIENT
-#: scipy option holding the evaluation limit, where there is one.
-_MAXFEV_OPTION = {"lbfgsb": "maxfun", "nelder": "maxfev", "powell": "maxfev",
-                  "tnc": "maxfun", "cobyla": "maxiter"}
 
 _SCALAR_DEFAULTS = {
     "nelder": {"xatol": 1e-10, "fatol": 1e-12},
@@ -582,15 +525,6 @@ _SCALAR_DEFAULTS = {
     "cg": {"gtol": 1e-6},
     "bfgs": {"gtol": 1e-6},
     "lbfgsb": {"ftol": 1e-15, "gtol": 1e-10},
-    "cobyla": {"tol": 1e-10},
-    "slsqp": {"ftol": 1e-14},
-    "newton": {"xtol": 1e-10},
-    "tnc": {"ftol": 1e-14, "xtol": 1e-10, "gtol": 1e-10},
-    "trust-constr": {"gtol": 1e-10, "xtol": 1e-12},
-    "trust-ncg": {"gtol": 1e-8},
-    "trust-exact": {"gtol": 1e-8},
-    "trust-krylov": {"gtol": 1e-8},
-    "dogleg": {"gtol": 1e-8},
 }
 
 
@@ -598,43 +532,21 @@ def _scalar_runner(name):
     scipy_name, _ = _SCALAR[name]
 
     def run(problem, options):
-        import warnings
         from scipy.optimize import minimize
 
-        from .fdiff import gradient_of, hessian_of
-
-        opts = dict(_SCALAR_DEFAULTS.get(name, {}))
-        user = dict(options)
-        extra = user.pop("options", None) or {}
-        if not isinstance(extra, dict):
-            raise EngineError(f"options must be a dict of scipy options for "
-                              f"'{scipy_name}', got {type(extra).__name__}",
-                              key="options")
-        opts.update(user)
-        opts.update(extra)
+        opts = dict(_SCALAR_DEFAULTS[name])
+        opts.update(options)
         tol = opts.pop("tol", None)
-        grad = opts.pop("jac", None)
-        dfun = opts.pop("Dfun", None)
-        grad = dfun if grad is None else grad
         limit = problem.remaining_nfev()
-        if name in _MAXFEV_OPTION:
-            opts[_MAXFEV_OPTION[name]] = limit
+        if name == "lbfgsb":
+            opts["maxfun"] = limit
+        elif name in ("nelder", "powell"):
+            opts["maxfev"] = limit
         kws = {}
-        if callable(grad):
-            kws["jac"] = problem.wrap_gradient(grad)
-        elif grad is not None:
-            kws["jac"] = grad
-        elif name in _NEEDS_GRADIENT:
-            kws["jac"] = gradient_of(problem.scalar)
-        if name in _NEEDS_HESSIAN:
-            kws["hess"] = hessian_of(problem.scalar)
-        if name in _SCALAR_NATIVE:
+        if name == "lbfgsb":
             kws["bounds"] = _finite_box(problem)
-        with warnings.catch_warnings():
-            # scipy's own remarks (e.g. trust-constr's "delta_grad == 0")
-            warnings.simplefilter("ignore", UserWarning)
-            res = minimize(problem.scalar, problem.x0, method=scipy_name,
-                           tol=tol, options=opts, **kws)
+        res = minimize(problem.scalar, problem.x0, method=scipy_name, tol=tol,
+                       options=opts, **kws)
         status = int(getattr(res, "status", 0) or 0)
         nfev = int(getattr(res, "nfev", 0) or 0)
         x = np.atleast_1d(np.asarray(res.x, dtype=float))
@@ -746,18 +658,13 @@ def _run_da(problem, options):
     from scipy.optimize import dual_annealing
 
     opts = _rng_kw(dual_annealing, options)
-    limit = problem.remaining_nfev()
     res = dual_annealing(problem.scalar, _finite_box(problem), x0=problem.x0,
-                         maxfun=limit, **opts)
+                         maxfun=problem.remaining_nfev(), **opts)
     msg = res.message
     msg = "; ".join(msg) if isinstance(msg, (list, tuple)) else str(msg)
-    # scipy calls a run ended by maxfun a success: it is stopped by the
-    # evaluation limit, like any other engine's
-    hit = int(getattr(res, "nfev", 0) or 0) >= limit or \
-        "maximum number of function call" in msg.lower()
     return EngineOutput(x=np.asarray(res.x, dtype=float),
-                        converged=bool(res.success) and not hit, message=msg,
-                        nit=getattr(res, "nit", None), hit_limit=hit)
+                        converged=bool(res.success), message=msg,
+                        nit=getattr(res, "nit", None))
 
 
 _BH_OPTIONS = {
@@ -791,25 +698,15 @@ def _run_bh(problem, options):
 
 _BRUTE_OPTIONS = {
     "Ns": "grid points per parameter for bounded parameters (default 20)",
-    "keep": "number of best candidates kept in result.candidates (default "
-            "50; 'all' keeps every grid point)",
-    "workers": "accepted for lmfit scripts; the grid is evaluated in this "
-               "process (the same points and values for any workers)",
+    "keep": "number of best candidates kept in result.candidates (default 50)",
 }
 
 
 def _run_brute(problem, options):
-    """Grid search, per varied parameter (as lmfit):
-
-    * finite ``min`` and ``max`` and a ``brute_step``: ``min, min + step,
-      ...`` below ``max`` (the whole ``[min, max)`` range);
-    * finite ``min`` and ``max``: ``Ns`` points from ``min`` to ``max``;
-    * a ``brute_step`` and at most one finite bound: ``value +/- Ns//2``
-      steps (kept within the bound).
-    """
+    """Grid search over ``[min, max]`` (``Ns`` points) or, for a parameter
+    with ``brute_step``, ``value +/- Ns//2 steps`` (within its bounds)."""
     ns = int(options.get("Ns", 20))
-    keep = options.get("keep", 50)
-    keep = None if keep == "all" else int(keep)
+    keep = int(options.get("keep", 50))
     if ns < 2:
         raise EngineError(f"Ns must be at least 2, got {ns}", key="Ns")
     # the grid is counted before any axis is made
@@ -818,17 +715,11 @@ def _run_brute(problem, options):
                       f"of {n} values: {n} varied parameters)")
     axes = []
     for name, lo, hi, x0, step in problem.brute_axes():
-        finite = math.isfinite(lo) and math.isfinite(hi)
-        if step is not None and finite:
-            count = math.ceil((hi - lo) / step - 1e-9)
-            _population_check(count, name, f"the brute axis of {name!r} "
-                              f"((max - min) / brute_step points)")
-            pts = lo + step * np.arange(count)
-        elif step is not None:
+        if step is not None:
             half = ns // 2
             pts = x0 + step * np.arange(-half, ns - half)
             pts = pts[(pts >= lo) & (pts <= hi)]
-        elif finite:
+        elif math.isfinite(lo) and math.isfinite(hi):
             pts = np.linspace(lo, hi, ns)
         else:
             raise EngineError(f"parameter '{name}' needs finite min and max or "
@@ -866,16 +757,9 @@ def _register():
     add("least_squares", _run_least_squares, _LSQ_OPTIONS, True, False, True,
         "trust-region least squares with native bounds (scipy)")
     for name, (scipy_name, opts) in _SCALAR.items():
-        opts = dict(opts, tol="overall tolerance passed to scipy",
-                    options="dict of further scipy options (as lmfit passes "
-                            "them)")
-        if name in _GRADIENT_ENGINES:
-            opts["jac"] = ("gradient of the objective: a function of the "
-                           "Parameters, or '2-point'/'3-point'")
-            opts["Dfun"] = "same as jac (lmfit's name)"
-        add(name, _scalar_runner(name), opts, name in _SCALAR_NATIVE, False,
-            False, f"scipy.optimize.minimize '{scipy_name}' on chi-square "
-            "(or the scalar objective)")
+        opts = dict(opts, tol="overall tolerance passed to scipy")
+        add(name, _scalar_runner(name), opts, name == "lbfgsb", False, False,
+            f"scipy.optimize.minimize '{scipy_name}' on chi-square")
     add("differential_evolution", _run_de, _DE_OPTIONS, True, True, False,
         "differential evolution (global; needs finite bounds)")
     add("dual_annealing", _run_da, _DA_OPTIONS, True, True, False,
@@ -884,21 +768,6 @@ def _register():
         "basin hopping (global; random perturbations + local minimisation)")
     add("brute", _run_brute, _BRUTE_OPTIONS, True, False, False,
         "grid search over bounds or brute_step")
-    from . import global_search as gs
-    from .sampling import EMCEE_OPTIONS, run_emcee
-    add("shgo", gs.run_shgo, gs.SHGO_OPTIONS, True, True, False,
-        "simplicial homology global optimization (scipy; finite bounds)")
-    add("direct", gs.run_direct, gs.DIRECT_OPTIONS, True, True, False,
-        "DIRECT: dividing rectangles (scipy; global, finite bounds)")
-    add("ampgo", gs.run_ampgo, gs.AMPGO_OPTIONS, True, True, False,
-        "adaptive memory programming, tunnelling (global; finite bounds)")
-    # AMPGO's published defaults (20 local searches, 5 tunnellings each)
-    # need more evaluations than a local fit
-    table["ampgo"] = Engine(**dict(table["ampgo"].__dict__, nfev_factor=20000))
-    add("emcee", run_emcee, EMCEE_OPTIONS, True, False, False,
-        "Markov-chain Monte Carlo sampling of the posterior (needs emcee)")
-    # a sampler spends nwalkers * steps evaluations by design
-    table["emcee"] = Engine(**dict(table["emcee"].__dict__, nfev_factor=10**6))
     return table
 
 
@@ -909,15 +778,6 @@ ENGINES = _register()
 #: it is served by ``dual_annealing``.
 ALIASES = {"anneal": "dual_annealing"}
 
-#: Other spellings, compared without regard to case: lmfit's method names
-#: and scipy's (``'Nelder-Mead'``, ``'L-BFGS-B'``, ``'Newton-CG'``...).
-SPELLINGS = {"nelder-mead": "nelder", "l-bfgs-b": "lbfgsb",
-             "l-bfgsb": "lbfgsb", "newton-cg": "newton"}
-SPELLINGS.update({scipy_name.lower(): name
-                  for name, (scipy_name, _) in _SCALAR.items()})
-SPELLINGS.update({name.lower(): name for name in ENGINES})
-SPELLINGS.update(ALIASES)
-
 
 def engine_names():
     """Every accepted engine name (registry names and aliases), sorted."""
@@ -925,14 +785,11 @@ def engine_names():
 
 
 def get_engine(name) -> Engine:
-    """The engine registered under ``name``: its exact name, an alias, or
-    one of the :data:`SPELLINGS` in any case (``'Nelder-Mead'``, ``'CG'``,
-    ``'L-BFGS-B'``)."""
+    """The engine registered under ``name`` (exact name or alias)."""
     if not isinstance(name, str):
         raise EngineError(f"engine name must be text, got {name!r}",
                           key="method")
-    engine = ENGINES.get(ALIASES.get(name, name)) or \
-        ENGINES.get(SPELLINGS.get(name.lower(), ""))
+    engine = ENGINES.get(ALIASES.get(name, name))
     if engine is None:
         from .expr import close_matches
         near = close_matches(name, engine_names())
@@ -945,9 +802,7 @@ def get_engine(name) -> Engine:
 #: Options that count iterations, evaluations or points: the fewest
 #: accepted.  Each must be a whole number no larger than the MAX_NFEV limit.
 _COUNT_OPTIONS = {"maxiter": 1, "popsize": 1, "niter": 1, "Ns": 2, "keep": 1,
-                  "interval": 1, "niter_success": 1, "maxfun": 1,
-                  "nwalkers": 2, "steps": 1, "thin": 1, "totaliter": 1,
-                  "maxfunevals": 1, "n": 1, "iters": 1}
+                  "interval": 1, "niter_success": 1, "maxfun": 1}
 
 
 def _check_count(key, value):
@@ -968,8 +823,7 @@ def check_options(engine: Engine, options: dict):
     """Raise EngineError for an option the engine does not accept (or a
     count option that is not a whole number in range)."""
     for key in options:
-        if key in _COUNT_OPTIONS and key in engine.options and not (
-                key == "keep" and options[key] == "all"):
+        if key in _COUNT_OPTIONS and key in engine.options:
             _check_count(key, options[key])
         if key not in engine.options:
             from .expr import close_matches

@@ -24,10 +24,9 @@ from . import uncertainty as _unc
 from .errors import (EngineError, FitcliError, NonFiniteError,
                      ParameterAtBoundWarning, ParameterError)
 from .parameters import Parameters
-from .problem import _Problem, _resid_raw, _StopFit, reducer
+from .problem import Problem as _Problem, StopFit as _StopFit, resid_raw as _resid_raw
 
-__all__ = ["Minimizer", "MinimizerResult", "minimize", "NAN_POLICIES",
-           "MinimizerException", "Candidate", "SCALAR_METHODS"]
+__all__ = ["Minimizer", "MinimizerResult", "minimize", "NAN_POLICIES"]
 
 #: Accepted values of ``nan_policy``.
 NAN_POLICIES = ("raise", "omit", "propagate")
@@ -102,11 +101,6 @@ class MinimizerResult:
         Whether ``covar`` was scaled by the reduced chi-square.
     call_kws : dict
         Options passed to the engine.
-    fun : float
-        Value of the minimised objective at the best fit: chi-square for
-        least-squares engines, otherwise what the scalar engine minimised
-        (chi-square, ``reduce_fcn(residual)``, or a scalar objective
-        itself).
     x : ndarray
         Best point in the engine's variables.
     """
@@ -138,7 +132,6 @@ class MinimizerResult:
     covar = None
     scale_covar = True
     x = None
-    fun = None
 
     def __init__(self, **kws):
         self.var_names = []
@@ -207,7 +200,10 @@ class Minimizer:
         if nan_policy not in NAN_POLICIES:
             raise FitcliError(f"unknown nan_policy {nan_policy!r}; choose one "
                               f"of: {', '.join(NAN_POLICIES)}", key="nan_policy")
-        reducer(reduce_fcn)           # checked here, used by scalar engines
+        if reduce_fcn is not None:
+            raise FitcliError("reduce_fcn is not supported: fitcli minimises "
+                              "the sum of squares of the residual",
+                              key="reduce_fcn")
         if max_nfev is not None:
             _check_max_nfev(max_nfev)
         if iter_cb is not None and not callable(iter_cb):
@@ -221,7 +217,6 @@ class Minimizer:
         self.nan_policy = nan_policy
         self.calc_covar = bool(calc_covar)
         self.max_nfev = max_nfev
-        self.reduce_fcn = reduce_fcn
         self.kws = kws
         self.result = None
 
@@ -233,20 +228,12 @@ class Minimizer:
 
     _asteval = asteval
 
-    #: fitcli's own: the covariance from the numerical Hessian of the sum of
-    #: squared residuals (its curvature), also after a least-squares engine,
-    #: instead of ``(J^T J)^-1``.  For residuals whose Gauss-Newton matrix is
-    #: not the cost's curvature -- the signed Poisson deviance residuals of
-    #: :func:`fitcli.costs.poisson_residual`, whose ``J^T J`` halves the
-    #: information of bins with no counts.
-    covar_from_hessian = False
-
-    def _max_nfev_for(self, nvarys, factor=_MAX_NFEV_FACTOR):
+    def _max_nfev_for(self, nvarys):
         from .limits import limit
         if self.max_nfev is not None:
             # a huge limit means "no limit": engines count in C ints
             return min(int(self.max_nfev), limit("MAX_NFEV"))
-        return factor * (nvarys + 1)
+        return _MAX_NFEV_FACTOR * (nvarys + 1)
 
     # ---------------------------------------------------------------- setup
     def prepare_fit(self, params=None, method="leastsq"):
@@ -302,12 +289,7 @@ class Minimizer:
     def _start(self, problem, result):
         """Evaluate the starting point; apply ``nan_policy``."""
         problem.set_values(problem.to_external(problem.x0))
-        out0 = problem.fcn(problem.params, *problem.args, **problem.kws)
-        problem.scalar_objective = np.ndim(out0) == 0 and \
-            not isinstance(out0, (str, bytes))
-        if problem.scalar_objective:
-            problem.reduce = _scalar_value    # minimised as it is
-        r0 = problem.coerce(out0)
+        r0 = problem.call_user()
         problem.nfev += 1
         chi0 = float(r0 @ r0)
         # a finite sum of squares means every value is finite (the
@@ -332,7 +314,7 @@ class Minimizer:
         problem.last_r = r0
         problem.best_chi = chi0
         problem.best_x = problem.x0.copy()
-        if len(r0) < len(problem.names) and not problem.scalar_objective:
+        if len(r0) < len(problem.names):
             raise FitcliError(f"{len(r0)} data points are fewer than the "
                               f"{len(problem.names)} varied parameters")
         return r0
@@ -373,9 +355,13 @@ class Minimizer:
             method = alias
         if "max_nfev" in kws:
             value = kws.pop("max_nfev")
-            if value is not None:     # kept, as lmfit keeps it
+            if value is not None:
                 _check_max_nfev(value)
-                self.max_nfev = value
+                saved, self.max_nfev = self.max_nfev, value
+                try:
+                    return self.minimize(method, params, **kws)
+                finally:
+                    self.max_nfev = saved
         engine = _engines.get_engine(method)
         options = dict(self.kws)
         options.update(kws)
@@ -385,9 +371,6 @@ class Minimizer:
         problem = _Problem(self, result, engine)
         with np.errstate(all="ignore"):
             self._start(problem, result)
-            if engine.least_squares and (problem.scalar_objective or
-                                         problem.reduce is not None):
-                raise self._scalar_refusal(engine, problem)
             stop = None
             try:
                 out = engine.run(problem, options)
@@ -406,25 +389,6 @@ class Minimizer:
             self._finish(problem, result, engine, out, stop)
         return result
 
-    @staticmethod
-    def _scalar_refusal(engine, problem):
-        """EngineError: a least-squares engine given a scalar objective or
-        a reduce_fcn (lmfit would fit something else without a word)."""
-        scalar = sorted(n for n, e in _engines.ENGINES.items()
-                        if not e.least_squares and not e.needs_finite_bounds
-                        and n not in ("brute", "emcee"))
-        if problem.scalar_objective:
-            what = ("the objective function returns a scalar, but engine "
-                    f"'{engine.name}' needs the residual array")
-            fix = ("return the residual array (data - model) or use a "
-                   "scalar engine")
-        else:
-            what = (f"reduce_fcn applies to scalar engines; engine "
-                    f"'{engine.name}' minimises the sum of squares")
-            fix = "drop reduce_fcn or use a scalar engine"
-        return EngineError(f"{what}: {fix} ({', '.join(scalar)}, ...)",
-                           key="method")
-
     def _finish(self, problem, result, engine, out, stop):
         """Statistics, covariance, success verdict, messages."""
         x = np.asarray(out.x, dtype=float)
@@ -439,7 +403,6 @@ class Minimizer:
         result.ier = out.ier
         result.lmdif_message = out.extra.pop("lmdif_message", None)
         lin = out.extra.pop("linearization", None)
-        sampled = out.extra.pop("sampled", None)
         for key, val in out.extra.items():
             setattr(result, key, val)
         result.nan_rejected = problem.nan_rejected
@@ -448,9 +411,6 @@ class Minimizer:
         result.nfree = result.ndata - result.nvarys
         chisqr = float(r @ r)
         result.chisqr = chisqr
-        #: the value of the objective the engine minimised
-        result.fun = float(r[0]) if problem.scalar_objective else (
-            chisqr if engine.least_squares else problem.objective_value(r))
         n = result.ndata
         result.redchi = chisqr / result.nfree if result.nfree > 0 else math.nan
         base = n * math.log(chisqr / n) if 0 < chisqr < math.inf else \
@@ -473,13 +433,7 @@ class Minimizer:
         params = result.params
         for par in params.values():
             par.stderr, par.correl = None, None
-        no_covar = self._no_covariance(problem, stop)
-        if sampled is not None and finite:
-            self._sampled_errors(problem, result, vals, sampled)
-        elif no_covar and self.calc_covar and finite:
-            result.errorbars = False
-            notes.append(f"uncertainties are not estimated: {no_covar}")
-        elif self.calc_covar and finite:
+        if self.calc_covar and finite:
             degenerate = self._covariance(problem, result, engine, r, notes,
                                           lin)
         elif not finite:
@@ -505,49 +459,10 @@ class Minimizer:
         else:
             result.status = "converged"
         result.success = result.status == "converged"
-        if getattr(result, "candidates", None):
-            result.candidates = _candidates(result, result.candidates)
         if problem.nan_rejected:
             notes.append(f"{problem.nan_rejected} trial points gave a "
                          "non-finite residual and were rejected")
         result.message = "; ".join(m for m in notes if m)
-
-    def _sampled_errors(self, problem, result, vals, sampled):
-        """stderr, correl and covar from the samples of the emcee engine."""
-        cov = sampled["covar"]
-        err, corr = _unc.stderr_correl(cov)
-        result.covar = cov
-        result.errorbars = True
-        rows = corr.tolist()
-        for i, name in enumerate(problem.names):
-            par = result.params[name]
-            par.stderr = float(sampled["stderr"][i])
-            par.correl = {o: rows[i][j] for j, o in enumerate(problem.names)
-                          if j != i}
-        if sampled["lnsigma"] is not None:
-            from .parameters import Parameter
-            value, err = sampled["lnsigma"]
-            par = Parameter("lnsigma", value=value)
-            par.stderr = float(err)
-            dict.__setitem__(result.params, "__lnsigma", par)
-        self._propagate(problem, result, vals, cov)
-
-    @staticmethod
-    def _no_covariance(problem, stop):
-        """Why no covariance is estimated for this fit, or None."""
-        if stop is not None:
-            # lmfit: no error bars for a fit that did not finish; the point
-            # where it stopped need not be a minimum, where the curvature
-            # means nothing
-            return ("the fit stopped before converging (" +
-                    ("aborted" if stop == "aborted" else "max_nfev") +
-                    "), so the point reached need not be a minimum")
-        if problem.scalar_objective:
-            return ("the objective is a scalar of unknown scale, not a "
-                    "residual array")
-        if problem.reduce is not None:
-            return "with reduce_fcn the objective is not chi-square"
-        return None
 
     def _covariance(self, problem, result, engine, r, notes, lin=None):
         """Fill covar, stderr, correl; return a reason if a parameter does
@@ -704,20 +619,9 @@ class Minimizer:
     def scalar_minimize(self, method="Nelder-Mead", params=None, max_nfev=None,
                         **kws):
         """A scalar engine, by fitcli name or scipy name (``'Nelder-Mead'``,
-        ``'Powell'``, ``'CG'``, ``'BFGS'``, ``'L-BFGS-B'``, ``'TNC'``...)."""
-        return self.minimize(method, params, max_nfev=max_nfev, **kws)
-
-    def shgo(self, params=None, max_nfev=None, **kws):
-        """Simplicial homology global optimization (finite bounds)."""
-        return self.minimize("shgo", params, max_nfev=max_nfev, **kws)
-
-    def ampgo(self, params=None, max_nfev=None, **kws):
-        """AMPGO global optimization (finite bounds; :mod:`fitcli.ampgo`)."""
-        return self.minimize("ampgo", params, max_nfev=max_nfev, **kws)
-
-    def emcee(self, params=None, max_nfev=None, **kws):
-        """MCMC sampling of the posterior (needs ``fitcli[emcee]``)."""
-        return self.minimize("emcee", params, max_nfev=max_nfev, **kws)
+        ``'Powell'``, ``'CG'``, ``'BFGS'``, ``'L-BFGS-B'``)."""
+        name = _SCIPY_NAMES.get(method, method)
+        return self.minimize(name, params, max_nfev=max_nfev, **kws)
 
     def nelder(self, params=None, max_nfev=None, **kws):
         """Nelder-Mead simplex on chi-square."""
@@ -759,59 +663,8 @@ class Minimizer:
         return self.minimize("brute", params, max_nfev=max_nfev, **kws)
 
 
-#: lmfit's name of the error raised by its minimizer; every fitcli error a
-#: user can cause is a FitcliError.
-MinimizerException = FitcliError
-
-#: lmfit's table of scalar methods: lmfit name -> scipy name.
-SCALAR_METHODS = {name: scipy for name, (scipy, _) in _engines._SCALAR.items()}
-
-
-class Candidate:
-    """A point of a ``brute`` grid: ``params`` (a copy of the fit's
-    Parameters holding the point) and ``score`` (the objective there).
-    Unpacks as ``(score, x)``."""
-
-    def __init__(self, params, score, x):
-        self.params = params
-        self.score = score
-        self.x = x
-
-    def __iter__(self):
-        return iter((self.score, self.x))
-
-    def __repr__(self):
-        return f"<Candidate score={self.score!r}>"
-
-
-def _candidates(result, raw):
-    """Candidate objects for the engine's ``(score, x)`` pairs."""
-    out = []
-    for score, x in raw:
-        params = result.params.copy()
-        for name, val in zip(result.var_names, x.tolist()):
-            params[name]._val = val
-            params[name].stderr, params[name].correl = None, None
-        params._stale = True
-        if params._order:
-            params.update_constraints()
-        out.append(Candidate(params, score, x))
-    return out
-
-
-def __getattr__(name):
-    if name == "HAS_EMCEE":
-        try:
-            import emcee  # noqa: F401
-            return True
-        except ImportError:
-            return False
-    raise AttributeError(f"module 'fitcli.minimizer' has no attribute {name!r}")
-
-
-def _scalar_value(r):
-    """A scalar objective's value (the residual array holds only it)."""
-    return float(r[0])
+_SCIPY_NAMES = {"Nelder-Mead": "nelder", "Powell": "powell", "CG": "cg",
+                "BFGS": "bfgs", "L-BFGS-B": "lbfgsb"}
 
 
 def _exact_fit(J, values, chisqr, lin=None):

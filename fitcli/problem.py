@@ -1,14 +1,16 @@
-"""The fitting problem as engines see it: the varied parameters as a vector,
-and the objective functions an engine calls (:class:`_Problem`, built by
-:meth:`fitcli.minimizer.Minimizer.minimize`).
+"""The fit problem as engines see it: the varied parameters as a vector and
+the objective functions an engine calls.
 
-The objective is the user's function ``fcn(params, *args, **kws)``:
+:class:`Problem` maps an engine's variables to parameter values (the MINUIT
+bound transforms of :mod:`fitcli.parameters` for engines without native
+bounds), evaluates the constraint expressions, calls the user's function,
+and reduces its output to the cost a scalar engine minimises:
 
-* a residual array (data minus model, possibly weighted): least-squares
-  engines take it as it is; scalar engines minimise the sum of its squares,
-  or ``reduce_fcn(residual)`` when one is given;
-* a scalar (a Python or numpy number, a 0-d array): scalar engines minimise
-  that number itself (least-squares engines refuse it).
+* a residual array: the sum of squares ``sum(r**2)``, or ``reduce_fcn(r)``;
+* a scalar (a 0-d result): the value itself, as lmfit does.
+
+It counts evaluations against ``max_nfev``, keeps the best point seen and
+calls ``iter_cb``.  Built by :meth:`fitcli.Minimizer.minimize`.
 """
 from __future__ import annotations
 
@@ -19,42 +21,10 @@ import numpy as np
 from .errors import FitcliError
 from .parameters import internal_gradient, to_internal
 
-__all__ = ["_Problem", "_StopFit", "REDUCERS", "reducer"]
-
-_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+__all__ = ["Problem", "StopFit", "resid_raw"]
 
 
-def _negentropy(r):
-    """sum(rho ln rho), rho = exp(-r^2/2) / sqrt(2 pi) (the normal density
-    of each residual)."""
-    lnrho = -0.5 * r * r - _LOG_SQRT_2PI
-    return float(np.sum(np.exp(lnrho) * lnrho))
-
-
-def _neglogcauchy(r):
-    """-sum ln(1 / (pi (1 + r^2))): the negative log-likelihood of Cauchy
-    distributed residuals (robust to outliers)."""
-    return float(np.sum(np.log(math.pi * (1.0 + r * r))))
-
-
-#: Named ``reduce_fcn`` values (lmfit's names) -> function of the residual.
-REDUCERS = {"negentropy": _negentropy, "neglogcauchy": _neglogcauchy}
-
-
-def reducer(reduce_fcn):
-    """The function of the residual array that scalar engines minimise:
-    None (sum of squares), a name of :data:`REDUCERS`, or a callable
-    returning a number."""
-    if reduce_fcn is None or callable(reduce_fcn):
-        return reduce_fcn
-    if isinstance(reduce_fcn, str) and reduce_fcn.lower() in REDUCERS:
-        return REDUCERS[reduce_fcn.lower()]
-    raise FitcliError(f"unknown reduce_fcn {reduce_fcn!r}; choose None, "
-                      f"{', '.join(map(repr, REDUCERS))} or a function of the "
-                      "residual array returning a number", key="reduce_fcn")
-
-
-class _StopFit(Exception):
+class StopFit(Exception):
     """Raised inside the residual to stop an engine (abort or eval limit)."""
 
     def __init__(self, why):
@@ -62,7 +32,7 @@ class _StopFit(Exception):
         self.why = why
 
 
-class _Problem:
+class Problem:
     """The varied parameters seen as a vector, and the objective functions
     an engine calls.  Built by :meth:`Minimizer.minimize`.
 
@@ -113,8 +83,7 @@ class _Problem:
         self.kws = mini.userkws
         self.iter_cb = mini.iter_cb
         self.nan_policy = mini.nan_policy
-        self.max_nfev = mini._max_nfev_for(
-            len(self.names), *(() if engine is None else (engine.nfev_factor,)))
+        self.max_nfev = mini._max_nfev_for(len(self.names))
         self.nfev = 0
         self.keep = None
         self.penalty = None
@@ -125,11 +94,6 @@ class _Problem:
         self.last_r = None
         self.counting = True
         self.evals_uncounted = 0
-        #: the objective returns a scalar (found at the starting point)
-        self.scalar_objective = False
-        #: what scalar engines minimise, from the residual array r:
-        #: None means r @ r (see :meth:`scalar`)
-        self.reduce = reducer(mini.reduce_fcn)
         self.residual = self.build()
 
     # -------------------------------------------------------------- mapping
@@ -222,7 +186,7 @@ class _Problem:
                 return state.last_r
             if state.counting:
                 if state.nfev >= state.max_nfev:
-                    raise _StopFit("max_nfev")
+                    raise StopFit("max_nfev")
                 state.nfev += 1
             if transform:
                 for par, val in zip(pars, ext_list(x.tolist())):
@@ -242,7 +206,7 @@ class _Problem:
             keep = state.keep
             if keep is not None:
                 r = r[keep]
-            chi = dot(r, r) if state.reduce is None else state.reduce(r)
+            chi = dot(r, r)
             if not isfinite(chi):
                 chi = math.inf
                 if state.penalty is not None and not np.isfinite(r).all():
@@ -253,25 +217,20 @@ class _Problem:
                 state.best_x = x.copy()
             if iter_cb is not None and state.counting:
                 if iter_cb(params, state.nfev, r, *args, **kws):
-                    raise _StopFit("aborted")
+                    raise StopFit("aborted")
             state.last_key, state.last_r = key, r
             return r
 
         return residual
 
     def scalar(self, x):
-        """What scalar engines minimise at engine vector ``x``: the scalar
-        objective itself, ``reduce_fcn(r)``, or chi-square ``r @ r`` (a
-        large value where it is not finite, so that engines step back)."""
+        """Chi-square at engine vector ``x`` (a large value where the
+        residual is not finite, so that scalar engines step back)."""
         r = self.residual(np.atleast_1d(np.asarray(x, dtype=float)))
-        value = float(r @ r) if self.reduce is None else float(self.reduce(r))
-        if not math.isfinite(value) and self.nan_policy != "propagate":
+        chi = float(r @ r)
+        if not math.isfinite(chi) and self.nan_policy != "propagate":
             return 1e300
-        return value
-
-    def objective_value(self, r):
-        """The minimised quantity for residual ``r`` (see :meth:`scalar`)."""
-        return float(r @ r) if self.reduce is None else float(self.reduce(r))
+        return chi
 
     def chisqr_of(self, x):
         r = self.residual(np.asarray(x, dtype=float))
@@ -281,48 +240,20 @@ class _Problem:
         return max(0, self.max_nfev - self.nfev)
 
     def wrap_jacobian(self, dfun, col_deriv):
-        """Adapt a user Jacobian ``dfun(params, *args, **kws)`` (derivatives
-        of the residual with respect to the parameters' values, one row per
-        residual; an array, a scipy sparse matrix or a LinearOperator) to
-        the engine variables."""
+        """Adapt a user Jacobian (derivatives with respect to the external
+        values, rows = residuals) to the engine variables."""
         def jac(x, *unused):
             vals = self.to_external(np.asarray(x, dtype=float))
             self.set_values(vals)
-            J = dfun(self.params, *self.args, **self.kws)
-            dense = not (hasattr(J, "matvec") or hasattr(J, "tocsr"))
-            if dense:
-                J = np.asarray(J, dtype=float)
+            J = np.asarray(dfun(self.params, *self.args, **self.kws), dtype=float)
             if col_deriv:
                 J = J.T
             if self.keep is not None:
-                if hasattr(J, "matvec"):
-                    raise FitcliError("a LinearOperator Jacobian cannot be "
-                                      "used with nan_policy='omit'",
-                                      key="jac")
-                J = J[self.keep] if dense else J.tocsr()[self.keep]
+                J = J[self.keep]
             if self.transform:
-                g = self.gradient(x)
-                if dense:
-                    J = J * g
-                else:
-                    from scipy.sparse import diags
-                    from scipy.sparse.linalg import aslinearoperator
-                    J = J @ (diags(g) if hasattr(J, "tocsr")
-                             else aslinearoperator(diags(g)))
+                J = J * self.gradient(x)
             return J
         return jac
-
-    def wrap_gradient(self, dfun):
-        """Adapt a user gradient ``dfun(params, *args, **kws)`` of the
-        scalar objective (with respect to the parameters' values) to the
-        engine variables."""
-        def grad(x, *unused):
-            x = np.asarray(x, dtype=float)
-            self.set_values(self.to_external(x))
-            g = np.asarray(dfun(self.params, *self.args, **self.kws),
-                           dtype=float).ravel()
-            return g * self.gradient(x) if self.transform else g
-        return grad
 
     def brute_axes(self):
         for name, par, lo, hi, x0 in zip(self.names, self.pars, self.lo,
@@ -330,8 +261,7 @@ class _Problem:
             yield name, lo, hi, x0, par.brute_step
 
 
-
-def _resid_raw(problem):
+def resid_raw(problem):
     """Residual at the parameters' current values, outside the fit's count."""
     problem.evals_uncounted += 1
     r = problem.call_user()
