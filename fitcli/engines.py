@@ -601,6 +601,19 @@ def _stationary(fun, x, fx, bounds=None, rtol=1e-5):
     return True
 
 
+def stationary_at(problem, x):
+    """Whether the problem's cost is stationary at engine vector ``x``
+    (see :func:`_stationary`; bounds of engines with native bounds are
+    respected).  Evaluations are not counted against ``max_nfev``."""
+    counting, problem.counting = problem.counting, False
+    try:
+        bounds = list(zip(problem.lower.tolist(), problem.upper.tolist()))
+        x = np.array(x, dtype=float)
+        return _stationary(problem.scalar, x, problem.scalar(x), bounds)
+    finally:
+        problem.counting = counting
+
+
 # ---------------------------------------------------------------- global engines
 _DE_OPTIONS = {
     "strategy": "differential evolution strategy (default 'best1bin')",

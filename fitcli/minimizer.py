@@ -25,6 +25,7 @@ from .errors import (EngineError, FitcliError, NonFiniteError,
                      ParameterAtBoundWarning, ParameterError)
 from .parameters import Parameters
 from .problem import Problem as _Problem, StopFit as _StopFit, resid_raw as _resid_raw
+from .problem import reducer as _reducer
 
 __all__ = ["Minimizer", "MinimizerResult", "minimize", "NAN_POLICIES"]
 
@@ -200,10 +201,7 @@ class Minimizer:
         if nan_policy not in NAN_POLICIES:
             raise FitcliError(f"unknown nan_policy {nan_policy!r}; choose one "
                               f"of: {', '.join(NAN_POLICIES)}", key="nan_policy")
-        if reduce_fcn is not None:
-            raise FitcliError("reduce_fcn is not supported: fitcli minimises "
-                              "the sum of squares of the residual",
-                              key="reduce_fcn")
+        _reducer(reduce_fcn)                  # checked here, used per fit
         if max_nfev is not None:
             _check_max_nfev(max_nfev)
         if iter_cb is not None and not callable(iter_cb):
@@ -216,6 +214,7 @@ class Minimizer:
         self.scale_covar = bool(scale_covar)
         self.nan_policy = nan_policy
         self.calc_covar = bool(calc_covar)
+        self.reduce_fcn = reduce_fcn
         self.max_nfev = max_nfev
         self.kws = kws
         self.result = None
@@ -286,11 +285,32 @@ class Minimizer:
         self.result = result
         return result
 
-    def _start(self, problem, result):
-        """Evaluate the starting point; apply ``nan_policy``."""
+    def _start(self, problem, result, engine):
+        """Evaluate the starting point; apply ``nan_policy``; choose the
+        cost (a scalar objective is minimised as itself, an array by its
+        sum of squares or ``reduce_fcn``)."""
         problem.set_values(problem.to_external(problem.x0))
-        r0 = problem.call_user()
+        out = problem.fcn(problem.params, *problem.args, **problem.kws)
+        r0 = problem.coerce(out)
         problem.nfev += 1
+        if np.ndim(out) == 0 and r0.size == 1:
+            if engine.least_squares:
+                raise EngineError(
+                    f"method '{engine.name}' minimises the sum of squares of "
+                    "a residual array, but the objective returned a single "
+                    "number; return the array of residuals, or use a scalar "
+                    "method (nelder, lbfgsb, powell, ...) to minimise the "
+                    "number itself", key="method")
+            problem.scalar_objective = True
+            problem.use_cost(_scalar_cost)
+        elif self.reduce_fcn is not None:
+            if engine.least_squares:
+                raise EngineError(
+                    f"reduce_fcn applies to scalar methods; method "
+                    f"'{engine.name}' minimises the sum of squares (for a "
+                    "robust fit use least_squares with loss='cauchy' or "
+                    "'soft_l1', or a scalar method)", key="reduce_fcn")
+            problem.use_cost(_reducer(self.reduce_fcn))
         chi0 = float(r0 @ r0)
         # a finite sum of squares means every value is finite (the
         # element-wise test is only needed when it is not)
@@ -312,9 +332,11 @@ class Minimizer:
             problem.penalty = 10.0 * (math.sqrt(chi0) + 1.0)
         problem.last_key = problem.x0.tobytes()
         problem.last_r = r0
-        problem.best_chi = chi0
+        cost0 = chi0 if problem.reduce is None else float(problem.reduce(r0))
+        problem.last_cost = cost0
+        problem.best_chi = cost0 if math.isfinite(cost0) else math.inf
         problem.best_x = problem.x0.copy()
-        if len(r0) < len(problem.names):
+        if len(r0) < len(problem.names) and not problem.scalar_objective:
             raise FitcliError(f"{len(r0)} data points are fewer than the "
                               f"{len(problem.names)} varied parameters")
         return r0
@@ -370,7 +392,7 @@ class Minimizer:
         result.call_kws = dict(options)
         problem = _Problem(self, result, engine)
         with np.errstate(all="ignore"):
-            self._start(problem, result)
+            self._start(problem, result, engine)
             stop = None
             try:
                 out = engine.run(problem, options)
@@ -407,14 +429,26 @@ class Minimizer:
             setattr(result, key, val)
         result.nan_rejected = problem.nan_rejected
         result.residual = r
-        result.ndata = len(r)
-        result.nfree = result.ndata - result.nvarys
-        chisqr = float(r @ r)
+        result.fun = float(problem.last_cost)
+        if problem.scalar_objective:
+            # lmfit's statistics of a scalar objective: chisqr is the value
+            # minimised, one "data point", one degree of freedom
+            chisqr = float(r[0])
+            result.ndata, result.nfree = 1, 1
+            result.redchi = chisqr
+            n = 1
+            base = n * math.log(max(chisqr, 1e-250) / n) \
+                if math.isfinite(chisqr) else math.nan
+        else:
+            result.ndata = len(r)
+            result.nfree = result.ndata - result.nvarys
+            chisqr = float(r @ r)
+            n = result.ndata
+            result.redchi = chisqr / result.nfree if result.nfree > 0 \
+                else math.nan
+            base = n * math.log(chisqr / n) if 0 < chisqr < math.inf else \
+                (-math.inf if chisqr == 0 else math.nan)
         result.chisqr = chisqr
-        n = result.ndata
-        result.redchi = chisqr / result.nfree if result.nfree > 0 else math.nan
-        base = n * math.log(chisqr / n) if 0 < chisqr < math.inf else \
-            (-math.inf if chisqr == 0 else math.nan)
         result.aic = base + 2 * result.nvarys
         result.bic = base + math.log(n) * result.nvarys
         if stop is None and not out.converged and \
@@ -433,11 +467,22 @@ class Minimizer:
         params = result.params
         for par in params.values():
             par.stderr, par.correl = None, None
-        if self.calc_covar and finite:
+        if self.calc_covar and finite and problem.reduce is not None:
+            result.errorbars = False
+            notes.append("uncertainties are not estimated: the cost "
+                         "minimised is not a sum of squares ("
+                         + ("a scalar objective" if problem.scalar_objective
+                            else "reduce_fcn") + ")")
+        elif self.calc_covar and finite:
             degenerate = self._covariance(problem, result, engine, r, notes,
                                           lin)
         elif not finite:
             notes.append("chi-square or a parameter is not finite")
+        if stop == "max_nfev" and result.errorbars and \
+                not _engines.stationary_at(problem, x):
+            notes.append("the standard errors are estimated where the fit "
+                         "stopped, which is not a minimum (the cost still "
+                         "falls there): they are not reliable; raise max_nfev")
 
         result.at_bounds = [n for n, v, lo, hi in zip(
             problem.names, vals.tolist(), problem.lo.tolist(),
@@ -772,3 +817,8 @@ def minimize(fcn, params, method="leastsq", args=None, kws=None, iter_cb=None,
                        nan_policy=nan_policy, reduce_fcn=reduce_fcn,
                        calc_covar=calc_covar, max_nfev=max_nfev)
     return fitter.minimize(method=method, **fit_kws)
+
+
+def _scalar_cost(r):
+    """The cost of a scalar objective: the number itself."""
+    return float(r[0])

@@ -21,7 +21,8 @@ import numpy as np
 from .errors import FitcliError
 from .parameters import internal_gradient, to_internal
 
-__all__ = ["Problem", "StopFit", "resid_raw"]
+__all__ = ["Problem", "StopFit", "resid_raw", "reducer", "REDUCERS",
+           "reduce_negentropy", "reduce_neglogcauchy"]
 
 
 class StopFit(Exception):
@@ -93,6 +94,9 @@ class Problem:
         self.last_key = None
         self.last_r = None
         self.counting = True
+        self.reduce = None        # None: the sum of squares
+        self.scalar_objective = False
+        self.last_cost = math.nan
         self.evals_uncounted = 0
         self.residual = self.build()
 
@@ -177,6 +181,7 @@ class Problem:
         isfinite = math.isfinite
         iter_cb = self.iter_cb
         dot = np.dot
+        reduce = self.reduce
 
         def residual(x):
             if type(x) is not ndarray:
@@ -206,7 +211,7 @@ class Problem:
             keep = state.keep
             if keep is not None:
                 r = r[keep]
-            chi = dot(r, r)
+            chi = dot(r, r) if reduce is None else float(reduce(r))
             if not isfinite(chi):
                 chi = math.inf
                 if state.penalty is not None and not np.isfinite(r).all():
@@ -219,18 +224,28 @@ class Problem:
                 if iter_cb(params, state.nfev, r, *args, **kws):
                     raise StopFit("aborted")
             state.last_key, state.last_r = key, r
+            state.last_cost = chi
             return r
 
         return residual
 
+    def use_cost(self, reduce):
+        """Minimise ``reduce(r)`` instead of the sum of squares (None: back
+        to the sum of squares); remakes the objective closure."""
+        self.reduce = reduce
+        self.last_key = None
+        self.residual = self.build()
+
     def scalar(self, x):
-        """Chi-square at engine vector ``x`` (a large value where the
-        residual is not finite, so that scalar engines step back)."""
-        r = self.residual(np.atleast_1d(np.asarray(x, dtype=float)))
-        chi = float(r @ r)
-        if not math.isfinite(chi) and self.nan_policy != "propagate":
+        """The cost at engine vector ``x``: the sum of squares of the
+        residual, ``reduce_fcn`` of it, or the scalar objective itself (a
+        large value where it is not finite, so that scalar engines step
+        back)."""
+        self.residual(np.atleast_1d(np.asarray(x, dtype=float)))
+        cost = float(self.last_cost)
+        if not math.isfinite(cost) and self.nan_policy != "propagate":
             return 1e300
-        return chi
+        return cost
 
     def chisqr_of(self, x):
         r = self.residual(np.asarray(x, dtype=float))
@@ -268,3 +283,48 @@ def resid_raw(problem):
     if problem.keep is not None:
         r = r[problem.keep]
     return r
+
+
+# ------------------------------------------------------------------ costs
+_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+def reduce_sumsq(r):
+    """The sum of squares ``sum(r**2)`` (the default cost)."""
+    return float(np.dot(r, r))
+
+
+def reduce_negentropy(r):
+    """``sum(pdf(r) * logpdf(r))`` for the standard normal density: with
+    ``pdf(r) = exp(-r**2/2) / sqrt(2 pi)`` this is
+    ``sum(-(r**2/2 + log(sqrt(2 pi))) * exp(-r**2/2) / sqrt(2 pi))``."""
+    half = 0.5 * r * r
+    logpdf = -half - _LOG_SQRT_2PI
+    return float(np.sum(np.exp(logpdf) * logpdf))
+
+
+def reduce_neglogcauchy(r):
+    """The negative log-likelihood of a standard Cauchy (Lorentzian)
+    distribution of ``r``: ``sum(log(pi) + log(1 + r**2))``; large
+    residuals (outliers) weigh only logarithmically."""
+    return float(np.sum(math.log(math.pi) + np.log1p(r * r)))
+
+
+#: ``reduce_fcn`` values accepted by name.
+REDUCERS = {None: None, "negentropy": reduce_negentropy,
+            "neglogcauchy": reduce_neglogcauchy}
+
+
+def reducer(spec):
+    """The cost function for ``reduce_fcn`` (None: the sum of squares,
+    whose fast path needs no function)."""
+    if callable(spec):
+        def user_cost(r):
+            out = np.asarray(spec(r), dtype=float)
+            return float(out) if out.ndim == 0 else float(out.sum())
+        return user_cost
+    if spec is None or isinstance(spec, str) and spec in REDUCERS:
+        return REDUCERS[spec]
+    raise FitcliError(f"unknown reduce_fcn {spec!r}; choose None, "
+                      "'negentropy', 'neglogcauchy' or a function of the "
+                      "residual array returning a number", key="reduce_fcn")
