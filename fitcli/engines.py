@@ -487,131 +487,9 @@ def _run_least_squares(problem, options):
 
 
 # ---------------------------------------------------------------- scalar engines
-_SCALAR = {
-    "nelder": ("Nelder-Mead", {
-        "xatol": "absolute tolerance on the simplex (default 1e-10)",
-        "fatol": "absolute tolerance on the objective (default 1e-12)",
-        "adaptive": "adapt the algorithm to the dimension",
-        "initial_simplex": "initial simplex, (n+1, n) array",
-        "maxiter": "maximum number of iterations"}),
-    "powell": ("Powell", {
-        "xtol": "relative tolerance on the variables (default 1e-10)",
-        "ftol": "relative tolerance on the objective (default 1e-12)",
-        "direc": "initial set of direction vectors",
-        "maxiter": "maximum number of iterations"}),
-    "cg": ("CG", {
-        "gtol": "gradient norm tolerance (default 1e-6)",
-        "norm": "order of the gradient norm",
-        "eps": "finite-difference step",
-        "maxiter": "maximum number of iterations"}),
-    "bfgs": ("BFGS", {
-        "gtol": "gradient norm tolerance (default 1e-6)",
-        "norm": "order of the gradient norm",
-        "eps": "finite-difference step",
-        "xrtol": "relative tolerance on the variables",
-        "maxiter": "maximum number of iterations"}),
-    "lbfgsb": ("L-BFGS-B", {
-        "ftol": "relative reduction tolerance of the objective (default 1e-15)",
-        "gtol": "projected gradient tolerance (default 1e-10)",
-        "maxcor": "number of stored corrections",
-        "eps": "finite-difference step",
-        "maxls": "maximum number of line-search steps",
-        "maxiter": "maximum number of iterations"}),
-}
-
-_SCALAR_DEFAULTS = {
-    "nelder": {"xatol": 1e-10, "fatol": 1e-12},
-    "powell": {"xtol": 1e-10, "ftol": 1e-12},
-    "cg": {"gtol": 1e-6},
-    "bfgs": {"gtol": 1e-6},
-    "lbfgsb": {"ftol": 1e-15, "gtol": 1e-10},
-}
-
-
-def _scalar_runner(name):
-    scipy_name, _ = _SCALAR[name]
-
-    def run(problem, options):
-        from scipy.optimize import minimize
-
-        opts = dict(_SCALAR_DEFAULTS[name])
-        opts.update(options)
-        tol = opts.pop("tol", None)
-        limit = problem.remaining_nfev()
-        if name == "lbfgsb":
-            opts["maxfun"] = limit
-        elif name in ("nelder", "powell"):
-            opts["maxfev"] = limit
-        kws = {}
-        if name == "lbfgsb":
-            kws["bounds"] = _finite_box(problem)
-        res = minimize(problem.scalar, problem.x0, method=scipy_name, tol=tol,
-                       options=opts, **kws)
-        status = int(getattr(res, "status", 0) or 0)
-        nfev = int(getattr(res, "nfev", 0) or 0)
-        x = np.atleast_1d(np.asarray(res.x, dtype=float))
-        converged = bool(res.success)
-        message = str(res.message)
-        if not converged and name in ("cg", "bfgs", "lbfgsb") and \
-                status == 2 and nfev < limit and \
-                _stationary(problem.scalar, x, res.fun, kws.get("bounds")):
-            # "precision loss" (cg, bfgs) or "ABNORMAL" (L-BFGS-B): the line
-            # search could not decrease the objective any more.  At a
-            # stationary point that is the optimum reached to machine
-            # precision (the finite-difference gradient is noise there),
-            # not a failure.
-            converged = True
-            message += (" (accepted: the objective is stationary at the "
-                        "solution to relative precision 1e-5)")
-        return EngineOutput(x=x, converged=converged, message=message,
-                            ier=status, nit=getattr(res, "nit", None),
-                            hit_limit=not converged and nfev >= limit)
-
-    run.__doc__ = f"scipy.optimize.minimize(method='{scipy_name}')"
-    return run
-
-
-def _stationary(fun, x, fx, bounds=None, rtol=1e-5):
-    """Whether ``fun`` is stationary at ``x``: for every variable, the
-    first-order change of ``fun`` for a relative step of the variable
-    (central difference gradient times the variable's scale) is at most
-    ``rtol * |fun(x)|``.  With ``bounds`` (``[(lo, hi), ...]``) the gradient
-    is projected: a variable on a bound may slope outwards, and its
-    difference is taken one-sided, inside the bounds."""
-    fx = float(fx)
-    if not np.isfinite(fx):
-        return False
-    scale = max(abs(fx), np.finfo(float).tiny)
-    for i in range(len(x)):
-        xi = x[i]
-        h = 1e-6 * max(abs(xi), 1e-3)
-        lo, hi = bounds[i] if bounds is not None else (-np.inf, np.inf)
-        up, down = x.copy(), x.copy()
-        up[i] = min(xi + h, hi)
-        down[i] = max(xi - h, lo)
-        if up[i] == down[i]:
-            continue
-        g = (float(fun(up)) - float(fun(down))) / (up[i] - down[i])
-        if not np.isfinite(g):
-            return False
-        if (xi <= lo and g > 0) or (xi >= hi and g < 0):
-            continue          # the minimum is on the bound
-        if abs(g) * max(abs(xi), 1e-3) > rtol * scale:
-            return False
-    return True
-
-
-def stationary_at(problem, x):
-    """Whether the problem's cost is stationary at engine vector ``x``
-    (see :func:`_stationary`; bounds of engines with native bounds are
-    respected).  Evaluations are not counted against ``max_nfev``."""
-    counting, problem.counting = problem.counting, False
-    try:
-        bounds = list(zip(problem.lower.tolist(), problem.upper.tolist()))
-        x = np.array(x, dtype=float)
-        return _stationary(problem.scalar, x, problem.scalar(x), bounds)
-    finally:
-        problem.counting = counting
+from .scalar_engines import (SCALAR as _SCALAR, scalar_runner as  # noqa: E402
+                             _scalar_runner, stationary as _stationary,
+                             stationary_at, NATIVE_BOUNDS as _SCALAR_NATIVE)
 
 
 # ---------------------------------------------------------------- global engines
@@ -758,6 +636,76 @@ def _run_brute(problem, options):
                                "candidates": cands})
 
 
+_SHGO_OPTIONS = {
+    "n": "number of sampling points (default 100 for simplicial)",
+    "iters": "number of iterations of the complex construction (default 1)",
+    "minimizer_kwargs": "options of the local minimizer",
+    "options": "shgo's own options (maxfev, f_min, maxiter, ...)",
+    "sampling_method": "'simplicial' (default), 'halton' or 'sobol'",
+    "workers": "parallel evaluations of the sampling points",
+    "callback": "called after each iteration with the current point",
+}
+
+
+def _run_shgo(problem, options):
+    """scipy.optimize.shgo on the cost; the local minima found are kept as
+    ``shgo_xl`` / ``shgo_funl`` (lmfit's names)."""
+    from scipy.optimize import shgo
+
+    res = shgo(problem.scalar, _finite_box(problem), **options)
+    extra = {}
+    for key in ("xl", "funl", "nlfev", "nljev", "nlhev", "tnev"):
+        if key in res:
+            extra[f"shgo_{key}"] = res[key]
+    return EngineOutput(x=np.atleast_1d(np.asarray(res.x, dtype=float)),
+                        converged=bool(res.success), message=str(res.message),
+                        nit=getattr(res, "nit", None), extra=extra)
+
+
+_DIRECT_OPTIONS = {
+    "eps": "minimal required difference of the objective (default 1e-4)",
+    "maxiter": "maximum number of iterations (default 1000)",
+    "locally_biased": "the locally biased variant DIRECT_L (default True)",
+    "f_min": "known global minimum, if any",
+    "f_min_rtol": "relative tolerance on f_min",
+    "vol_tol": "smallest hyperrectangle volume, relative (default 1e-16)",
+    "len_tol": "smallest hyperrectangle side, relative (default 1e-6)",
+    "polish": "refine the best point with L-BFGS-B inside the bounds "
+              "(default True, as differential_evolution does)",
+}
+
+
+def _run_direct(problem, options):
+    """scipy.optimize.direct (Jones' dividing rectangles) on the cost."""
+    from scipy.optimize import direct
+
+    opts = dict(options)
+    polish = bool(opts.pop("polish", True))
+    limit = problem.remaining_nfev()
+    # DIRECT finds the basin; its default budget is a share of max_nfev so
+    # that the local polish has evaluations left
+    share = limit // 2 if polish else limit
+    res = direct(problem.scalar, _finite_box(problem), maxfun=max(1, share),
+                 **opts)
+    status = int(getattr(res, "status", 0) or 0)
+    x = np.atleast_1d(np.asarray(res.x, dtype=float))
+    message = str(res.message)
+    converged = bool(res.success) or status == 1
+    if polish:
+        from scipy.optimize import minimize
+        loc = minimize(problem.scalar, x, method="L-BFGS-B",
+                       bounds=_finite_box(problem),
+                       options={"maxfun": max(1, problem.remaining_nfev()),
+                                "ftol": 1e-15, "gtol": 1e-10})
+        if loc.fun <= problem.scalar(x):
+            x = np.atleast_1d(np.asarray(loc.x, dtype=float))
+        converged = bool(loc.success) or _stationary(
+            problem.scalar, x, problem.scalar(x), _finite_box(problem))
+        message += f"; polished with L-BFGS-B: {loc.message}"
+    return EngineOutput(x=x, converged=converged, message=message, ier=status,
+                        nit=getattr(res, "nit", None))
+
+
 # ---------------------------------------------------------------- registry
 def _register():
     table = {}
@@ -770,9 +718,8 @@ def _register():
     add("least_squares", _run_least_squares, _LSQ_OPTIONS, True, False, True,
         "trust-region least squares with native bounds (scipy)")
     for name, (scipy_name, opts) in _SCALAR.items():
-        opts = dict(opts, tol="overall tolerance passed to scipy")
-        add(name, _scalar_runner(name), opts, name == "lbfgsb", False, False,
-            f"scipy.optimize.minimize '{scipy_name}' on chi-square")
+        add(name, _scalar_runner(name), opts, name in _SCALAR_NATIVE, False,
+            False, f"scipy.optimize.minimize '{scipy_name}' on the cost")
     add("differential_evolution", _run_de, _DE_OPTIONS, True, True, False,
         "differential evolution (global; needs finite bounds)")
     add("dual_annealing", _run_da, _DA_OPTIONS, True, True, False,
@@ -781,6 +728,10 @@ def _register():
         "basin hopping (global; random perturbations + local minimisation)")
     add("brute", _run_brute, _BRUTE_OPTIONS, True, False, False,
         "grid search over bounds or brute_step")
+    add("shgo", _run_shgo, _SHGO_OPTIONS, True, True, False,
+        "simplicial homology global optimisation (needs finite bounds)")
+    add("direct", _run_direct, _DIRECT_OPTIONS, True, True, False,
+        "DIRECT: dividing rectangles (global; needs finite bounds)")
     return table
 
 
@@ -790,6 +741,22 @@ ENGINES = _register()
 #: Accepted alternative names (documented): ``anneal`` was removed from scipy;
 #: it is served by ``dual_annealing``.
 ALIASES = {"anneal": "dual_annealing"}
+
+#: lmfit's and scipy's spellings, matched without regard to case (as lmfit
+#: does): lower-case spelling -> engine name.
+SPELLINGS = {"nelder-mead": "nelder", "l-bfgs-b": "lbfgsb",
+             "l-bfgsb": "lbfgsb", "newton-cg": "newton",
+             "differential-evolution": "differential_evolution",
+             "dual-annealing": "dual_annealing", "least-squares": "least_squares"}
+
+#: Methods of lmfit that fitcli does not run, with the alternative.
+REFUSED = {
+    "ampgo": "method 'ampgo' (adaptive memory programming for global "
+             "optimisation) is not available in fitcli; for a global search "
+             "use 'basinhopping' (local minimisations from random jumps, the "
+             "closest in spirit), 'dual_annealing', 'differential_evolution' "
+             "or 'shgo'",
+}
 
 
 def engine_names():
@@ -803,6 +770,15 @@ def get_engine(name) -> Engine:
         raise EngineError(f"engine name must be text, got {name!r}",
                           key="method")
     engine = ENGINES.get(ALIASES.get(name, name))
+    if engine is None:
+        low = name.lower()
+        low = SPELLINGS.get(low, low)
+        if low in REFUSED:
+            raise EngineError(REFUSED[low], key="method")
+        if low == "emcee":
+            from .sampling import emcee_engine
+            return emcee_engine()
+        engine = ENGINES.get(ALIASES.get(low, low))
     if engine is None:
         from .expr import close_matches
         near = close_matches(name, engine_names())

@@ -387,6 +387,12 @@ class Minimizer:
         engine = _engines.get_engine(method)
         options = dict(self.kws)
         options.update(kws)
+        nested = options.get("options")
+        if isinstance(nested, dict) and "options" not in engine.options:
+            # lmfit passes scipy's options= through: its entries are checked
+            # and used like any other option
+            options.pop("options")
+            options.update(nested)
         _engines.check_options(engine, options)
         result = self.prepare_fit(params, method=engine)
         result.call_kws = dict(options)
@@ -663,10 +669,9 @@ class Minimizer:
 
     def scalar_minimize(self, method="Nelder-Mead", params=None, max_nfev=None,
                         **kws):
-        """A scalar engine, by fitcli name or scipy name (``'Nelder-Mead'``,
-        ``'Powell'``, ``'CG'``, ``'BFGS'``, ``'L-BFGS-B'``)."""
-        name = _SCIPY_NAMES.get(method, method)
-        return self.minimize(name, params, max_nfev=max_nfev, **kws)
+        """A scalar engine, by fitcli/lmfit name or scipy name
+        (``'Nelder-Mead'``, ``'L-BFGS-B'``, ``'TNC'``, ...; any case)."""
+        return self.minimize(method, params, max_nfev=max_nfev, **kws)
 
     def nelder(self, params=None, max_nfev=None, **kws):
         """Nelder-Mead simplex on chi-square."""
@@ -704,12 +709,22 @@ class Minimizer:
         return self.minimize("basinhopping", params, max_nfev=max_nfev, **kws)
 
     def brute(self, params=None, max_nfev=None, **kws):
-        """Grid search (options Ns, keep)."""
+        """Grid search (options Ns, keep, workers)."""
         return self.minimize("brute", params, max_nfev=max_nfev, **kws)
 
+    def shgo(self, params=None, max_nfev=None, **kws):
+        """Simplicial homology global optimisation (needs finite bounds)."""
+        return self.minimize("shgo", params, max_nfev=max_nfev, **kws)
 
-_SCIPY_NAMES = {"Nelder-Mead": "nelder", "Powell": "powell", "CG": "cg",
-                "BFGS": "bfgs", "L-BFGS-B": "lbfgsb"}
+    def ampgo(self, params=None, max_nfev=None, **kws):
+        """lmfit's AMPGO: not available (the error names the alternatives)."""
+        return self.minimize("ampgo", params, max_nfev=max_nfev, **kws)
+
+    def emcee(self, params=None, **kws):
+        """Sampling the posterior with emcee (optional extra)."""
+        return self.minimize("emcee", params, **kws)
+
+
 
 
 def _exact_fit(J, values, chisqr, lin=None):
