@@ -553,9 +553,15 @@ def _run_da(problem, options):
                          maxfun=problem.remaining_nfev(), **opts)
     msg = res.message
     msg = "; ".join(msg) if isinstance(msg, (list, tuple)) else str(msg)
+    # scipy stops at maxfun with "Maximum number of function call reached"
+    # (success False, or True in some versions): that is the evaluation
+    # limit, reported as such (status max_nfev, aborted)
+    limited = "function call" in msg.lower() or \
+        problem.nfev >= problem.max_nfev
     return EngineOutput(x=np.asarray(res.x, dtype=float),
-                        converged=bool(res.success), message=msg,
-                        nit=getattr(res, "nit", None))
+                        converged=bool(res.success) and not limited,
+                        message=msg, nit=getattr(res, "nit", None),
+                        hit_limit=limited)
 
 
 _BH_OPTIONS = {
@@ -587,53 +593,8 @@ def _run_bh(problem, options):
                         converged=ok, message=msg, nit=getattr(res, "nit", None))
 
 
-_BRUTE_OPTIONS = {
-    "Ns": "grid points per parameter for bounded parameters (default 20)",
-    "keep": "number of best candidates kept in result.candidates (default 50)",
-}
-
-
-def _run_brute(problem, options):
-    """Grid search over ``[min, max]`` (``Ns`` points) or, for a parameter
-    with ``brute_step``, ``value +/- Ns//2 steps`` (within its bounds)."""
-    ns = int(options.get("Ns", 20))
-    keep = int(options.get("keep", 50))
-    if ns < 2:
-        raise EngineError(f"Ns must be at least 2, got {ns}", key="Ns")
-    # the grid is counted before any axis is made
-    n = len(problem.x0)
-    _population_check(ns ** n * n, "Ns", f"the brute grid (Ns ** {n} points "
-                      f"of {n} values: {n} varied parameters)")
-    axes = []
-    for name, lo, hi, x0, step in problem.brute_axes():
-        if step is not None:
-            half = ns // 2
-            pts = x0 + step * np.arange(-half, ns - half)
-            pts = pts[(pts >= lo) & (pts <= hi)]
-        elif math.isfinite(lo) and math.isfinite(hi):
-            pts = np.linspace(lo, hi, ns)
-        else:
-            raise EngineError(f"parameter '{name}' needs finite min and max or "
-                              "a brute_step for the brute engine", key=name)
-        axes.append(pts)
-    total = int(np.prod([len(a) for a in axes]))
-    if total > problem.remaining_nfev():
-        raise EngineError(f"the brute grid has {total} points, more than "
-                          f"max_nfev={problem.max_nfev}; lower Ns or raise "
-                          "max_nfev", key="Ns")
-    grids = np.meshgrid(*axes, indexing="ij")
-    flat = np.stack([g.ravel() for g in grids], axis=1)
-    values = np.array([problem.scalar(pt) for pt in flat])
-    order = np.argsort(values, kind="stable")
-    best = flat[order[0]]
-    cands = [(float(values[i]), flat[i].copy()) for i in order[:keep]]
-    return EngineOutput(x=np.array(best, dtype=float), converged=True,
-                        message=f"grid search over {total} points",
-                        extra={"brute_x0": np.array(best, dtype=float),
-                               "brute_fval": float(values[order[0]]),
-                               "brute_grid": np.array(grids),
-                               "brute_Jout": values.reshape(grids[0].shape),
-                               "candidates": cands})
+from .brute import BRUTE_OPTIONS as _BRUTE_OPTIONS  # noqa: E402
+from .brute import run_brute as _run_brute  # noqa: E402
 
 
 _SHGO_OPTIONS = {
@@ -812,6 +773,8 @@ def check_options(engine: Engine, options: dict):
     """Raise EngineError for an option the engine does not accept (or a
     count option that is not a whole number in range)."""
     for key in options:
+        if key == "keep" and options[key] == "all":
+            continue
         if key in _COUNT_OPTIONS and key in engine.options:
             _check_count(key, options[key])
         if key not in engine.options:

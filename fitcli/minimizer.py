@@ -27,12 +27,18 @@ from .parameters import Parameters
 from .problem import Problem as _Problem, StopFit as _StopFit, resid_raw as _resid_raw
 from .problem import reducer as _reducer
 
-__all__ = ["Minimizer", "MinimizerResult", "minimize", "NAN_POLICIES"]
+__all__ = ["Minimizer", "MinimizerResult", "minimize", "NAN_POLICIES",
+           "Candidate"]
 
 #: Accepted values of ``nan_policy``.
 NAN_POLICIES = ("raise", "omit", "propagate")
 
 _MAX_NFEV_FACTOR = 2000
+_GLOBAL_NFEV_FACTOR = 200000
+#: Engines whose default evaluation limit is 200000 * (nvarys + 1) (lmfit's
+#: global methods; differential_evolution runs under lmfit's scalar default).
+GLOBAL_BUDGET = frozenset(("basinhopping", "brute", "shgo", "dual_annealing",
+                           "direct"))
 #: A parameter whose standard error exceeds this many times its magnitude
 #: (or its initial magnitude) is not determined by the data.
 UNDETERMINED = 1e6
@@ -153,6 +159,43 @@ class MinimizerResult:
         return candidates_report(self, n)
 
 
+class Candidate:
+    """One grid point of a ``brute`` fit (``result.candidates``, best first).
+
+    Attributes
+    ----------
+    params : Parameters
+        The parameters at that point (constraints evaluated).
+    score : float
+        The cost there (chi-square, or the scalar objective).
+    x : ndarray
+        The values of the varied parameters, in ``result.var_names`` order.
+    """
+
+    __slots__ = ("score", "params", "x")
+
+    def __init__(self, score, params, x):
+        self.score = float(score)
+        self.params = params
+        self.x = np.asarray(x, dtype=float)
+
+    def __repr__(self):
+        vals = ", ".join(f"{n}={float(v):.6g}" for n, v in
+                         zip(self.params, self.params.valuesdict().values()))
+        return f"<Candidate score={self.score:.6g} {vals}>"
+
+
+def _params_at(params, problem, x):
+    """A copy of ``params`` with the varied parameters at external values
+    ``x`` (constraints evaluated)."""
+    out = params.copy()
+    for name, v in zip(problem.names, np.asarray(x, dtype=float).tolist()):
+        out[name]._val = v
+    if out._order:
+        out._eval_constraints()
+    return out
+
+
 # --------------------------------------------------------------------------
 class Minimizer:
     """A fitting problem: residual function, parameters and options.
@@ -227,12 +270,17 @@ class Minimizer:
 
     _asteval = asteval
 
-    def _max_nfev_for(self, nvarys):
+    def _max_nfev_for(self, nvarys, engine=None):
+        """The evaluation limit of a fit: ``max_nfev``, or lmfit's default
+        ``2000 * (nvarys + 1)`` (``200000 * (nvarys + 1)`` for the global
+        engines that lmfit gives the larger budget)."""
         from .limits import limit
         if self.max_nfev is not None:
             # a huge limit means "no limit": engines count in C ints
             return min(int(self.max_nfev), limit("MAX_NFEV"))
-        return _MAX_NFEV_FACTOR * (nvarys + 1)
+        factor = _GLOBAL_NFEV_FACTOR if engine is not None and \
+            engine.name in GLOBAL_BUDGET else _MAX_NFEV_FACTOR
+        return min(factor * (nvarys + 1), limit("MAX_NFEV"))
 
     # ---------------------------------------------------------------- setup
     def prepare_fit(self, params=None, method="leastsq"):
@@ -378,12 +426,10 @@ class Minimizer:
         if "max_nfev" in kws:
             value = kws.pop("max_nfev")
             if value is not None:
+                # as in lmfit, the limit given to a fit stays the
+                # Minimizer's limit for the fits after it
                 _check_max_nfev(value)
-                saved, self.max_nfev = self.max_nfev, value
-                try:
-                    return self.minimize(method, params, **kws)
-                finally:
-                    self.max_nfev = saved
+                self.max_nfev = value
         engine = _engines.get_engine(method)
         options = dict(self.kws)
         options.update(kws)
@@ -432,6 +478,10 @@ class Minimizer:
         result.lmdif_message = out.extra.pop("lmdif_message", None)
         lin = out.extra.pop("linearization", None)
         for key, val in out.extra.items():
+            if key == "candidates":
+                val = [Candidate(score, _params_at(result.params, problem,
+                                                   pt), pt)
+                       for score, pt in val]
             setattr(result, key, val)
         result.nan_rejected = problem.nan_rejected
         result.residual = r

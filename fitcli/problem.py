@@ -84,7 +84,7 @@ class Problem:
         self.kws = mini.userkws
         self.iter_cb = mini.iter_cb
         self.nan_policy = mini.nan_policy
-        self.max_nfev = mini._max_nfev_for(len(self.names))
+        self.max_nfev = mini._max_nfev_for(len(self.names), engine)
         self.nfev = 0
         self.keep = None
         self.penalty = None

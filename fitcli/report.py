@@ -302,9 +302,10 @@ def candidates_report(result, n=None):
     if not cands:
         return "no candidates (not a brute fit)"
     lines = []
-    for i, (chi, x) in enumerate(cands[: n or len(cands)], start=1):
-        vals = ", ".join(f"{name}={_g(v)}" for name, v in zip(result.var_names, x))
-        lines.append(f"Candidate #{i}: chi-square={_g(chi)}  {vals}")
+    for i, cand in enumerate(cands[: n or len(cands)], start=1):
+        vals = ", ".join(f"{name}={_g(v)}" for name, v in
+                         zip(result.var_names, cand.x))
+        lines.append(f"Candidate #{i}: chi-square={_g(cand.score)}  {vals}")
     return "\n".join(lines)
 
 
