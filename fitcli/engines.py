@@ -174,7 +174,8 @@ def _run_leastsq(problem, options):
         ladder = LADDER
     dfun = opts.pop("Dfun", None)
     if dfun is not None:
-        opts["Dfun"] = problem.wrap_jacobian(dfun, bool(opts.get("col_deriv")))
+        opts["Dfun"] = problem.wrap_jacobian(dfun, bool(opts.get("col_deriv")),
+                                             dense=True)
         opts["col_deriv"] = False
     best = None
     factor = None
@@ -438,7 +439,9 @@ def _trouble(problem, x, r, lin, chi):
 # ---------------------------------------------------------------- least_squares
 _LSQ_OPTIONS = {
     "method": "'trf' (default), 'dogbox' or 'lm'",
-    "jac": "'2-point' (default), '3-point', 'cs' or a callable",
+    "jac": "'2-point' (default), '3-point', 'cs' or a callable returning "
+           "an array, a sparse matrix or a LinearOperator",
+    "Dfun": "lmfit's name of a callable jac",
     "ftol": "tolerance on the change of the cost (default 1e-10)",
     "xtol": "tolerance on the change of the variables (default 1e-10)",
     "gtol": "tolerance on the gradient norm (default 1e-10)",
@@ -462,6 +465,9 @@ def _run_least_squares(problem, options):
     opts = {"ftol": 1e-10, "xtol": 1e-10, "gtol": 1e-10}
     opts.update(options)
     polish = bool(opts.pop("polish", True))
+    dfun = opts.pop("Dfun", None)
+    if dfun is not None and opts.get("jac") is None:
+        opts["jac"] = dfun            # lmfit's name of the Jacobian
     jac = opts.get("jac")
     if callable(jac):
         opts["jac"] = problem.wrap_jacobian(jac, False)

@@ -254,19 +254,45 @@ class Problem:
     def remaining_nfev(self):
         return max(0, self.max_nfev - self.nfev)
 
-    def wrap_jacobian(self, dfun, col_deriv):
+    def wrap_jacobian(self, dfun, col_deriv, dense=False):
         """Adapt a user Jacobian (derivatives with respect to the external
-        values, rows = residuals) to the engine variables."""
+        values, rows = residuals) to the engine variables.  ``dfun`` may
+        return a dense array, a scipy sparse matrix or a
+        ``scipy.sparse.linalg.LinearOperator`` (``least_squares``); sparse
+        and operator forms are kept as they are (``dense``: a sparse matrix
+        is made dense, an operator refused, for MINPACK)."""
         def jac(x, *unused):
             vals = self.to_external(np.asarray(x, dtype=float))
             self.set_values(vals)
-            J = np.asarray(dfun(self.params, *self.args, **self.kws), dtype=float)
+            J = dfun(self.params, *self.args, **self.kws)
+            kind = _jacobian_kind(J)
+            if dense and kind == "sparse":
+                J, kind = J.toarray(), "dense"
+            elif dense and kind == "operator":
+                raise FitcliError("this engine needs the Jacobian as an "
+                                  "array; a LinearOperator Jacobian is for "
+                                  "least_squares", key="Dfun")
+            if kind == "dense":
+                J = np.asarray(J, dtype=float)
             if col_deriv:
                 J = J.T
             if self.keep is not None:
+                if kind == "operator":
+                    raise FitcliError("a Jacobian given as a LinearOperator "
+                                      "cannot drop rows: use nan_policy="
+                                      "'raise' or return an array",
+                                      key="jac")
                 J = J[self.keep]
             if self.transform:
-                J = J * self.gradient(x)
+                g = self.gradient(x)
+                if kind == "dense":
+                    J = J * g
+                elif kind == "sparse":
+                    J = J.tocsr().multiply(g.reshape(1, -1)).tocsr()
+                else:
+                    from scipy.sparse import diags
+                    from scipy.sparse.linalg import aslinearoperator
+                    J = J @ aslinearoperator(diags(g))
             return J
         return jac
 
@@ -283,6 +309,20 @@ def resid_raw(problem):
     if problem.keep is not None:
         r = r[problem.keep]
     return r
+
+
+def _jacobian_kind(J):
+    """'sparse', 'operator' or 'dense' (without importing scipy.sparse
+    for a plain array)."""
+    if isinstance(J, np.ndarray):
+        return "dense"
+    import scipy.sparse
+    if scipy.sparse.issparse(J):
+        return "sparse"
+    from scipy.sparse.linalg import LinearOperator
+    if isinstance(J, LinearOperator):
+        return "operator"
+    return "dense"
 
 
 # ------------------------------------------------------------------ costs
