@@ -15,13 +15,15 @@ __all__ = [
     "conf_interval", "conf_interval2d", "ci_report", "report_ci",
     "fit_warnings", "eval_uncertainty", "FitcliError", "SpecError", "DataError", "ExprError", "ConstraintError",
     "ParameterError", "EngineError", "NonFiniteError", "FitcliWarning",
-    "ParameterAtBoundWarning", "ConfidenceWarning", "__version__",
+    "ParameterAtBoundWarning", "ConfidenceWarning", "MinimizerException",
+    "__version__",
 ]
 
 _WHERE = {
     "Parameter": "parameters", "Parameters": "parameters",
     "create_params": "parameters", "Minimizer": "minimizer",
     "MinimizerResult": "minimizer", "minimize": "minimizer",
+    "MinimizerException": "minimizer",
     "fit_many": "batched", "BatchFit": "batched",
     "fit_global": "global_fit", "GlobalProblem": "global_fit",
     "GlobalResult": "global_fit",

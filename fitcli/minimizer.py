@@ -28,7 +28,57 @@ from .problem import Problem as _Problem, StopFit as _StopFit, resid_raw as _res
 from .problem import reducer as _reducer
 
 __all__ = ["Minimizer", "MinimizerResult", "minimize", "NAN_POLICIES",
-           "Candidate"]
+           "Candidate", "MinimizerException", "SCALAR_METHODS",
+           "coerce_float64", "HAS_EMCEE"]
+
+#: lmfit's error class of the Minimizer: every fitcli error is one.
+MinimizerException = FitcliError
+
+#: lmfit's scalar method names and the scipy method each runs (every one is
+#: also accepted by ``method=``, as are the scipy names, in any case).
+SCALAR_METHODS = {"nelder": "Nelder-Mead", "powell": "Powell", "cg": "CG",
+                  "bfgs": "BFGS", "newton": "Newton-CG", "lbfgsb": "L-BFGS-B",
+                  "l-bfgsb": "L-BFGS-B", "tnc": "TNC", "cobyla": "COBYLA",
+                  "slsqp": "SLSQP", "dogleg": "dogleg",
+                  "trust-ncg": "trust-ncg",
+                  "differential_evolution": "differential_evolution",
+                  "trust-constr": "trust-constr",
+                  "trust-exact": "trust-exact",
+                  "trust-krylov": "trust-krylov"}
+
+
+def coerce_float64(arr, nan_policy="raise", handle_inf=True):
+    """``arr`` as a float64 array (complex values split into real and
+    imaginary parts), with ``nan_policy`` applied: ``'raise'`` raises
+    NonFiniteError (a ValueError) for NaN (and inf, with ``handle_inf``),
+    ``'omit'`` drops those values, ``'propagate'`` keeps them."""
+    if nan_policy not in NAN_POLICIES:
+        raise FitcliError(f"unknown nan_policy {nan_policy!r}; choose one "
+                          f"of: {', '.join(NAN_POLICIES)}", key="nan_policy")
+    out = np.asarray(arr)
+    if out.dtype.kind == "c":
+        out = np.ascontiguousarray(out.ravel()).view(float)
+    elif out.dtype != np.float64:
+        out = out.astype(np.float64)
+    bad = ~np.isfinite(out) if handle_inf else np.isnan(out)
+    if nan_policy == "propagate" or not bad.any():
+        return out
+    if nan_policy == "raise":
+        idx = np.flatnonzero(bad.ravel())
+        raise NonFiniteError(f"{len(idx)} values are NaN"
+                             + (" or inf" if handle_inf else "") +
+                             f" (first at index {int(idx[0])}); use "
+                             "nan_policy='omit' to drop them",
+                             source="data", indices=idx[:20])
+    return out[~bad]
+
+
+def __getattr__(name):
+    if name == "HAS_EMCEE":
+        from .sampling import has_emcee
+        return has_emcee()
+    raise AttributeError(f"module 'fitcli.minimizer' has no attribute "
+                         f"{name!r}")
 
 #: Accepted values of ``nan_policy``.
 NAN_POLICIES = ("raise", "omit", "propagate")

@@ -15,8 +15,10 @@ import math
 import numpy as np
 
 __all__ = ["fit_report", "report_fit", "report_errors", "params_table",
-           "params_html_table", "format_value_error", "format_value_pdg",
-           "candidates_report", "ci_report", "report_ci"]
+           "params_html_table", "fitreport_html_table", "correl_table",
+           "gformat", "getfloat_attr", "alphanumeric_sort",
+           "format_value_error", "format_value_pdg", "candidates_report",
+           "ci_report", "report_ci"]
 
 
 def _g(value, digits=7):
@@ -345,3 +347,118 @@ def ci_report(ci, with_offset=True, ndigits=5):
 def report_ci(ci, **kws):
     """Print :func:`ci_report` (the classic convenience printer)."""
     print(ci_report(ci, **kws))
+
+
+# ------------------------------------------------------------------ helpers
+# of the classic printfuncs API (``lmfit.printfuncs`` names)
+def alphanumeric_sort(text):
+    """Sort key that orders embedded numbers by value: ``a2`` before
+    ``a10`` (``sorted(params, key=alphanumeric_sort)``)."""
+    import re
+    return [int(part) if part.isdigit() else part
+            for part in re.split(r"(\d+)", str(text))]
+
+
+def gformat(val, length=11):
+    """``val`` as text of exactly ``length`` characters (at least 7), with
+    as many digits as fit: fixed-point when the decimal exponent is
+    moderate, otherwise exponent form; a positive number has a leading
+    blank, trailing zeros are kept.  Non-numbers are shown by ``repr``,
+    right-aligned."""
+    if val is None or isinstance(val, bool):
+        return f"{val!r:>{length}s}"
+    try:
+        v = float(val)
+    except (TypeError, ValueError):
+        return f"{val!r:>{length}s}"
+    length = max(length, 7)
+    digits = length - 7              # decimals of the exponent form
+    try:
+        expo = int(math.log10(abs(v)))
+    except (ValueError, OverflowError):
+        expo = 0
+    if abs(expo) > 99:
+        digits -= 1                  # a three-digit exponent
+    elif 0 < expo < digits + 4 or (expo <= 0 and -expo < digits - 1):
+        decimals = digits + 4 - max(expo, 0)
+        return f"{v:{length}.{decimals}f}"
+    return f"{v:{length}.{digits}e}"
+
+
+def getfloat_attr(obj, attr, length=11):
+    """Attribute ``attr`` of ``obj`` as text: a float by :func:`gformat`
+    (leading blank removed), an integer as is, ``'unknown'`` when
+    missing, anything else by ``repr``."""
+    val = getattr(obj, attr, None)
+    if val is None:
+        return "unknown"
+    if isinstance(val, (int, np.integer)) and not isinstance(val, bool):
+        return f"{val}"
+    if isinstance(val, (float, np.floating)):
+        return gformat(val, length=length).strip()
+    return repr(val)
+
+
+def correl_table(params):
+    """The correlations of the varied parameters as a text table, one row
+    and one column per parameter, framed by ``+----+`` rules."""
+    names = [n for n, p in params.items() if p.vary and p.expr is None]
+    if not names:
+        return ""
+    width = max(8, max(len(n) for n in names)) + 1
+
+    def cell(text):
+        return f" {text:{width}s}"
+
+    rule = "+" + "+".join("-" * (width + 1) for _ in range(len(names) + 1)) \
+        + "+"
+    lines = [rule, "|" + "|".join([cell("Variable")] +
+                                  [cell(n) for n in names]) + "|", rule]
+    for name in names:
+        correl = params[name].correl or {}
+        row = [cell(name)]
+        for other in names:
+            if other == name:
+                row.append(cell(f"{1:+.4f}"))
+            elif other in correl:
+                row.append(cell(f"{correl[other]:+.4f}"))
+            else:
+                row.append(cell("unknown"))
+        lines.append("|" + "|".join(row) + "|")
+    lines.append(rule)
+    return "\n".join(lines)
+
+
+def fitreport_html_table(result, show_correl=True, min_correl=0.1):
+    """The fit report as an HTML table (statistics, then the parameters,
+    then the correlations above ``min_correl``); text is escaped."""
+    import html
+    rows = []
+    stats = [("fitting method", result.method),
+             ("# function evals", result.nfev),
+             ("# data points", result.ndata), ("# variables", result.nvarys),
+             ("chi-square", _g(result.chisqr)),
+             ("reduced chi-square", _g(result.redchi)),
+             ("Akaike info crit.", _g(result.aic)),
+             ("Bayesian info crit.", _g(result.bic))]
+    for key, val in stats:
+        rows.append(f"<tr><td>{html.escape(key)}</td>"
+                    f"<td>{html.escape(str(val))}</td></tr>")
+    out = ["<h2>Fit Statistics</h2><table>" + "".join(rows) + "</table>",
+           "<h2>Parameters</h2>" + params_html_table(result.params)]
+    if show_correl:
+        pairs = []
+        seen = set()
+        for name, par in result.params.items():
+            for other, c in (par.correl or {}).items():
+                key = tuple(sorted((name, other)))
+                if key not in seen and abs(c) > min_correl:
+                    seen.add(key)
+                    pairs.append((abs(c), key, c))
+        if pairs:
+            pairs.sort(key=lambda t: (-t[0], t[1]))
+            body = "".join(f"<tr><td>{html.escape(a)}</td><td>"
+                           f"{html.escape(b)}</td><td>{c:.4f}</td></tr>"
+                           for _, (a, b), c in pairs)
+            out.append("<h2>Correlations</h2><table>" + body + "</table>")
+    return "".join(out)
