@@ -620,10 +620,10 @@ def _run_shgo(problem, options):
     from scipy.optimize import shgo
 
     res = shgo(problem.scalar, _finite_box(problem), **options)
-    extra = {}
-    for key in ("xl", "funl", "nlfev", "nljev", "nlhev", "tnev"):
-        if key in res:
-            extra[f"shgo_{key}"] = res[key]
+    # every field of scipy's result as shgo_<name> (lmfit's names), in
+    # the parameters' values (shgo has native bounds)
+    extra = {f"shgo_{key}": val for key, val in res.items()
+             if key not in ("success", "message")}
     return EngineOutput(x=np.atleast_1d(np.asarray(res.x, dtype=float)),
                         converged=bool(res.success), message=str(res.message),
                         nit=getattr(res, "nit", None), extra=extra)

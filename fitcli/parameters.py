@@ -514,7 +514,7 @@ class Parameters(dict):
         """A copy of these parameters with (copies of) those of ``other``
         added; a name in both takes ``other``'s parameter."""
         if not isinstance(other, Parameters):
-            return NotImplemented
+            raise ParameterError(f"'{other!s:.60}' is not a Parameters object")
         out = self.copy()
         out.update(other)
         return out
@@ -522,7 +522,7 @@ class Parameters(dict):
     def __iadd__(self, other):
         """Add (copies of) the parameters of ``other`` in place."""
         if not isinstance(other, Parameters):
-            return NotImplemented
+            raise ParameterError(f"'{other!s:.60}' is not a Parameters object")
         return self.update(other)
 
     def __array__(self, dtype=None, copy=None):

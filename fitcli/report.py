@@ -295,7 +295,8 @@ def params_html_table(params, columns=("value", "stderr", "min", "max",
     for name, par in params.items():
         cells = "".join(f"<td>{cell(c, getattr(par, c))}</td>" for c in columns)
         rows.append(f"<tr><td>{html.escape(name)}</td>{cells}</tr>")
-    return "<table>" + "".join(rows) + "</table>"
+    return ('<table class="jp-toc-ignore"><caption>Parameters</caption>'
+            + "".join(rows) + "</table>")
 
 
 def candidates_report(result, n=None):

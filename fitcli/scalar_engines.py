@@ -17,7 +17,7 @@ lbfgsb     L-BFGS-B       gradient                     native
 newton     Newton-CG      gradient (required)          transform
 tnc        TNC            gradient                     native
 cobyla     COBYLA         none                         transform
-slsqp      SLSQP          gradient                     native
+slsqp      SLSQP          gradient                     transform
 trust-constr trust-constr gradient                     native
 trust-ncg  trust-ncg      gradient and Hessian         transform
 trust-exact trust-exact   gradient and Hessian         transform
@@ -32,6 +32,8 @@ returns the gradient of the cost with respect to the varied parameters'
 values (lmfit's convention); it is mapped to the engine's variables.
 """
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 
@@ -127,7 +129,7 @@ for _opts in SCALAR.values():
 del _opts
 
 #: Scalar engines given the bounds as they are (the others use transforms).
-NATIVE_BOUNDS = frozenset(("lbfgsb", "tnc", "slsqp", "trust-constr"))
+NATIVE_BOUNDS = frozenset(("lbfgsb", "tnc", "trust-constr"))
 #: Methods that cannot run without a gradient / a Hessian.
 NEEDS_GRADIENT = frozenset(("newton", "trust-ncg", "trust-exact",
                             "trust-krylov", "dogleg"))
@@ -142,11 +144,15 @@ _DEFAULTS = {
     "cg": {"gtol": 1e-6},
     "bfgs": {"gtol": 1e-6},
     "lbfgsb": {"ftol": 1e-15, "gtol": 1e-10},
-    "cobyla": {"tol": 1e-10},
+    "cobyla": {"tol": 1e-8},
     "slsqp": {"ftol": 1e-14},
     "tnc": {"ftol": 1e-15, "xtol": 1e-12, "gtol": 1e-10, "accuracy": 1e-12},
     "trust-constr": {"gtol": 1e-10, "xtol": 1e-12},
 }
+#: Methods whose status 2 means "no further decrease was possible" (then
+#: accepted at a stationary point).
+_ROUND_OFF_STOP = frozenset(("cg", "bfgs", "lbfgsb", "newton", "trust-ncg",
+                             "trust-exact", "trust-krylov", "dogleg"))
 #: How each method is told the evaluation budget (its option name).
 _BUDGET = {"lbfgsb": "maxfun", "tnc": "maxfun", "nelder": "maxfev",
            "powell": "maxfev", "cobyla": "maxiter"}
@@ -298,18 +304,24 @@ def scalar_runner(name):
         elif name in NEEDS_HESSIAN:
             kws["hess"] = lsq.hessian if lsq is not None else \
                 (lambda x: hessian(problem.scalar, x))
-        res = minimize(problem.scalar, problem.x0, method=scipy_name, tol=tol,
-                       options=opts, **kws)
+        with warnings.catch_warnings():
+            # trust-constr's quasi-Newton update warns when a step does not
+            # change the gradient (at the solution): not the user's concern
+            warnings.filterwarnings("ignore", message="delta_grad == 0.0")
+            res = minimize(problem.scalar, problem.x0, method=scipy_name,
+                           tol=tol, options=opts, **kws)
         status = int(getattr(res, "status", 0) or 0)
         nfev = int(getattr(res, "nfev", 0) or 0)
         x = np.atleast_1d(np.asarray(res.x, dtype=float))
         converged = bool(res.success)
         message = str(res.message)
-        if not converged and name in ("cg", "bfgs", "lbfgsb") and \
+        if not converged and name in _ROUND_OFF_STOP and \
                 status == 2 and nfev < limit and \
                 stationary(problem.scalar, x, res.fun, kws.get("bounds")):
-            # "precision loss" (cg, bfgs) or "ABNORMAL" (L-BFGS-B): the line
-            # search could not decrease the objective any more.  At a
+            # "precision loss" (cg, bfgs), "ABNORMAL" (L-BFGS-B) or "a bad
+            # approximation caused failure to predict improvement" (the
+            # trust-region methods): the objective could not be decreased
+            # any more.  At a
             # stationary point that is the optimum reached to machine
             # precision (the finite-difference gradient is noise there),
             # not a failure.
