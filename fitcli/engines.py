@@ -743,8 +743,10 @@ def get_engine(name) -> Engine:
         if low in REFUSED:
             raise EngineError(REFUSED[low], key="method")
         if low == "emcee":
-            from .sampling import emcee_engine
-            return emcee_engine()
+            raise EngineError("method 'emcee' samples the posterior rather "
+                              "than fitting: call Minimizer.emcee() or "
+                              "minimize(..., method='emcee') from Python",
+                              key="method")
         engine = ENGINES.get(ALIASES.get(low, low))
     if engine is None:
         from .expr import close_matches

@@ -473,6 +473,9 @@ class Minimizer:
                 raise FitcliError("give either method= or engine=, not both",
                                   key="engine")
             method = alias
+        if isinstance(method, str) and method.lower() == "emcee":
+            kws.pop("max_nfev", None)        # the budget is nwalkers * steps
+            return self.emcee(params, **kws)
         if "max_nfev" in kws:
             value = kws.pop("max_nfev")
             if value is not None:
@@ -820,9 +823,26 @@ class Minimizer:
         """lmfit's AMPGO: not available (the error names the alternatives)."""
         return self.minimize("ampgo", params, max_nfev=max_nfev, **kws)
 
-    def emcee(self, params=None, **kws):
-        """Sampling the posterior with emcee (optional extra)."""
-        return self.minimize("emcee", params, **kws)
+    def emcee(self, params=None, steps=1000, nwalkers=100, burn=0, thin=1,
+              ntemps=1, pos=None, reuse_sampler=False, workers=1,
+              float_behavior="posterior", is_weighted=True, seed=None,
+              progress=False, run_mcmc_kwargs=None):
+        """Sample the posterior of the varied parameters with emcee (the
+        optional extra ``pip install 'fitcli[emcee]'``); see
+        :mod:`fitcli.sampling` for the log-posterior and the results
+        (``chain``, ``flatchain``, ``lnprob``, ``acceptance_fraction``,
+        ``acor``; parameters at the medians with percentile errors).
+        ``max_nfev`` does not apply: the run makes ``nwalkers * steps``
+        evaluations.  The progress bar is off by default (the library does
+        not print)."""
+        from .sampling import run_emcee
+        self.result = run_emcee(
+            self, params, steps=steps, nwalkers=nwalkers, burn=burn,
+            thin=thin, ntemps=ntemps, pos=pos, reuse_sampler=reuse_sampler,
+            workers=workers, float_behavior=float_behavior,
+            is_weighted=is_weighted, seed=seed, progress=progress,
+            run_mcmc_kwargs=run_mcmc_kwargs)
+        return self.result
 
 
 

@@ -55,7 +55,9 @@ def _number(value, what, name, *, allow_inf=False):
 
 
 def check_name(name):
-    """Raise ParameterError unless ``name`` can be a parameter name."""
+    """Raise ParameterError unless ``name`` can be a parameter name
+    (``__lnsigma``, the noise level sampled by ``emcee``, is the one name
+    with leading underscores allowed)."""
     if not isinstance(name, str):
         raise ParameterError(f"parameter name must be text, got "
                              f"{type(name).__name__} {name!r}")
@@ -63,7 +65,7 @@ def check_name(name):
         raise ParameterError(f"invalid parameter name {name!r}: names must "
                              "match [A-Za-z_][A-Za-z0-9_]* and not be a "
                              "Python keyword", key=name)
-    if name.startswith("__") or name.endswith("__"):
+    if (name.startswith("__") or name.endswith("__")) and name != "__lnsigma":
         raise ParameterError(f"invalid parameter name {name!r}: names starting "
                              "or ending with '__' are reserved", key=name)
     if name in _expr.FUNCTIONS:
