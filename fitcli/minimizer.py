@@ -203,6 +203,19 @@ class MinimizerResult:
                 f" success={self.success} nfev={self.nfev} chisqr="
                 f"{self.chisqr:.6g}>")
 
+    @property
+    def uvars(self):
+        """Every parameter as a value with uncertainty of the
+        ``uncertainties`` package (the optional extra ``pip install
+        'fitcli[uncertainties]'``): the varied parameters correlated through
+        ``covar``, the constrained ones propagated through their
+        expressions (to first order).  None without a covariance.  Made on
+        first use."""
+        if self.__dict__.get("_uvars") is None and self.covar is not None:
+            from .uncertainty import result_uvars
+            self._uvars = result_uvars(self)
+        return self.__dict__.get("_uvars")
+
     def show_candidates(self, n=None):
         """Text table of the best grid points of a ``brute`` fit."""
         from .report import candidates_report

@@ -571,3 +571,47 @@ def eval_uncertainty(func, result, dscale=0.01):
     G = np.array(rows)
     var = np.einsum("im,ij,jm->m", G, covar, G)
     return np.sqrt(np.maximum(var, 0.0)).reshape(shape)
+
+
+def result_uvars(result):
+    """``{name: uncertainties.UFloat}`` for every parameter of a fit result
+    (see :attr:`fitcli.MinimizerResult.uvars`)."""
+    try:
+        from uncertainties import correlated_values, ufloat
+    except ImportError:
+        from .errors import FitcliError
+        raise FitcliError("result.uvars needs the uncertainties package: "
+                          "pip install 'fitcli[uncertainties]'") from None
+    params = result.params
+    names = list(result.var_names)
+    vals = np.array([params[n].value for n in names], dtype=float)
+    cov = np.asarray(result.covar, dtype=float)
+    out = dict(zip(names, correlated_values(vals, cov)))
+    tied = list(params._order or ())
+    if tied:
+        work = params.copy()
+
+        def tied_at(v):
+            for name, x in zip(names, v.tolist()):
+                work[name]._val = x
+            work._eval_constraints()
+            return np.array([work[n]._val for n in tied], dtype=float)
+
+        base = tied_at(vals)
+        steps = np.where(vals != 0, np.abs(vals) * 1e-6, 1e-6)
+        grads = np.empty((len(tied), len(names)))
+        for j in range(len(names)):
+            up, down = vals.copy(), vals.copy()
+            up[j] += steps[j]
+            down[j] -= steps[j]
+            grads[:, j] = (tied_at(up) - tied_at(down)) / (2 * steps[j])
+        for i, name in enumerate(tied):
+            u = float(base[i])
+            for j, var in enumerate(names):
+                if grads[i, j] != 0:
+                    u = u + grads[i, j] * (out[var] - vals[j])
+            out[name] = u if not isinstance(u, float) else ufloat(u, 0.0)
+    for name, par in params.items():
+        if name not in out:
+            out[name] = ufloat(par.value, 0.0)    # fixed
+    return {name: out[name] for name in params}
