@@ -10,8 +10,8 @@ min and max            ``Ns`` points from min to max inclusive, or
                        (the whole ``[min, max)`` range)
 min only, with a step  ``Ns`` points from min upwards
 max only, with a step  ``Ns`` points ending one step below max
-none, with a step      ``value +/- (Ns//2)`` steps (``value`` excluded
-                       from the top, as ``arange`` does)
+none, with a step      ``value - (Ns//2) steps`` to ``value + (Ns//2)
+                       steps``
 =====================  ==============================================
 
 ``workers`` evaluates the grid in that many processes (-1: one per CPU);
@@ -47,9 +47,10 @@ def axis_length(name, lo, hi, step, ns):
             return ns
         return max(1, int(math.ceil((hi - lo) / step - 1e-9)))
     if step is None:
-        raise EngineError(f"parameter '{name}' needs finite min and max or "
-                          "a brute_step for the brute engine", key=name)
-    return ns if (finite_lo or finite_hi) else 2 * (ns // 2)
+        raise EngineError(f"Not enough information provided for the brute "
+                          f"force method: parameter '{name}' needs finite min "
+                          "and max, or a brute_step", key=name)
+    return ns if (finite_lo or finite_hi) else 2 * (ns // 2) + 1
 
 
 def brute_axis(name, lo, hi, value, step, ns):
@@ -65,7 +66,7 @@ def brute_axis(name, lo, hi, value, step, ns):
     if finite_hi:
         return hi - step * np.arange(ns, 0, -1)
     half = ns // 2
-    return value + step * np.arange(-half, half)
+    return value + step * np.arange(-half, half + 1)
 
 
 def _cost_chunk(payload, points):

@@ -14,7 +14,7 @@ import re
 
 __all__ = [
     "FitcliError", "SpecError", "DataError", "ExprError", "ConstraintError",
-    "ParameterError", "EngineError", "NonFiniteError",
+    "ParameterError", "ParameterNameError", "EngineError", "NonFiniteError",
     "FitcliWarning", "ParameterAtBoundWarning", "ConfidenceWarning",
 ]
 
@@ -97,6 +97,11 @@ class ConstraintError(ExprError):
 
 class ParameterError(FitcliError):
     """A parameter definition is invalid (name, value, bounds)."""
+
+
+class ParameterNameError(ParameterError, KeyError):
+    """A name that cannot be a parameter's (also a KeyError, as lmfit's
+    ``Parameters[name] = ...`` raises for one)."""
 
 
 class EngineError(FitcliError):

@@ -21,7 +21,8 @@ import numbers
 import numpy as np
 
 from . import expr as _expr
-from .errors import ConstraintError, ExprError, ParameterError
+from .errors import (ConstraintError, ExprError, ParameterError,
+                     ParameterNameError)
 from .numeric import ValueArithmetic
 
 __all__ = ["Parameter", "Parameters", "create_params"]
@@ -59,18 +60,20 @@ def check_name(name):
     (``__lnsigma``, the noise level sampled by ``emcee``, is the one name
     with leading underscores allowed)."""
     if not isinstance(name, str):
-        raise ParameterError(f"parameter name must be text, got "
-                             f"{type(name).__name__} {name!r}")
+        raise ParameterNameError(f"parameter name must be text, got "
+                                 f"{type(name).__name__} {name!r}")
     if not _expr.is_valid_name(name):
-        raise ParameterError(f"invalid parameter name {name!r}: names must "
-                             "match [A-Za-z_][A-Za-z0-9_]* and not be a "
-                             "Python keyword", key=name)
+        raise ParameterNameError(f"invalid parameter name {name!r}: names "
+                                 "must match [A-Za-z_][A-Za-z0-9_]* and not "
+                                 "be a Python keyword", key=name)
     if (name.startswith("__") or name.endswith("__")) and name != "__lnsigma":
-        raise ParameterError(f"invalid parameter name {name!r}: names starting "
-                             "or ending with '__' are reserved", key=name)
+        raise ParameterNameError(f"invalid parameter name {name!r}: names "
+                                 "starting or ending with '__' are reserved",
+                                 key=name)
     if name in _expr.FUNCTIONS:
-        raise ParameterError(f"invalid parameter name {name!r}: it would hide "
-                             f"the expression function {name}()", key=name)
+        raise ParameterNameError(f"invalid parameter name {name!r}: it would "
+                                 f"hide the expression function {name}()",
+                                 key=name)
 
 
 class Parameter(ValueArithmetic):
@@ -408,6 +411,9 @@ class Parameters(dict):
         ``params.asteval.symtable['name'] = func``."""
         if self._interp is None:
             self._interp = _expr.make_interpreter(self._usersyms)
+            table = self._interp.symtable
+            for name, par in self.items():
+                table[name] = par._val
         return self._interp
 
     _asteval = asteval   # the name used by the classic documentation
@@ -439,9 +445,17 @@ class Parameters(dict):
 
     # ---------------------------------------------------------- dict API
     def __setitem__(self, key, par):
+        if key not in self:
+            try:
+                check_name(key)
+            except ParameterNameError as exc:
+                raise ParameterNameError(
+                    f"{key!r} is not a valid Parameters name ("
+                    + exc.message.split(": ", 1)[-1] + ")",
+                    key=str(key)) from None
         if not isinstance(par, Parameter):
-            raise ParameterError(f"'{key}' must be a Parameter, got "
-                                 f"{type(par).__name__}")
+            raise ParameterError(f"{par!r:.60} is not a Parameter (for "
+                                 f"'{key}')", key=str(key))
         if key != par.name:
             check_name(key)
             par.name = key

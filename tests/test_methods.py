@@ -247,7 +247,7 @@ def test_brute_step_with_finite_bounds_spans_the_whole_range():
 @pytest.mark.parametrize("bounds, axis", [
     ((0.0, None), [0.0, 0.5, 1.0, 1.5]),
     ((None, 2.0), [0.0, 0.5, 1.0, 1.5]),
-    ((None, None), [0.0, 0.5, 1.0, 1.5]),
+    ((None, None), [0.0, 0.5, 1.0, 1.5, 2.0]),
 ])
 def test_brute_one_sided_axes(bounds, axis):
     params = Parameters()

@@ -77,7 +77,7 @@ def test_setitem_checks_key_and_type():
     params = Parameters()
     with pytest.raises(ParameterError):
         params["bad name"] = Parameter("x", value=1)
-    with pytest.raises(ParameterError, match="must be a Parameter"):
+    with pytest.raises(ParameterError, match="5.0 is not a Parameter"):
         params["x"] = 5.0
     params["y"] = Parameter("x", value=1)   # renamed to its key
     assert params["y"].name == "y"
