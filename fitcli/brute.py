@@ -150,6 +150,9 @@ def run_brute(problem, options):
     best = flat[order[0]]
     count = total if keep == "all" else min(int(keep), total)
     cands = [(float(values[i]), flat[i].copy()) for i in order[:count]]
+    # nfev is the grid size, as lmfit reports it (the evaluation at the
+    # starting values is not a grid point)
+    problem.nfev = total
     return EngineOutput(x=np.array(best, dtype=float), converged=True,
                         message=f"grid search over {total} points",
                         extra={"brute_x0": np.array(best, dtype=float),

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import EngineError
+from .errors import EngineError, OptionTypeError
 from .uncertainty import Linearization, rank_tolerance, _any_finite, jacobian
 
 _EPS = np.finfo(float).eps
@@ -772,9 +772,11 @@ def _check_count(key, value):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
             or not low <= value <= top:
         shown = value if isinstance(value, (int, float)) else type(value).__name__
-        raise EngineError(f"option {key!r} must be a whole number from {low} "
-                          f"to {top:,} (FITCLI_MAX_NFEV), got {shown!r}",
-                          key=key)
+        number = isinstance(value, (int, float, np.integer, np.floating)) \
+            and not isinstance(value, bool)
+        raise (EngineError if number else OptionTypeError)(
+            f"option {key!r} must be a whole number from {low} to {top:,} "
+            f"(FITCLI_MAX_NFEV), got {shown!r}", key=key)
 
 
 def check_options(engine: Engine, options: dict):

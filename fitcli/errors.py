@@ -14,7 +14,8 @@ import re
 
 __all__ = [
     "FitcliError", "SpecError", "DataError", "ExprError", "ConstraintError",
-    "ParameterError", "ParameterNameError", "EngineError", "NonFiniteError",
+    "ParameterError", "ParameterNameError", "EngineError", "OptionTypeError",
+    "RemovedOptionError", "NonFiniteError",
     "FitcliWarning", "ParameterAtBoundWarning", "ConfidenceWarning",
 ]
 
@@ -107,6 +108,15 @@ class ParameterNameError(ParameterError, KeyError):
 class EngineError(FitcliError):
     """Unknown engine, unknown or invalid engine option, or an engine
     requirement (such as finite bounds) that is not met."""
+
+
+class OptionTypeError(EngineError, TypeError):
+    """An engine option of the wrong type (a text where a count is
+    expected); also a TypeError, as scipy raises for one."""
+
+
+class RemovedOptionError(EngineError, DeprecationWarning):
+    """An option lmfit deprecated and raises for (``ntemps`` of emcee)."""
 
 
 class NonFiniteError(FitcliError):

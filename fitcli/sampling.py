@@ -161,8 +161,9 @@ def run_emcee(mini, params=None, steps=1000, nwalkers=100, burn=0, thin=1,
     burn = _count(burn, "burn", 0)
     thin = _count(thin, "thin", 1)
     if ntemps != 1:
-        raise EngineError("ntemps: parallel tempering is not available "
-                          "(emcee 3 removed it); use ntemps=1", key="ntemps")
+        from .errors import RemovedOptionError
+        raise RemovedOptionError("parallel tempering is not available (emcee "
+                                 "3 removed it); use ntemps=1", key="ntemps")
     if float_behavior not in ("posterior", "chi2"):
         raise EngineError(f"float_behavior must be 'posterior' or 'chi2', got "
                           f"{float_behavior!r}", key="float_behavior")

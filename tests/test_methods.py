@@ -318,3 +318,20 @@ def test_least_squares_operator_jacobian_with_omit_is_refused():
                  nan_policy="omit",
                  jac=lambda p: aslinearoperator(decay_jacobian(p)))
     assert "LinearOperator" in str(info.value)
+
+
+def test_brute_nfev_is_the_grid_size():
+    res = minimize(decay, start(), method="brute", Ns=5)
+    assert res.nfev == 5 ** 3 == res.brute_Jout.size
+
+
+def test_an_option_of_the_wrong_type_is_also_a_type_error():
+    with pytest.raises(TypeError) as info:
+        minimize(decay, start(), method="basinhopping", niter="string")
+    assert isinstance(info.value, EngineError) and info.value.key == "niter"
+
+
+def test_emcee_ntemps_is_refused_as_lmfit_does():
+    with pytest.raises(DeprecationWarning) as info:
+        minimize(decay, start(), method="emcee", ntemps=3, steps=2)
+    assert isinstance(info.value, EngineError) and "ntemps=1" in str(info.value)
