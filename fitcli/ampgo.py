@@ -31,7 +31,7 @@ import numpy as np
 
 from .errors import EngineError
 
-__all__ = ["ampgo", "AmpgoResult", "LOCAL_SOLVERS"]
+__all__ = ["ampgo", "AmpgoResult", "LOCAL_SOLVERS", "AMPGO_OPTIONS", "run_ampgo"]
 
 #: Local minimizers (scipy.optimize.minimize methods) AMPGO can use.
 LOCAL_SOLVERS = ("L-BFGS-B", "Nelder-Mead", "Powell", "TNC", "SLSQP")
@@ -168,3 +168,43 @@ def ampgo(fun, x0, bounds, local="L-BFGS-B", local_opts=None,
                        evaluations=state["n"], iterations=iterations,
                        reason=reason, message=messages[reason],
                        tunnel=tunnel_info)
+
+
+#: Options of the ``ampgo`` engine (lmfit's names).
+AMPGO_OPTIONS = {
+    "local": "local minimizer: 'L-BFGS-B' (default), 'Nelder-Mead', "
+             "'Powell', 'TNC' or 'SLSQP'",
+    "local_opts": "options of the local minimizer",
+    "maxfunevals": "largest number of evaluations (default: max_nfev)",
+    "totaliter": "number of local searches + tunnelling phases (default 20)",
+    "maxiter": "tunnelling attempts per phase (default 5)",
+    "glbtol": "stop when the best value is within this of 'fmin' (1e-5)",
+    "eps1": "aspiration: best - eps1 (1 + |best|) (default 0.02)",
+    "eps2": "size of the random start of a tunnelling, relative to the box "
+            "(default 0.1)",
+    "tabulistsize": "number of points in the tabu list (default 5)",
+    "tabustrategy": "'farthest' (default) or 'oldest': which point leaves "
+                    "the full tabu list",
+    "fmin": "known global minimum (stop when reached within glbtol)",
+    "seed": "random seed (int) for reproducible runs",
+    "disp": "ignored (fitcli never prints)",
+}
+
+
+def run_ampgo(problem, options):
+    """The ``ampgo`` engine: :func:`ampgo` on the cost over the box of the
+    bounds, within what is left of ``max_nfev``."""
+    from .engines import EngineOutput, _finite_box
+
+    opts = dict(options)
+    opts.pop("disp", None)
+    limit = problem.remaining_nfev()
+    maxfun = opts.pop("maxfunevals", None)
+    maxfun = limit if maxfun is None else min(int(maxfun), limit)
+    out = ampgo(problem.scalar, problem.x0, _finite_box(problem),
+                maxfunevals=maxfun, **opts)
+    hit = out.reason == "maxfunevals"
+    return EngineOutput(x=out.x, converged=not hit, message=out.message,
+                        nit=out.iterations, hit_limit=hit,
+                        extra={"ampgo_msg": out.message,
+                               "ampgo_tunnel": out.tunnel})

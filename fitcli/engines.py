@@ -673,6 +673,10 @@ def _run_direct(problem, options):
                         nit=getattr(res, "nit", None))
 
 
+from .ampgo import AMPGO_OPTIONS as _AMPGO_OPTIONS  # noqa: E402
+from .ampgo import run_ampgo as _run_ampgo  # noqa: E402
+
+
 # ---------------------------------------------------------------- registry
 def _register():
     table = {}
@@ -699,6 +703,8 @@ def _register():
         "simplicial homology global optimisation (needs finite bounds)")
     add("direct", _run_direct, _DIRECT_OPTIONS, True, True, False,
         "DIRECT: dividing rectangles (global; needs finite bounds)")
+    add("ampgo", _run_ampgo, _AMPGO_OPTIONS, True, True, False,
+        "AMPGO: local searches and tunnelling (global; needs finite bounds)")
     return table
 
 
@@ -716,16 +722,6 @@ SPELLINGS = {"nelder-mead": "nelder", "l-bfgs-b": "lbfgsb",
              "differential-evolution": "differential_evolution",
              "dual-annealing": "dual_annealing", "least-squares": "least_squares"}
 
-#: Methods of lmfit that fitcli does not run, with the alternative.
-REFUSED = {
-    "ampgo": "method 'ampgo' (adaptive memory programming for global "
-             "optimisation) is not available in fitcli; for a global search "
-             "use 'basinhopping' (local minimisations from random jumps, the "
-             "closest in spirit), 'dual_annealing', 'differential_evolution' "
-             "or 'shgo'",
-}
-
-
 def engine_names():
     """Every accepted engine name (registry names and aliases), sorted."""
     return sorted(set(ENGINES) | set(ALIASES))
@@ -740,8 +736,6 @@ def get_engine(name) -> Engine:
     if engine is None:
         low = name.lower()
         low = SPELLINGS.get(low, low)
-        if low in REFUSED:
-            raise EngineError(REFUSED[low], key="method")
         if low == "emcee":
             raise EngineError("method 'emcee' samples the posterior rather "
                               "than fitting: call Minimizer.emcee() or "

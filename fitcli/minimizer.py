@@ -88,7 +88,7 @@ _GLOBAL_NFEV_FACTOR = 200000
 #: Engines whose default evaluation limit is 200000 * (nvarys + 1) (lmfit's
 #: global methods; differential_evolution runs under lmfit's scalar default).
 GLOBAL_BUDGET = frozenset(("basinhopping", "brute", "shgo", "dual_annealing",
-                           "direct"))
+                           "direct", "ampgo"))
 #: A parameter whose standard error exceeds this many times its magnitude
 #: (or its initial magnitude) is not determined by the data.
 UNDETERMINED = 1e6
@@ -833,7 +833,7 @@ class Minimizer:
         return self.minimize("shgo", params, max_nfev=max_nfev, **kws)
 
     def ampgo(self, params=None, max_nfev=None, **kws):
-        """lmfit's AMPGO: not available (the error names the alternatives)."""
+        """AMPGO global optimisation (finite bounds; :mod:`fitcli.ampgo`)."""
         return self.minimize("ampgo", params, max_nfev=max_nfev, **kws)
 
     def emcee(self, params=None, steps=1000, nwalkers=100, burn=0, thin=1,

@@ -68,13 +68,14 @@ SPELLINGS = {
     "differential_evolution": "differential_evolution",
     "dual_annealing": "dual_annealing", "anneal": "dual_annealing",
     "basinhopping": "basinhopping", "brute": "brute", "shgo": "shgo",
-    "direct": "direct", "SHGO": "shgo",
+    "direct": "direct", "SHGO": "shgo", "ampgo": "ampgo", "AMPGO": "ampgo",
 }
 OPTIONS = {
     "differential_evolution": {"seed": 1},
     "dual_annealing": {"seed": 1, "maxiter": 100},
     "basinhopping": {"seed": 1, "niter": 10},
     "brute": {"Ns": 13},
+    "ampgo": {"seed": 1},
 }
 #: |fitted - true| accepted: the grid step for brute, else round-off of
 #: the slowest derivative-free engines
@@ -122,13 +123,20 @@ def test_misspelling_keeps_the_suggestion():
     assert "did you mean 'nelder'?" in msg and "\n" not in msg
 
 
-def test_ampgo_is_refused_naming_the_alternatives():
-    for call in (lambda: minimize(decay, start(), method="ampgo"),
-                 lambda: Minimizer(decay, start()).ampgo()):
-        with pytest.raises(EngineError) as info:
-            call()
-        msg = str(info.value)
-        assert "'ampgo'" in msg and "basinhopping" in msg and "\n" not in msg
+def test_ampgo_minimizer_method_options_and_budget():
+    res = Minimizer(decay, start()).ampgo(seed=2, totaliter=3)
+    assert res.method == "ampgo" and res.success
+    assert res.ampgo_tunnel["attempts"] >= 1 and "AMPGO" in res.ampgo_msg
+    assert res.params["tau"].value == pytest.approx(BEST["tau"],
+                                                    abs=DEFAULT_TOL)
+    stopped = minimize(decay, start(), method="ampgo", max_nfev=30, seed=2)
+    assert stopped.status == "max_nfev" and stopped.nfev <= 30
+    for bad, key in (({"local": "BFGS"}, "local solver"),
+                     ({"tabustrategy": "newest"}, "tabustrategy"),
+                     ({"tabulistsize": 0}, "tabulistsize")):
+        with pytest.raises(EngineError, match=key) as info:
+            minimize(decay, start(), method="ampgo", **bad)
+        assert "\n" not in str(info.value)
 
 
 def test_emcee_without_the_package_names_the_extra(monkeypatch):

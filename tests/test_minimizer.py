@@ -54,6 +54,7 @@ ENGINE_OPTIONS = {
     "dual_annealing": {"seed": 7, "maxiter": 50},
     "basinhopping": {"seed": 7, "niter": 5},
     "brute": {"Ns": 15},
+    "ampgo": {"seed": 7},
 }
 GLOBAL_ENGINES = {"differential_evolution", "dual_annealing", "basinhopping",
                   "brute"}
