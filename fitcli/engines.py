@@ -495,7 +495,7 @@ def _run_least_squares(problem, options):
 # ---------------------------------------------------------------- scalar engines
 from .scalar_engines import (SCALAR as _SCALAR, scalar_runner as  # noqa: E402
                              _scalar_runner, stationary as _stationary,
-                             stationary_at, NATIVE_BOUNDS as _SCALAR_NATIVE)
+                             NATIVE_BOUNDS as _SCALAR_NATIVE)
 
 
 # ---------------------------------------------------------------- global engines

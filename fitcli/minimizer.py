@@ -589,7 +589,15 @@ class Minimizer:
         params = result.params
         for par in params.values():
             par.stderr, par.correl = None, None
-        if self.calc_covar and finite and problem.reduce is not None:
+        if self.calc_covar and stop is not None:
+            # as lmfit: no error bars for a fit that did not finish; the
+            # point where it stopped need not be a minimum, where the
+            # curvature means nothing
+            result.errorbars = False
+            notes.append(f"uncertainties are not estimated: the fit stopped "
+                         f"before converging ({stop}), so the point reached "
+                         f"need not be a minimum")
+        elif self.calc_covar and finite and problem.reduce is not None:
             result.errorbars = False
             notes.append("uncertainties are not estimated: the cost "
                          "minimised is not a sum of squares ("
@@ -600,11 +608,6 @@ class Minimizer:
                                           lin)
         elif not finite:
             notes.append("chi-square or a parameter is not finite")
-        if stop == "max_nfev" and result.errorbars and \
-                not _engines.stationary_at(problem, x):
-            notes.append("the standard errors are estimated where the fit "
-                         "stopped, which is not a minimum (the cost still "
-                         "falls there): they are not reliable; raise max_nfev")
 
         result.at_bounds = [n for n, v, lo, hi in zip(
             problem.names, vals.tolist(), problem.lo.tolist(),

@@ -38,7 +38,7 @@ import warnings
 import numpy as np
 
 __all__ = ["SCALAR", "NATIVE_BOUNDS", "scalar_runner", "stationary",
-           "stationary_at", "gradient", "hessian"]
+           "gradient", "hessian"]
 
 _TOL = "overall tolerance passed to scipy"
 _DERIV = {"jac": "gradient of the cost: jac(params, *args, **kws) -> array "
@@ -364,17 +364,3 @@ def stationary(fun, x, fx, bounds=None, rtol=1e-5):
         if abs(g) * max(abs(xi), 1e-3) > rtol * scale:
             return False
     return True
-
-
-def stationary_at(problem, x):
-    """Whether the problem's cost is stationary at engine vector ``x``
-    (see :func:`stationary`; bounds of engines with native bounds are
-    respected).  Evaluations are not counted against ``max_nfev``."""
-    counting, problem.counting = problem.counting, False
-    try:
-        bounds = list(zip(problem.lower.tolist(), problem.upper.tolist()))
-        x = np.array(x, dtype=float)
-        return stationary(problem.scalar, x, problem.scalar(x), bounds)
-    finally:
-        problem.counting = counting
-
