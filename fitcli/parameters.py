@@ -134,8 +134,12 @@ class Parameter(ValueArithmetic):
             self.value = value
         else:
             self._val = self._min      # -inf clipped into the bounds
-        if expr is not None:
-            self.expr = expr
+        if expr is not None and not (isinstance(expr, str) and
+                                     not expr.strip()):
+            # as lmfit: a free-standing parameter keeps the vary it was
+            # given; Parameters.__setitem__ and the expr setter clear it
+            self._expr_obj = _expr.compile_expression(expr, key=name)
+            self._expr = self._expr_obj.text
         if brute_step is not None:
             self.brute_step = _number(brute_step, "brute_step", name)
         self.init_value = self._val if value is not None else None
@@ -461,6 +465,8 @@ class Parameters(dict):
             par.name = key
         if self._interp is not None:
             self._interp.symtable[key] = par._val
+        if par._expr_obj is not None:
+            par.vary = False
         super().__setitem__(key, par)
         par._owner = self
         self._structure_changed()
