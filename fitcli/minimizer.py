@@ -407,11 +407,12 @@ class Minimizer:
         if np.ndim(out) == 0 and r0.size == 1:
             if engine.least_squares:
                 raise EngineError(
-                    f"method '{engine.name}' minimises the sum of squares of "
-                    "a residual array, but the objective returned a single "
-                    "number; return the array of residuals, or use a scalar "
-                    "method (nelder, lbfgsb, powell, ...) to minimise the "
-                    "number itself", key="method")
+                    f"the objective returns a scalar (a single number), "
+                    f"but method '{engine.name}' minimises the sum of "
+                    "squares of a residual array; return the array of "
+                    "residuals, or use a scalar method (nelder, lbfgsb, "
+                    "powell, ...) to minimise the number itself",
+                    key="method")
             problem.scalar_objective = True
             problem.use_cost(_scalar_cost)
         elif self.reduce_fcn is not None:
@@ -508,6 +509,9 @@ class Minimizer:
         _engines.check_options(engine, options)
         result = self.prepare_fit(params, method=engine)
         result.call_kws = dict(options)
+        if isinstance(nested, dict) and "options" not in engine.options:
+            # lmfit's result.call_kws["options"] holds scipy's options
+            result.call_kws["options"] = dict(nested)
         problem = _Problem(self, result, engine)
         with np.errstate(all="ignore"):
             self._start(problem, result, engine)

@@ -115,9 +115,15 @@ SPELLINGS = {
 
 
 def test_every_engine_has_its_spellings():
-    assert set(SPELLINGS) == set(ENGINES)
+    # emcee samples rather than fits: minimize(method='emcee') runs it, a
+    # fit engine of that name does not exist (a spec's fit.engine refuses it)
+    assert set(SPELLINGS) - {"emcee"} == set(ENGINES)
     for name, spellings in SPELLINGS.items():
         for spelling in spellings:
+            if name == "emcee":
+                with pytest.raises(EngineError, match="Minimizer.emcee"):
+                    get_engine(spelling)
+                continue
             assert get_engine(spelling).name == name
 
 
