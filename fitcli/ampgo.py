@@ -31,7 +31,8 @@ import numpy as np
 
 from .errors import EngineError
 
-__all__ = ["ampgo", "AmpgoResult", "LOCAL_SOLVERS", "AMPGO_OPTIONS", "run_ampgo"]
+__all__ = ["ampgo", "AmpgoResult", "LOCAL_SOLVERS", "AMPGO_OPTIONS",
+           "run_ampgo"]
 
 #: Local minimizers (scipy.optimize.minimize methods) AMPGO can use.
 LOCAL_SOLVERS = ("L-BFGS-B", "Nelder-Mead", "Powell", "TNC", "SLSQP")
@@ -194,7 +195,7 @@ AMPGO_OPTIONS = {
 def run_ampgo(problem, options):
     """The ``ampgo`` engine: :func:`ampgo` on the cost over the box of the
     bounds, within what is left of ``max_nfev``."""
-    from .engines import EngineOutput, _finite_box
+    from .engine_base import EngineOutput, finite_box as _finite_box
 
     opts = dict(options)
     opts.pop("disp", None)

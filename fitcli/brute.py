@@ -115,7 +115,8 @@ def _parallel_costs(problem, flat, workers):
 def run_brute(problem, options):
     """Grid search (see the module docstring); keeps the ``keep`` best
     points as candidates."""
-    from .engines import EngineOutput, _population_check
+    from .engine_base import EngineOutput
+    from .engine_base import population_check as _population_check
 
     ns = int(options.get("Ns", 20))
     keep = options.get("keep", 50)

@@ -153,7 +153,7 @@ def run_emcee(mini, params=None, steps=1000, nwalkers=100, burn=0, thin=1,
                           f"or later): {INSTALL}", key="method")
     import emcee
 
-    from .engines import Engine
+    from .engine_base import Engine
     from .parameters import Parameter
 
     steps = _count(steps, "steps", 1)

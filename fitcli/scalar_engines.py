@@ -273,7 +273,7 @@ def scalar_runner(name):
     def run(problem, options):
         from scipy.optimize import minimize
 
-        from .engines import EngineOutput
+        from .engine_base import EngineOutput
 
         opts = dict(_DEFAULTS.get(name, {}))
         opts.update(options)

@@ -86,12 +86,10 @@ def test_the_cycle_finder_finds_a_cycle():
 #: Import cycles known and not yet untangled (each through imports inside
 #: functions): batch fits each dataset of a batch, and stacked (the batched
 #: engine's path) hands datasets back to batch.fit_dataset to complete them;
-#: engines registers the global_search and sampling adapters, which use
-#: engines' helpers; outdir writes a run's set with writes' helpers, and
-#: writes.write_outputs hands over to outdir.write_outputs.  Take an entry
-#: out when its cycle is gone.
-KNOWN_CYCLES = [["fitcli.engines", "fitcli.global_search", "fitcli.sampling"],
-                ["fitcli.outdir", "fitcli.writes"],
+#: outdir writes a run's set with writes' helpers, and writes.write_outputs
+#: hands over to outdir.write_outputs.  Take an entry out when its cycle is
+#: gone.
+KNOWN_CYCLES = [["fitcli.outdir", "fitcli.writes"],
                 ["fitcli.batch", "fitcli.stacked"]]
 
 
