@@ -333,6 +333,14 @@ class Minimizer:
 
     _asteval = asteval
 
+    #: fitcli's own: the covariance from the numerical Hessian of the sum of
+    #: squared residuals (its curvature), also after a least-squares engine,
+    #: instead of ``(J^T J)^-1``.  For residuals whose Gauss-Newton matrix is
+    #: not the cost's curvature -- the signed Poisson deviance residuals of
+    #: :func:`fitcli.costs.poisson_residual`, whose ``J^T J`` halves the
+    #: information of bins with no counts.
+    covar_from_hessian = False
+
     def _max_nfev_for(self, nvarys, engine=None):
         """The evaluation limit of a fit: ``max_nfev``, or lmfit's default
         ``2000 * (nvarys + 1)`` (``200000 * (nvarys + 1)`` for the global
