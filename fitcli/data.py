@@ -5,18 +5,22 @@ the columns named in a :class:`DataSpec` and checks them, returning a
 :class:`Dataset` of float arrays.
 
 File formats, chosen by suffix (a trailing ``.gz`` means gzip and is looked
-through, so ``peaks.csv.gz`` is gzip-compressed CSV):
+through, so ``peaks.csv.gz`` is gzip-compressed CSV), read by
+:mod:`fitcli.readers`:
 
-* ``.csv``: comma-separated (double-quoted fields allowed);
-* ``.tsv`` / ``.tab``: tab-separated;
-* anything else (``.dat``, ``.txt``...): fields separated by whitespace.
+* text (``.csv``, ``.tsv``, ``.txt``, ``.dat``, anything else): the table is
+  found in the file -- lines before it that are not part of it (metadata,
+  ``[Section]`` lines) skipped, the header right before the numbers, a units
+  row under it, the delimiter (``,`` ``;`` tab whitespace, starting from the
+  suffix's) and the decimal mark found from the rows; ``DataSpec`` options
+  say the rest (``delimiter``, ``decimal``, ``comment``, ``skip_rows``,
+  ``header_row``, ``encoding``);
+* ``.xlsx``: a sheet of an Excel workbook (``fitcli[excel]``);
+* ``.h5``, ``.hdf5``, ``.nxs``: datasets of an HDF5/NeXus file
+  (``fitcli[hdf5]``).
 
-``DataSpec.delimiter`` overrides the choice (``'whitespace'`` or a string).
-Blank lines and lines whose first non-blank character is ``#`` are skipped.
-A header row is optional: if the first remaining row has a field that is not a
-number (in a column that is numeric in the next row) it is the header, and
-columns can be chosen by name or by 0-based index; without a header only by
-index.  An empty field is a missing value (treated like NaN).
+Columns can be chosen by header name or by 0-based index; without a header
+only by index.  An empty field is a missing value (treated like NaN).
 
 Every problem raises :class:`~fitcli.errors.DataError` naming the file, the
 1-based line (where there is one) and the key path (``data.y``).  Problems
@@ -36,6 +40,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .errors import DataError
+from .readers.table import Table
 
 __all__ = ["DataSpec", "Dataset", "SigmaModel", "PoissonSigma", "load_dataset",
            "NAN_POLICIES"]
@@ -45,8 +50,6 @@ __all__ = ["DataSpec", "Dataset", "SigmaModel", "PoissonSigma", "load_dataset",
 NAN_POLICIES = ("raise", "omit", "propagate")
 
 _WHITESPACE = "whitespace"
-_SUFFIX_DELIMITERS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
-_DELIMITER_NAMES = {",": "','", "\t": "tabs", ";": "';'", _WHITESPACE: "whitespace"}
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,25 @@ class DataSpec:
     inline : dict, optional
         Inline data ``{name: [numbers...]}`` instead of a file.
     delimiter : str, optional
-        ``None`` (by suffix), ``'whitespace'`` or a field separator.
+        ``None`` (found from the suffix and the rows), ``'whitespace'`` or
+        a field separator (one character).
+    decimal : {None, '.', ','}
+        Decimal mark; None: found from the rows (a decimal comma is taken
+        only with a delimiter other than ``,``).
+    comment : str or None
+        Character starting a comment (anywhere on a line); None: none.
+    skip_rows : int
+        Lines skipped at the start before the table is looked for.
+    header_row : int, 'none' or None
+        1-based line of the header row (it may be a comment line);
+        ``'none'``: the file has no header; None: found.
+    encoding : str, optional
+        Text encoding (:data:`fitcli.readers.ENCODINGS`); None: a
+        byte-order mark, else UTF-8.
+    sheet : str or int, optional
+        Excel workbooks: the sheet (name, or 0-based index).
+    dataset : str, optional
+        HDF5/NeXus files: the group or dataset holding the columns.
     nan_policy : {'raise', 'omit', 'propagate'}
         What to do with NaN/inf (or empty fields) in the used columns.
     source : str, optional
@@ -137,6 +158,13 @@ class DataSpec:
     nan_policy: str = "raise"
     source: str | None = None
     key: str = "data"
+    decimal: str | None = None
+    comment: str | None = "#"
+    skip_rows: int = 0
+    header_row: int | str | None = None
+    encoding: str | None = None
+    sheet: str | int | None = None
+    dataset: str | None = None
 
 
 @dataclass
@@ -241,64 +269,9 @@ class _Err:
 
 # --------------------------------------------------------------------------
 # tables: a uniform view of file and inline data
-class _Table:
-    """Rows of text fields from a file (or inline columns)."""
+class _InlineTable(Table):
+    kind = "inline"
 
-    names: list | None = None       # header names
-    header_line: int | None = None
-    ncols: int = 0
-    nrows: int = 0
-    lines: list | None = None       # 1-based line of each row
-
-    def line(self, i):
-        return None if self.lines is None else self.lines[i]
-
-    def label(self, j):
-        return repr(self.names[j]) if self.names is not None else str(j)
-
-    def name(self, j):
-        return str(self.names[j]) if self.names is not None else f"col{j}"
-
-
-class _FileTable(_Table):
-    def __init__(self, rows, lines, names, header_line, ncols):
-        self.rows = rows
-        self.lines = lines
-        self.names = names
-        self.header_line = header_line
-        self.ncols = ncols
-        self.nrows = len(rows)
-
-    def raw(self, j, i):
-        return self.rows[i][j]
-
-    def column(self, j, err, sub):
-        strings = [row[j] for row in self.rows]
-        try:
-            return np.fromiter(map(float, strings), dtype=float,
-                               count=len(strings))
-        except ValueError:
-            pass
-        out = np.empty(len(strings))
-        for i, s in enumerate(strings):
-            try:
-                out[i] = float(s)
-            except ValueError:
-                if s.strip():
-                    raise err.data_error(
-                        f"column {self.label(j)}: {s!r} is not a number",
-                        line=self.lines[i], sub=sub) from None
-                out[i] = math.nan          # empty field: a missing value
-        return out
-
-    def describe(self, j, i):
-        s = self.rows[i][j]
-        if not s.strip():
-            return f"column {self.label(j)}: missing value (empty field)"
-        return f"column {self.label(j)}: {s.strip()!r} is not finite"
-
-
-class _InlineTable(_Table):
     def __init__(self, inline, err):
         self.names = []
         self.cols = []
@@ -367,7 +340,8 @@ def _read_bytes(spec, base_dir, err):
     return path, raw
 
 
-def _decode(path, raw, err):
+def _read_file(spec, path, raw, err):
+    """The table of the data file ``path`` (its bytes ``raw``)."""
     name = path.lower()
     if name.endswith(".gz"):
         import zlib
@@ -382,109 +356,21 @@ def _decode(path, raw, err):
                                  "a '.gz' suffix means gzip-compressed data",
                                  sub="file") from None
         name = name[:-3]
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise err.data_error("not UTF-8 text (a binary file?); data files must "
-                             "be CSV, TSV or whitespace-separated text",
-                             line=line, sub="file") from None
-    return name, text
-
-
-def _split_csv(line, delim):
-    if '"' in line:
-        import csv
-        return next(csv.reader([line], delimiter=delim))
-    return line.split(delim)
-
-
-def _parse_text(text, delim, err):
-    rows = []
-    lines = []
-    if delim == _WHITESPACE:
-        for lineno, line in enumerate(text.split("\n"), 1):
-            s = line.strip()
-            if not s or s[0] == "#":
-                continue
-            rows.append(s.split())
-            lines.append(lineno)
-    elif '"' in text:
-        for lineno, line in enumerate(text.split("\n"), 1):
-            s = line.strip()
-            if not s or s[0] == "#":
-                continue
-            rows.append(_split_csv(line.rstrip("\r"), delim))
-            lines.append(lineno)
-    else:
-        # no quotes anywhere: _split_csv would split every line plainly
-        for lineno, line in enumerate(text.split("\n"), 1):
-            s = line.strip()
-            if not s or s[0] == "#":
-                continue
-            rows.append(line.rstrip("\r").split(delim))
-            lines.append(lineno)
-    if not rows:
-        raise err.data_error("no data rows (the file is empty or has only "
-                             "comments and blank lines)", sub="file")
-
-    first = rows[0]
-    header = _is_header(first, rows[1] if len(rows) > 1 else None)
-    ncols = len(first)
-    sep = _DELIMITER_NAMES.get(delim, repr(delim))
-    where = (f"the header row on line {lines[0]}" if header
-             else f"the first row, on line {lines[0]}")
-    for fields, lineno in zip(rows, lines):
-        if len(fields) != ncols:
-            raise err.data_error(
-                f"expected {ncols} fields separated by {sep} (as in {where}), "
-                f"found {len(fields)}; every row must have the same number of "
-                "fields", line=lineno, sub="file")
-    names = header_line = None
-    if header:
-        names = [f.strip() for f in first]
-        header_line = lines[0]
-        seen = {}
-        for j, n in enumerate(names):
-            if not n:
-                raise err.data_error(
-                    f"column {j} has an empty name in the header row; give every "
-                    "column a name (or drop the header and select columns by "
-                    "0-based index)", line=header_line, sub="file")
-            if n in seen:
-                raise err.data_error(
-                    f"duplicate column name {n!r} (columns {seen[n]} and {j}, "
-                    "0-based); column names must be unique",
-                    line=header_line, sub="file")
-            seen[n] = j
-        rows = rows[1:]
-        lines = lines[1:]
-        if not rows:
-            raise err.data_error("no data rows: the file has a header row but no "
-                                 "data below it", line=header_line, sub="file")
-    return _FileTable(rows, lines, names, header_line, ncols)
-
-
-def _is_header(first, second):
-    """Whether the first row is a header: it has a field that is not a
-    number, in a column where the next row has a number (so a headerless
-    file with a text column is not mistaken for one with a header)."""
-    if not any(f.strip() for f in first):
-        return True
-    text = [not _is_number_or_empty(f) for f in first]
-    if second is None or len(second) != len(first):
-        return any(text)
-    return any(t and _is_number_or_empty(f) for t, f in zip(text, second))
-
-
-def _is_number_or_empty(s):
-    if not s.strip():
-        return True
-    try:
-        float(s)
-    except ValueError:
-        return False
-    return True
+    from .readers import TextOptions, format_of, read_table
+    suffix = os.path.splitext(name)[1]
+    kind = format_of(name)
+    for key, allowed in (("sheet", "excel"), ("dataset", "hdf5")):
+        if getattr(spec, key) is not None and kind != allowed:
+            what = {"excel": "Excel workbooks (.xlsx)",
+                    "hdf5": "HDF5/NeXus files (.h5, .hdf5, .nxs)"}[allowed]
+            raise err.spec_error(f"{key} applies to {what} only; "
+                                 f"{os.path.basename(path)} is read as "
+                                 f"{kind}", sub=key)
+    opts = TextOptions(delimiter=_delimiter(spec, err), decimal=spec.decimal,
+                       comment=spec.comment, skip_rows=spec.skip_rows,
+                       header_row=spec.header_row, encoding=spec.encoding)
+    return read_table(path, raw, suffix, opts, err, sheet=spec.sheet,
+                      dataset=spec.dataset)
 
 
 def delimiter_problem(d):
@@ -505,11 +391,10 @@ def delimiter_problem(d):
     return None
 
 
-def _delimiter(spec, name, err):
+def _delimiter(spec, err):
     d = spec.delimiter
     if d is None:
-        ext = os.path.splitext(name)[1]
-        return _SUFFIX_DELIMITERS.get(ext, _WHITESPACE)
+        return None
     if not isinstance(d, str) or not d:
         raise err.spec_error(f"delimiter must be a non-empty string such as ',' or "
                              f"'whitespace', got {d!r}", sub="delimiter")
@@ -523,6 +408,9 @@ def _delimiter(spec, name, err):
         raise err.spec_error(f"delimiter {d!r} is not allowed ({why}); use a "
                              "character such as ',', ';', '|' or '\\t'",
                              sub="delimiter")
+    if len(d) != 1:
+        raise err.spec_error(f"delimiter must be one character or "
+                             f"'whitespace', got {d!r}", sub="delimiter")
     return d
 
 
@@ -631,6 +519,7 @@ def _resolve(ref, sub, table, err, role):
             if role in ("sigma", "weights"):
                 extra = (f"; for a constant {role} write a float "
                          f"({_fmt(ref)}.0)")
+            extra += table.hint(ref)
             if table.names is not None:
                 raise err.data_error(
                     f"column index {ref} is out of range: there are {table.ncols} "
@@ -646,8 +535,8 @@ def _resolve(ref, sub, table, err, role):
     if table.names is None:
         raise err.data_error(
             f"no column named {ref!r}: the file has no header row, so columns "
-            f"can only be chosen by 0-based index (0..{table.ncols - 1})",
-            line=table.line(0), sub=sub)
+            f"can only be chosen by 0-based index (0..{table.ncols - 1})"
+            f"{table.hint(ref)}", line=table.line(0), sub=sub)
     if ref in table.names:
         return table.names.index(ref)
     if isinstance(table, _InlineTable):
@@ -656,7 +545,7 @@ def _resolve(ref, sub, table, err, role):
             f"(inline columns: {', '.join(table.names)})", sub=sub)
     raise err.data_error(
         f"no column named {ref!r}{_close(ref, table.names)} "
-        f"(available columns: {', '.join(table.names)})",
+        f"(available columns: {', '.join(table.names)}){table.hint(ref)}",
         line=table.header_line, sub=sub)
 
 
@@ -714,8 +603,7 @@ def load_dataset(spec: DataSpec, base_dir=None, *, min_points: int = 1) -> Datas
         import hashlib
         sha = hashlib.sha256(raw).hexdigest()
         err.data_file = path
-        name, text = _decode(path, raw, err)
-        table = _parse_text(text, _delimiter(spec, name, err), err)
+        table = _read_file(spec, path, raw, err)
         columns = None if table.names is None else list(table.names)
 
     # columns used, in check order: x..., y, sigma, weights, sigma_x
@@ -750,6 +638,7 @@ def load_dataset(spec: DataSpec, base_dir=None, *, min_points: int = 1) -> Datas
                                  line=table.header_line or table.line(0), sub=role)
         used.append((role, role, j))
 
+    table.load(sorted({j for _, _, j in used}))
     cache = {}
     arrays = []
     for role, sub, j in used:
