@@ -30,8 +30,8 @@ text or empty (:func:`kinds`).  The rules (docs/spec.md, "Data files"):
 * Every other row before the header is skipped (the preamble); rows after
   the block without any number are skipped (the closing lines).
 
-A trailing delimiter on every row (``1.0;2.0;``) adds an empty last column,
-which is dropped.
+A trailing delimiter on every row (``1.0;2.0;``) adds empty last columns,
+which are dropped.
 """
 from __future__ import annotations
 
@@ -109,17 +109,20 @@ class Block:
     unit_names: list | None = None
     numeric: list = field(default_factory=list)
     text_cols: int = 0
+    empty_cols: int = 0
     clean: int = 0
 
     @property
     def trailing(self) -> bool:
-        """Whether every row ends with a delimiter (an empty last field)."""
-        return self.width == self.ncols + 1
+        """Whether every row ends with empty fields (a trailing delimiter)."""
+        return self.width > self.ncols
 
     def score(self):
-        """Larger is a better reading of the file (see :func:`choose`)."""
+        """Larger is a better reading of the file: more clean rows, at
+        least two numeric columns, fewer text and empty columns, a header,
+        more numeric columns."""
         return (self.clean, min(len(self.numeric), 2), -self.text_cols,
-                self.names is not None, len(self.numeric))
+                -self.empty_cols, self.names is not None, len(self.numeric))
 
 
 def _first_nonempty(kinds):
@@ -166,7 +169,7 @@ def find_block(rows, kinds, *, complete=True, header="auto", resplit=None,
         return None
     if isinstance(header, int) and not isinstance(header, bool):
         start = header + 1
-        while start < stop and NUM not in kinds[start]:
+        while start < stop and _first_nonempty(kinds[start]) != NUM:
             start += 1
         if start >= stop:
             return None
@@ -198,21 +201,33 @@ def _finish(rows, kinds, start, stop, header, *, forced, resplit, decimal):
     numeric = [j for j in range(width)
                if sum(k[j] == NUM for k in same) >= max(1, sum(k[j] == TEXT
                                                           for k in same))]
-    trailing = width >= 2 and all(k[-1] == EMPTY for k in same)
-    ncols = width - 1 if trailing else width
+    ncols = width                # trailing columns empty in every row: dropped
+    while ncols >= 2 and all(k[ncols - 1] == EMPTY for k in same):
+        ncols -= 1
     numeric = [j for j in numeric if j < ncols]
     text_cols = sum(1 for j in range(ncols) if j not in numeric and
                     any(k[j] == TEXT for k in same))
+    empty_cols = sum(1 for j in range(ncols) if all(k[j] == EMPTY
+                                                     for k in same))
     clean = sum(1 for k in block if len(k) == width and
                 all(k[j] != TEXT for j in numeric))
     out = Block(start=start, stop=stop, ncols=ncols, width=width,
-                numeric=numeric, text_cols=text_cols, clean=clean)
+                numeric=numeric, text_cols=text_cols, clean=clean,
+                empty_cols=empty_cols)
     if header is None:
         return out
     if forced:
-        fields = _fit(out, rows[header])
+        # a header given by its line may name more columns than there are
+        fields = rows[header]
+        if len(fields) > out.ncols:
+            named = [f for f in fields if f.strip()]
+            fields = named if len(named) == out.ncols else fields
+        if len(fields) < out.ncols:
+            fields = None
         if fields is None and resplit is not None:
             fields = _fit(out, resplit(header))
+        if fields is not None:
+            fields = fields[:out.ncols]
         out.header = header
         out.names = None if fields is None else [f.strip() for f in fields]
         if start == header + 2:
@@ -260,19 +275,11 @@ def _first_row_header(out, rows, kinds):
 
 
 def _fit(out, fields):
-    """``fields`` as a header of ``out`` (a trailing empty field dropped),
-    or None when the count does not match."""
-    if fields is None:
+    """``fields`` as a header of ``out`` (names over trailing empty columns
+    dropped), or None when the count does not match."""
+    if fields is None or not out.ncols <= len(fields) <= out.width:
         return None
-    if len(fields) == out.width:
-        return list(fields[:out.ncols]) if out.trailing and \
-            not fields[-1].strip() else (list(fields) if not out.trailing
-                                         else None)
-    if len(fields) == out.ncols:
-        return list(fields)
-    if len(fields) == out.ncols + 1 and not fields[-1].strip():
-        return list(fields[:-1])
-    return None
+    return list(fields[:out.ncols])
 
 
 def _header_like(out, fields, decimal):

@@ -55,7 +55,7 @@ _SUFFIX_ORDER = {
     ".tsv": ("\t", WHITESPACE, ",", ";"),
     ".tab": ("\t", WHITESPACE, ",", ";"),
 }
-_DEFAULT_ORDER = (WHITESPACE, "\t", ",", ";")
+_DEFAULT_ORDER = ("\t", WHITESPACE, ",", ";")
 _RESPLIT = re.compile(r"\t| {2,}")
 
 
@@ -205,7 +205,7 @@ class _Head:
                 raw = raw.rstrip("\r")
                 s, is_comment = _strip_comment(raw, opts.comment)
                 if is_comment and lineno == header_row:
-                    s = raw.strip()[len(opts.comment):]
+                    s = raw.strip().lstrip(opts.comment)
                 if not s.strip():
                     continue
                 self.texts.append(s)
@@ -336,7 +336,8 @@ def _no_table(head, opts, suffix):
                                   "data.skip_rows" if opts.skip_rows else ""),
                 None)
     last = head.texts[-1]
-    if head.complete and len(split_fields(last, cands[0][0])) > 1:
+    if head.complete and len(head.texts) == 1 and \
+            len(split_fields(last, cands[0][0])) > 1:
         return ("no data rows: the file has a header row but no data below "
                 f"it ({last.strip()[:40]!r}; no line holds numbers separated "
                 f"by {', '.join(tried)})", head.linenos[-1])
@@ -366,6 +367,10 @@ class TextTable(Table):
         self.numeric = b.numeric
         self.names = b.names
         lines = reading.lines
+        if self.names is not None and opts.comment and isinstance(
+                opts.header_row, int):
+            # a header given by its line may be a comment: '#x  #y'
+            self.names = [n.lstrip(opts.comment).strip() for n in self.names]
         self.header_line = None if b.header is None else lines[b.header]
         self.units_line = None if b.units is None else lines[b.units]
         self.units = b.unit_names
@@ -564,7 +569,9 @@ class TextTable(Table):
             fields = split_fields(s, self.delim)
             if all(not f.strip() for f in fields):
                 continue
-            if len(fields) != self.width:
+            if len(fields) != self.width and not (
+                    self.ncols <= len(fields) < self.width and
+                    not any(f.strip() for f in fields[self.ncols:])):
                 raise err.data_error(
                     f"expected {self.ncols} fields separated by {sep} (as in "
                     f"{where}), found {len(fields)}; every row must have the "
