@@ -737,7 +737,14 @@ def load_dataset(spec: DataSpec, base_dir=None, *, min_points: int = 1) -> Datas
 
     everything = bool(keep.all())
 
+    handed = set()
+
     def take(a):
+        """The kept values of ``a``: a new array, or ``a`` itself the first
+        time it is handed out whole (a column used twice is copied)."""
+        if everything and id(a) not in handed and a.dtype == float:
+            handed.add(id(a))
+            return a
         return np.array(a if everything else a[keep], dtype=float)
 
     x = {table.name(j): take(cache[j]) for j in xidx}

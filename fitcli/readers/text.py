@@ -271,9 +271,21 @@ def _candidates(opts, suffix):
     return out
 
 
+_BLANK = re.compile(r"\s")
+
+
 def _best(head, opts, suffix, header):
     best = None
+    texts = head.texts
+    blank = any(_BLANK.search(t) for t in texts)
+    once = set()
     for pref, (d, dec) in enumerate(_candidates(opts, suffix)):
+        if not (blank if d == WHITESPACE else any(d in t for t in texts)):
+            # a delimiter found in no line: every row is one field, as with
+            # any other such delimiter tried before (which won the tie)
+            if dec in once:
+                continue
+            once.add(dec)
         r = _Reading(head, d, dec, header)
         if r.block is None:
             continue
@@ -385,8 +397,9 @@ class TextTable(Table):
             last = lines[b.stop - 1]
             self.end_line = last + 1
             self.closing = len(lines) - b.stop
+            self.end_off = None
         else:
-            self.end_line, self.closing = self._tail(head)
+            self.end_line, self.closing, self.end_off = self._tail(head)
         self.nrows = None
         self._cache = {}
         self.lines = None
@@ -395,7 +408,9 @@ class TextTable(Table):
 
     # ------------------------------------------------------------ layout
     def _tail(self, head):
-        """``(end_line, closing)`` from the last lines of a large file."""
+        """``(end_line, closing, end_off)`` from the last lines of a large
+        file: the block's end line and byte offset, and how many closing
+        lines (without numbers) follow it."""
         buf = self.buf
         total = buf.count(b"\n") + (0 if buf.endswith(b"\n") else 1)
         off = len(buf)
@@ -404,21 +419,25 @@ class TextTable(Table):
             if p < 0:
                 break
             off = p + 1
-        lines = buf[off:].decode(self.enc).split("\n")
-        if lines and lines[-1] == "":
+        lines = buf[off:].split(b"\n")
+        if lines and lines[-1] == b"":
             lines.pop()
+        starts = [off]
+        for line in lines:
+            starts.append(starts[-1] + len(line) + 1)
         first = total - len(lines) + 1
-        end, closing = total + 1, 0
+        end, closing, end_off = total + 1, 0, len(buf)
         for k in range(len(lines) - 1, -1, -1):
-            s, _ = _strip_comment(lines[k].rstrip("\r"), self.comment)
+            text = lines[k].decode(self.enc).rstrip("\r")
+            s, _ = _strip_comment(text, self.comment)
             if not s.strip():
                 continue
             kinds = [number_kind(f, self.decimal)
                      for f in split_fields(s, self.delim)]
             if NUM in kinds or all(x == EMPTY for x in kinds):
                 break
-            end, closing = first + k, closing + 1
-        return end, closing
+            end, closing, end_off = first + k, closing + 1, starts[k]
+        return end, closing, end_off
 
     def describe_layout(self):
         """What was found, one line: ``2 columns separated by tabs from
@@ -483,9 +502,10 @@ class TextTable(Table):
         while line < self.first_line:
             off = buf.index(b"\n", off) + 1
             line += 1
-        start = off
-        end = start
-        for _ in range(self.end_line - self.first_line):
+        start = end = off
+        if self.end_off is not None:
+            return start, self.end_off
+        for _ in range(self.end_line - self.first_line):   # a small file
             nl = buf.find(b"\n", end)
             if nl < 0:
                 end = len(buf)
@@ -501,8 +521,7 @@ class TextTable(Table):
         start, end = self._region()
         arr = self._fast(start, end)
         if arr is not None:
-            nphys = self.buf.count(b"\n", start, end) + (
-                0 if end == start or self.buf[end - 1:end] == b"\n" else 1)
+            nphys = self.end_line - self.first_line
             self.nrows = arr.shape[0]
             if self.nrows == nphys:
                 self.lines = np.arange(self.first_line,
