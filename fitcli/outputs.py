@@ -477,7 +477,7 @@ def params_csv(result):
 
 
 def fit_csv(x, y, sigma, model, residual, model_stderr=None, sigma_x=None,
-            sigma_eff=None):
+            sigma_eff=None, *, chunked=False):
     """fit.csv: the independent variables (one column each, named by the
     keys of ``x``), then ``y``, ``sigma`` and ``sigma_x`` (each only when
     given), ``model`` (the
@@ -485,7 +485,7 @@ def fit_csv(x, y, sigma, model, residual, model_stderr=None, sigma_x=None,
     model, only when given; NaN where unknown) and ``sigma_eff`` (the
     effective sigma of data with x uncertainties, only when given).  All
     columns must have the same length (align the residual with the data,
-    e.g. NaN for omitted points)."""
+    e.g. NaN for omitted points).  ``chunked``: see :func:`columns_csv`."""
     cols = [(str(name), v) for name, v in x.items()]
     cols.append(("y", y))
     if sigma is not None:
@@ -498,7 +498,7 @@ def fit_csv(x, y, sigma, model, residual, model_stderr=None, sigma_x=None,
                                                 dtype=float)))
     if sigma_eff is not None:
         cols.append(("sigma_eff", np.asarray(sigma_eff, dtype=float)))
-    return columns_csv(cols, "fit.csv")
+    return columns_csv(cols, "fit.csv", chunked=chunked)
 
 
 def curve_csv(x, model, model_stderr, components=()):
@@ -513,9 +513,18 @@ def curve_csv(x, model, model_stderr, components=()):
     return columns_csv(cols, "curve.csv")
 
 
-def columns_csv(cols, what="the table"):
+#: Rows formatted at a time by a table of floats (:func:`columns_csv`).
+CSV_CHUNK_ROWS = 1 << 15
+
+
+def columns_csv(cols, what="the table", *, chunked=False):
     """A CSV of ``[(name, values)]`` columns of equal length (numbers
-    written as :func:`csv_bytes` does; ``what`` names the file in errors)."""
+    written as :func:`csv_bytes` does; ``what`` names the file in errors).
+
+    With ``chunked`` a table of float64 columns is returned as a
+    :class:`~fitcli.writes.Chunked` that formats :data:`CSV_CHUNK_ROWS`
+    rows at a time while it is written (the same bytes, without the whole
+    text in memory); other tables are bytes either way."""
     cols = [(name, np.asarray(v).ravel()) for name, v in cols]
     header = [name for name, _ in cols]
     if len(set(header)) != len(header):
@@ -526,17 +535,33 @@ def columns_csv(cols, what="the table"):
         raise ValueError(f"{what} columns have different lengths: " + ", ".join(
             f"{name}={len(v)}" for name, v in cols))
     if all(v.dtype == np.float64 for _, v in cols):
-        # the common case, column by column: a Python float's cell is its
-        # repr (see _cell), which never needs quoting
+        # the common case: a Python float's cell is its repr (see _cell),
+        # which never needs quoting
         head = csv_bytes(header, ())
-        if not len(cols[0][1]):
-            return head
-        # repr of a list of floats is the repr of each, joined in C
-        texts = [repr(v.tolist())[1:-1].split(", ") for _, v in cols]
-        body = "\n".join(map(",".join, zip(*texts)))
-        return head + body.encode("utf-8") + b"\n"
+        arrays = tuple(v for _, v in cols)
+        if chunked:
+            from .writes import Chunked
+            return Chunked(_float_rows, head, arrays)
+        return b"".join(_float_rows(head, arrays))
     rows = zip(*(v.tolist() for _, v in cols))
     return csv_bytes(header, rows)
+
+
+def _float_rows(head, arrays, step=None):
+    """``head``, then the rows of the float64 ``arrays`` as CSV text, a
+    block of rows at a time: the repr of a nested list of Python floats is
+    the repr of each float, joined in C, and ``"], ["`` and ``", "`` never
+    occur inside one."""
+    yield head
+    step = step or CSV_CHUNK_ROWS
+    n = len(arrays[0]) if arrays else 0
+    for i in range(0, n, step):
+        block = np.empty((min(step, n - i), len(arrays)))
+        for j, a in enumerate(arrays):
+            block[:, j] = a[i:i + step]
+        text = repr(block.tolist())
+        yield (text[2:-2].replace("], [", "\n").replace(", ", ",")
+               + "\n").encode("ascii")
 
 
 def _pct(p):

@@ -701,7 +701,7 @@ def _files(spec, dataset, result, outcome, method, options):
                                    y - outcome.model_values,
                                    model_stderr=_stderr_column(outcome, y),
                                    sigma_x=dataset.sigma_x,
-                                   sigma_eff=outcome.sigma_eff)
+                                   sigma_eff=outcome.sigma_eff, chunked=True)
         if outcome.curve is not None:
             files["curve.csv"] = outcome.curve.csv()
         if outcome.ci:

@@ -47,7 +47,7 @@ import threading
 from .errors import FitcliError
 from .inputs import file_kind
 
-__all__ = ["OutputError", "atomic_write", "check_output_file",
+__all__ = ["OutputError", "Chunked", "atomic_write", "check_output_file",
            "write_outputs"]
 
 
@@ -174,7 +174,43 @@ def defer_signal(signum):
     return False
 
 
+class Chunked:
+    """The contents of a file made piece by piece as it is written, so that
+    a large table is never held as one string: ``produce(*args)`` yields
+    the pieces (bytes).  Accepted wherever a file's bytes are (the whole
+    text is ``bytes(chunked)``); picklable when ``produce`` is a
+    module-level function and ``args`` are picklable, as a batch's worker
+    sends its files back."""
+
+    __slots__ = ("produce", "args")
+
+    def __init__(self, produce, *args):
+        self.produce = produce
+        self.args = args
+
+    def __iter__(self):
+        return iter(self.produce(*self.args))
+
+    def __bytes__(self):
+        return b"".join(self)
+
+    def __eq__(self, other):
+        if isinstance(other, (Chunked, bytes, bytearray)):
+            return bytes(self) == bytes(other)
+        return NotImplemented
+
+    __hash__ = None
+
+    def __getstate__(self):
+        return self.produce, self.args
+
+    def __setstate__(self, state):
+        self.produce, self.args = state
+
+
 def _as_bytes(data):
+    if isinstance(data, Chunked):
+        return data
     if isinstance(data, str):
         return data.encode("utf-8")
     if isinstance(data, (bytearray, memoryview)):
@@ -186,9 +222,10 @@ def _as_bytes(data):
 
 def _write_all(fd, data):
     """``os.write`` until every byte is written."""
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
+    for piece in (data if isinstance(data, Chunked) else (data,)):
+        view = memoryview(piece)
+        while view:
+            view = view[os.write(fd, view):]
 
 
 # ==========================================================================
@@ -364,7 +401,11 @@ def _fill(fd, data, mode, durable):
         os.close(fd)
         raise
     with fh:
-        fh.write(data)
+        if isinstance(data, Chunked):
+            for piece in data:
+                fh.write(piece)
+        else:
+            fh.write(data)
         if durable:
             fh.flush()
             os.fsync(fh.fileno())

@@ -798,6 +798,36 @@ def test_fit_csv_fast_path_equals_csv_writer(n):
             assert fit_csv(xs, y, sigma, -y, y * 1e-300) == expect
 
 
+@pytest.mark.parametrize("n", [0, 1, 6, 7, 8, 50])
+def test_fit_csv_chunked_is_the_same_bytes_a_block_at_a_time(n, monkeypatch,
+                                                             tmp_path):
+    import pickle
+
+    from fitcli.writes import Chunked
+
+    monkeypatch.setattr(outputs, "CSV_CHUNK_ROWS", 7)
+    x = np.linspace(-3, 3, n) ** 5
+    y = np.exp(x / 50)
+    y[: n // 4] = np.nan
+    args = ({"t": x}, y, np.abs(y) + 0.5, -y, y * 1e-300)
+    whole = fit_csv(*args)
+    lazy = fit_csv(*args, chunked=True)
+    assert isinstance(lazy, Chunked)
+    pieces = list(lazy)
+    assert len(pieces) == 1 + -(-n // 7)        # the header, blocks of 7 rows
+    assert b"".join(pieces) == bytes(lazy) == whole
+    assert lazy == whole and pickle.loads(pickle.dumps(lazy)) == whole
+    write_outputs(tmp_path / "set", {"fit.csv": lazy})
+    assert (tmp_path / "set" / "fit.csv").read_bytes() == whole
+    atomic_write(tmp_path / "one.csv", lazy)
+    assert (tmp_path / "one.csv").read_bytes() == whole
+
+
+def test_columns_csv_chunked_only_for_float_tables():
+    ints = outputs.columns_csv([("i", np.arange(3))], chunked=True)
+    assert ints == b"i\n0\n1\n2\n"
+
+
 def test_json_bytes_equals_json_dumps_on_random_documents():
     import random
     rng = random.Random(5)
