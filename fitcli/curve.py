@@ -106,7 +106,7 @@ def curve_grid(lo, hi, ndata=0):
 
 
 def model_curve(model_text, variable, param_names, functions, result, x,
-                *, span=None, init_values=None):
+                *, span=None, init_values=None, aliases=None):
     """The best fit of ``result`` on a fine grid (a :class:`Curve`).
 
     Parameters
@@ -126,6 +126,9 @@ def model_curve(model_text, variable, param_names, functions, result, x,
         The grid's range instead (``output.curve_range``).
     init_values : dict, optional
         Initial parameter values: the curve's ``init``.
+    aliases : dict, optional
+        Other names of the variable (see
+        :class:`fitcli.model.ExpressionModel`).
 
     Raises
     ------
@@ -143,7 +146,7 @@ def model_curve(model_text, variable, param_names, functions, result, x,
     grid = curve_grid(lo, hi, x.size)
     # a model of its own: the run's model keeps its data bound
     model = ExpressionModel(model_text, [variable], list(param_names),
-                            functions=functions)
+                            functions=functions, aliases=aliases)
     data = {variable: grid}
 
     def at(values):
@@ -157,7 +160,8 @@ def model_curve(model_text, variable, param_names, functions, result, x,
     except FitcliError:
         stderr = None
     comps = component_values(model_text, [variable], param_names, functions,
-                             result.params.valuesdict(), data, grid.shape)
+                             result.params.valuesdict(), data, grid.shape,
+                             aliases=aliases)
     init = at(dict(init_values)) if init_values is not None else None
     return Curve(x=grid, model=values, stderr=stderr,
                  components=tuple(comps), init=init)
@@ -187,18 +191,19 @@ def model_terms(text):
 
 
 def component_values(model_text, variables, param_names, functions, values,
-                     data, shape):
+                     data, shape, aliases=None):
     """``[(term, values)]``: each top-level term of ``model_text``
     evaluated at the parameter ``values`` on ``data``, broadcast to
     ``shape``; ``[]`` when the model is not a sum or a term cannot be
-    evaluated on its own."""
+    evaluated on its own.  ``aliases``: other names of the variables."""
     from .model import ExpressionModel
 
     out = []
     for term in model_terms(model_text):
         try:
             m = ExpressionModel(term, list(variables), list(param_names),
-                                functions=functions, key="model")
+                                functions=functions, key="model",
+                                aliases=aliases)
             with np.errstate(all="ignore"):
                 v = m.eval(dict(values), dict(data))
             v = np.array(np.broadcast_to(np.asarray(v, dtype=float), shape))
@@ -206,3 +211,23 @@ def component_values(model_text, variables, param_names, functions, values,
             return []
         out.append((term, v))
     return out
+
+
+def implied_aliases(model_text, variables, param_names, functions=None):
+    """The alias of a single variable in a model that was checked when it
+    was fitted (a result read back): the one name the model reads that is
+    neither a variable, a parameter, nor a function or constant, mapped to
+    the variable; ``{}`` when there is not exactly one such name."""
+    from . import expr as _expr
+    from .model import _lineshape_namespace
+
+    if len(variables) != 1:
+        return {}
+    try:
+        e = _expr.compile_expression(model_text)
+    except ExprError:
+        return {}
+    known = set(_expr.base_symbols()) | set(_lineshape_namespace()) | \
+        set(functions or ()) | set(variables) | set(param_names)
+    free = sorted(n for n in e.names - e.calls if n not in known)
+    return {free[0]: variables[0]} if len(free) == 1 else {}

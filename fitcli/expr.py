@@ -44,6 +44,7 @@ from .limits import LIMITS, limit
 __all__ = [
     "FUNCTIONS", "CONSTANTS", "Expression", "compile_expression",
     "check_names", "make_interpreter", "evaluate", "time_limit",
+    "rename_names",
     "close_matches", "MAX_LENGTH", "MAX_NODES", "MAX_DEPTH",
     "FastExpression", "compile_fast",
 ]
@@ -559,8 +560,11 @@ def check_names(expr: Expression, known, *, key=None, what="expression"):
                 f"imports, introspection or allocation; only arithmetic, the "
                 f"math functions and parameter names) in {what} {expr.text!r}",
                 key=key)
-        raise ExprError(f"unknown name {name!r} in {what} {expr.text!r}"
+        exc = ExprError(f"unknown name {name!r} in {what} {expr.text!r}"
                         + _suggest(name, known), key=key)
+        exc.unknown = name
+        exc.called = name in expr.calls
+        raise exc
     for name in sorted(expr.calls):
         if name in known and not callable(known[name]):
             raise ExprError(f"{name!r} is not a function in {what} "
@@ -777,6 +781,24 @@ def time_limit(seconds=None):
         signal.signal(signal.SIGALRM, old_handler)
         if old_timer[0] > 0:
             signal.setitimer(signal.ITIMER_REAL, *old_timer)
+
+
+def rename_names(expr: Expression, mapping) -> Expression:
+    """``expr`` with each name read that is a key of ``mapping`` read as
+    its value instead (``t`` as ``x``); the text is kept, for messages."""
+    import copy
+    import dataclasses
+
+    use = {a: b for a, b in mapping.items()
+           if a in expr.names and a not in expr.calls}
+    if not use:
+        return expr
+    node = copy.deepcopy(expr.node)
+    for sub in ast.walk(node):
+        if type(sub) is ast.Name and sub.id in use:
+            sub.id = use[sub.id]
+    names = frozenset(use.get(n, n) for n in expr.names)
+    return dataclasses.replace(expr, node=node, names=names)
 
 
 def is_valid_name(name) -> bool:

@@ -225,6 +225,11 @@ class ExpressionModel:
         ``{name: (args, body_text)}`` expression-bodied user functions.
     key : str
         Key path used in error messages (default ``'model'``).
+    aliases : dict, optional
+        ``{name: variable}``: other names of a variable (the data column's
+        own name, ``t``, for the model's ``x``).  An alias that is also a
+        parameter, a variable or a function name is ignored (that meaning
+        wins); the model is compiled with each alias read as its variable.
 
     Raises
     ------
@@ -234,7 +239,7 @@ class ExpressionModel:
     """
 
     def __init__(self, text, variables, param_names, functions=None,
-                 key="model"):
+                 key="model", aliases=None):
         self.text = text
         self.variables = list(variables)
         self.param_names = list(param_names)
@@ -271,7 +276,12 @@ class ExpressionModel:
         known = dict(namespace)
         for name in self.variables + self.param_names:
             known[name] = 0.0
+        self.aliases = {a: v for a, v in (aliases or {}).items()
+                        if a not in known and v in self.variables}
+        for name in self.aliases:
+            known[name] = 0.0
         _expr.check_names(self.expr, known, key=key, what="the model")
+        self.expr = _expr.rename_names(self.expr, self.aliases)
         self.cost = _evaluation_cost(self.expr, funcs, order, key)
         unused = [v for v in self.variables if v not in self.expr.names]
         self.unused_variables = unused

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import warnings
 from dataclasses import dataclass, field
 
@@ -28,12 +29,13 @@ from .errors import (ConfidenceWarning, DataError, EngineError, ExprError,
                      ParameterError, SpecError)
 
 __all__ = ["FitOutcome", "run_spec", "check_spec", "build_dataset",
-           "build_parameters", "build_model", "check_output_names",
+           "build_parameters", "build_model", "model_aliases",
+           "check_output_names",
            "check_output_dir", "EXIT_OK", "EXIT_NOT_CONVERGED"]
 
 from .codes import EXIT_CHECK, EXIT_OK
 from .codes import EXIT_FIT as EXIT_NOT_CONVERGED
-from .expr import time_limit
+from .expr import is_valid_name, time_limit
 from .diagnostics import diagnose
 from .uncertainty import eval_uncertainty
 
@@ -199,17 +201,104 @@ def build_parameters(spec):
     return params
 
 
-def build_model(spec, variables):
-    """The model expression bound to ``variables`` and the parameters."""
-    from .model import ExpressionModel
-
+def build_model(spec, variables, dataset=None):
+    """The model expression bound to ``variables`` and the parameters (a
+    single x variable may also be called by its column's name:
+    :func:`model_aliases`).  The compiled model is remembered (per thread,
+    for the last few specs): the datasets of a batch share it."""
+    aliases = model_aliases(spec, dataset)
     funcs = {name: (list(f.args), f.expr) for name, f in spec.functions.items()}
     try:
-        return ExpressionModel(spec.model, list(variables),
-                               list(spec.parameters), functions=funcs)
+        return _compiled_model(spec.model, tuple(variables),
+                               tuple(spec.parameters),
+                               tuple((n, tuple(a), b)
+                                     for n, (a, b) in funcs.items()),
+                               tuple(sorted(aliases.items())))
     except ExprError as exc:
         key = exc.key if exc.key and exc.key.startswith("functions.") else "model"
+        exc = _name_hint(exc, spec, variables, dataset, aliases)
         raise _relocate(exc, spec, key) from None
+
+
+_MODELS = threading.local()
+#: Compiled models remembered per thread (:func:`build_model`).
+MODEL_CACHE = 8
+
+
+def _compiled_model(text, variables, params, funcs, aliases):
+    """An ExpressionModel, from a per-thread cache.  A model holds no
+    state between evaluations but the symbols each evaluation sets, so
+    sequential fits share one; threads each compile their own."""
+    from .model import ExpressionModel
+
+    cache = getattr(_MODELS, "cache", None)
+    if cache is None:
+        cache = _MODELS.cache = {}
+    key = (text, variables, params, funcs, aliases)
+    model = cache.pop(key, None)
+    if model is None:
+        model = ExpressionModel(text, list(variables), list(params),
+                                functions={n: (list(a), b)
+                                           for n, a, b in funcs},
+                                aliases=dict(aliases))
+    cache[key] = model                  # most recent last
+    while len(cache) > MODEL_CACHE:
+        del cache[next(iter(cache))]
+    return model
+
+
+def model_aliases(spec, dataset=None):
+    """``{name: 'x'}``: the name by which the model may also call a single
+    x variable -- the x column's header name (or the inline variable's
+    name) when it is an identifier other than ``x``; ``{}`` otherwise.
+    Without ``dataset`` only a column given by name counts."""
+    if len(spec.data.variables) != 1:
+        return {}
+    if dataset is not None and len(dataset.x) == 1:
+        name = next(iter(dataset.x))
+    else:
+        name = spec.data.x[0] if spec.data.x else None
+    if isinstance(name, str) and name != "x" and is_valid_name(name):
+        return {name: spec.data.variables[0]}
+    return {}
+
+
+def _x_column_name(spec, dataset):
+    if len(spec.data.variables) != 1:
+        return None
+    if dataset is not None and len(dataset.x) == 1:
+        return next(iter(dataset.x))
+    return spec.data.x[0] if spec.data.x else None
+
+
+def _name_hint(exc, spec, variables, dataset, aliases):
+    """An unknown name in the model, with what to do about it: the x
+    column's name when it cannot be written in the model, another column
+    of the data, or a parameter to declare."""
+    name = getattr(exc, "unknown", None)
+    if name is None or getattr(exc, "called", False) or \
+            not str(exc.key or "model").startswith("model"):
+        return exc
+    xname = _x_column_name(spec, dataset)
+    columns = list(getattr(dataset, "columns", None) or ())
+    message = exc.message
+    if name in columns and name not in aliases:
+        both = ", ".join(map(str, list(spec.data.x) + [name]))
+        message = (message.split("; did you mean")[0] +
+                   f": {name!r} is a column of the data file but not an x "
+                   f"variable; list it in data.x (x: [{both}]) to use it in "
+                   "the model")
+    else:
+        hint = (f"; if it is a parameter, declare it under parameters: "
+                f"({name}: {{value: ...}})")
+        if len(variables) == 1 and isinstance(xname, str) and \
+                xname != "x" and not is_valid_name(xname):
+            hint = (f"; the x column {xname!r} is not a valid name: write x "
+                    f"for it in the model{hint}")
+        message += hint
+    out = ExprError(message, key=exc.key)
+    out.unknown = name
+    return out
 
 
 def _variables(spec, dataset):
@@ -262,7 +351,7 @@ def _prepare(spec):
     dataset = build_dataset(spec, min_points=max(1, nvarys + 1))
     if spec.fit.cost == "poisson":
         _check_counts(spec, dataset)
-    model = build_model(spec, spec.data.variables)
+    model = build_model(spec, spec.data.variables, dataset)
     data = _variables(spec, dataset)
     return params, dataset, model, data
 
@@ -773,7 +862,8 @@ def _curve(spec, dataset, result, init_values=None):
         return model_curve(spec.model, variables[0], list(spec.parameters),
                            funcs, result, dataset.x[next(iter(dataset.x))],
                            span=spec.output.curve_range,
-                           init_values=init_values)
+                           init_values=init_values,
+                           aliases=model_aliases(spec, dataset))
     except ExprError as exc:
         raise _relocate(exc, spec, "model") from None
 

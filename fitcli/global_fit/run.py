@@ -163,7 +163,7 @@ def build_global(spec):
     """
     from ..model import ExpressionModel
     from ..run import (_relocate, _variables, build_dataset,
-                       check_output_names, residual_function)
+                       check_output_names, model_aliases, residual_function)
 
     check_output_names(spec)        # no two maps writing one file
     params = _parameters(spec)
@@ -212,7 +212,8 @@ def build_global(spec):
         variables = one.data.variables
         try:
             model = ExpressionModel(text, list(variables), list(names),
-                                    functions=funcs)
+                                    functions=funcs,
+                                    aliases=model_aliases(one, dataset))
         except ExprError as exc:
             k = exc.key if exc.key and exc.key.startswith("functions.") \
                 else ("model" if key == "data" else f"{key}.model")

@@ -70,10 +70,12 @@ def run_figures(spec, dataset, result, outcome, init_values=None, *,
         if s.components and curve is None:
             funcs = {name: (list(f.args), f.expr)
                      for name, f in spec.functions.items()}
+            from ..run import model_aliases
             comps = component_values(
                 spec.model, variables, list(spec.parameters), funcs,
                 result.params.valuesdict(),
-                dict(zip(variables, dataset.x.values())), dataset.y.shape)
+                dict(zip(variables, dataset.x.values())), dataset.y.shape,
+                aliases=model_aliases(spec, dataset))
         xl, yl = _axis_labels(spec)
         stats = {"ndata": int(result.ndata), "chisqr": float(result.chisqr),
                  "redchi": float(result.redchi)}

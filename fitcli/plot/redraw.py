@@ -120,8 +120,12 @@ def _init_values(doc, variables, data, shape, functions):
                        min=float(p.get("min", "-inf")),
                        max=float(p.get("max", "inf")), expr=p.get("expr"))
         params.update_constraints()
-        model = ExpressionModel(doc["input"]["model"], variables,
-                                list(params), functions=functions)
+        from ..curve import implied_aliases
+        text = doc["input"]["model"]
+        model = ExpressionModel(text, variables, list(params),
+                                functions=functions,
+                                aliases=implied_aliases(
+                                    text, variables, list(params), functions))
         v = model.eval(params.valuesdict(), data)
         return np.array(np.broadcast_to(np.asarray(v, dtype=float), shape))
     except (FitcliError, KeyError, TypeError, ValueError):
@@ -248,9 +252,13 @@ def redraw_figures(path, *, fmt=None, components=None, size=None,
                          "drawn")
     elif s.components:
         values = {n: p.get("value") for n, p in doc["parameters"].items()}
-        comps = component_values(info.get("model") or "", variables,
-                                 list(values), functions, values, where,
-                                 y.shape)
+        from ..curve import implied_aliases
+        text = info.get("model") or ""
+        comps = component_values(text, variables, list(values), functions,
+                                 values, where, y.shape,
+                                 aliases=implied_aliases(
+                                     text, variables, list(values),
+                                     functions))
         if not comps:
             notes.append("the model is not a sum of terms that can be "
                          "evaluated on their own; no components drawn")

@@ -1,0 +1,193 @@
+"""Issue 14: real lab files and the first ten minutes.
+
+* the model may call a single x column by its own name (``t`` as well as
+  ``x``), with messages that say to write ``x`` or to declare a parameter;
+* the datasets of a batch share one compiled model.
+"""
+import csv
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import fitcli.model
+import fitcli.run
+from fitcli.cli import main
+
+ENV = {"NO_COLOR": "1"}
+
+
+def invoke(args, **kws):
+    return CliRunner().invoke(main, [str(a) for a in args], env=ENV,
+                              prog_name="fitcli", **kws)
+
+
+def one_line_error(result, code=2):
+    assert result.exit_code == code, (result.exit_code, result.stdout,
+                                      result.stderr)
+    assert result.stdout == "" and "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    return lines[0]
+
+
+def _decay(path, header=("t", "y", "temp"), sep=",", n=40, seed=1):
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0, 5, n)
+    y = 3 * np.exp(-t / 1.5) + 0.2 + rng.normal(0, 0.01, n)
+    rows = [sep.join(header)]
+    rows += [sep.join(repr(float(v)) for v in (a, b, 2 * a))
+             for a, b in zip(t, y)]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def _spec(tmp_path, text, name="s.yaml"):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def _params(out):
+    with open(out / "params.csv") as fh:
+        return {r["name"]: float(r["value"]) for r in csv.DictReader(fh)}
+
+
+# ============================================== the column's own name
+@pytest.mark.parametrize("model", ["a*exp(-t/tau) + c", "a*exp(-x/tau) + c",
+                                   "a*exp(-t/tau) + c + 0*x"])
+def test_model_uses_the_x_column_name_or_x(tmp_path, model):
+    _decay(tmp_path / "d.csv")
+    spec = _spec(tmp_path, "data: {file: d.csv, x: t, y: y}\n"
+                 f"model: {model}\nparameters: {{a: 1, tau: 1, c: 0}}\n")
+    res = invoke(["run", spec, "-q", "-o", tmp_path / "out"])
+    assert res.exit_code == 0, res.stderr
+    p = _params(tmp_path / "out")
+    assert p["tau"] == pytest.approx(1.5, rel=0.02)
+    with open(tmp_path / "out" / "fit.csv") as fh:
+        assert next(csv.reader(fh))[0] == "x"
+    with open(tmp_path / "out" / "curve.csv") as fh:
+        head = next(csv.reader(fh))
+    # components keep the text as written
+    assert head[3] == ("a * exp(-t / tau)" if "-t" in model
+                       else "a * exp(-x / tau)")
+
+
+def test_x_by_index_takes_the_header_name(tmp_path):
+    _decay(tmp_path / "d.csv", header=("time", "y", "temp"))
+    spec = _spec(tmp_path, "data: {file: d.csv, x: 0, y: 1}\n"
+                 "model: a*exp(-time/tau) + c\n"
+                 "parameters: {a: 1, tau: 1, c: 0}\n")
+    res = invoke(["run", spec, "-q", "-o", tmp_path / "out"])
+    assert res.exit_code == 0, res.stderr
+
+
+def test_inline_variable_name(tmp_path):
+    spec = _spec(tmp_path, "data:\n  x: {t: [0, 1, 2, 3]}\n"
+                 "  y: [1.0, 2.1, 2.9, 4.2]\n"
+                 "model: a*t + b\nparameters: {a: 1, b: 0}\n")
+    res = invoke(["run", spec, "-q", "-o", tmp_path / "out"])
+    assert res.exit_code == 0, res.stderr
+    assert _params(tmp_path / "out")["a"] == pytest.approx(1.04, abs=0.01)
+
+
+def test_a_parameter_of_the_column_name_wins(tmp_path):
+    # a column named like a parameter: the name means the parameter
+    _decay(tmp_path / "d.csv", header=("c", "y", "temp"))
+    spec = _spec(tmp_path, "data: {file: d.csv, x: c, y: y}\n"
+                 "model: a*exp(-x/tau) + c\n"
+                 "parameters: {a: 1, tau: 1, c: 0}\n")
+    res = invoke(["run", spec, "-q", "-o", tmp_path / "out"])
+    assert res.exit_code == 0, res.stderr
+    assert _params(tmp_path / "out")["c"] == pytest.approx(0.2, abs=0.02)
+
+
+def test_redraw_of_a_model_using_the_column_name(tmp_path):
+    pytest.importorskip("matplotlib")
+    _decay(tmp_path / "d.csv")
+    spec = _spec(tmp_path, "data: {file: d.csv, x: t, y: y}\n"
+                 "model: a*exp(-t/tau) + c\n"
+                 "parameters: {a: 1, tau: 1, c: 0}\n")
+    assert invoke(["run", spec, "-q", "-o", tmp_path / "out"]).exit_code == 0
+    from fitcli.curve import implied_aliases
+    assert implied_aliases("a*exp(-t/tau) + c", ["x"], ["a", "tau", "c"]) \
+        == {"t": "x"}
+    assert implied_aliases("a*exp(-x/tau) + c", ["x"], ["a", "tau", "c"]) \
+        == {}
+    res = invoke(["plot", tmp_path / "out", "--components", "--initial", "-o",
+                  tmp_path / "fig.png"])
+    assert res.exit_code == 0, res.stderr
+    assert "not drawn" not in res.stderr
+
+
+def test_undeclared_name_says_declare_it_under_parameters(tmp_path):
+    _decay(tmp_path / "d.csv")
+    spec = _spec(tmp_path, "data: {file: d.csv, x: t, y: y}\n"
+                 "model: a*exp(-t/tau) + k\n"
+                 "parameters: {a: 1, tau: 1, c: 0}\n")
+    line = one_line_error(invoke(["run", spec, "-q", "-o", tmp_path / "o"]))
+    assert line.endswith("s.yaml:2:1: model: unknown name 'k' in the model "
+                         "'a*exp(-t/tau) + k'; if it is a parameter, declare "
+                         "it under parameters: (k: {value: ...})")
+    # check says the same
+    assert one_line_error(invoke(["check", spec])) == line
+
+
+def test_another_column_says_list_it_in_data_x(tmp_path):
+    _decay(tmp_path / "d.csv")
+    spec = _spec(tmp_path, "data: {file: d.csv, x: t, y: y}\n"
+                 "model: a*exp(-t/tau) + c*temp\n"
+                 "parameters: {a: 1, tau: 1, c: 0}\n")
+    line = one_line_error(invoke(["run", spec, "-q", "-o", tmp_path / "o"]))
+    assert "'temp' is a column of the data file but not an x variable; " \
+        "list it in data.x (x: [t, temp])" in line
+    assert "did you mean" not in line
+
+
+def test_a_column_name_that_is_no_identifier_says_write_x(tmp_path):
+    _decay(tmp_path / "xrd.txt", header=("2theta (deg)", "Intensity (counts)",
+                                         "other"), sep="\t")
+    spec = _spec(tmp_path, "data: {file: xrd.txt, x: 0, y: 1}\n"
+                 "model: a*exp(-theta/tau) + c\n"
+                 "parameters: {a: 1, tau: 1, c: 0}\n")
+    line = one_line_error(invoke(["run", spec, "-q", "-o", tmp_path / "o"]))
+    assert "unknown name 'theta'" in line
+    assert "the x column '2theta (deg)' is not a valid name: write x for it " \
+        "in the model" in line
+
+
+def test_an_unknown_function_keeps_its_message(tmp_path):
+    _decay(tmp_path / "d.csv")
+    spec = _spec(tmp_path, "data: {file: d.csv, x: t, y: y}\n"
+                 "model: gauss(t, a, tau, c)\n"
+                 "parameters: {a: 1, tau: 1, c: 0}\n")
+    line = one_line_error(invoke(["run", spec, "-q", "-o", tmp_path / "o"]))
+    assert line.endswith("did you mean 'gaussian'?")
+
+
+# =============================================== one compiled model per batch
+def test_batch_compiles_the_model_once(tmp_path, monkeypatch):
+    for i in range(4):
+        _decay(tmp_path / f"run{i}.csv", seed=i)
+    spec = _spec(tmp_path, "data: {file: 'run*.csv', x: t, y: y}\n"
+                 "model: a*exp(-t/tau) + c\n"
+                 "parameters: {a: 1, tau: 1, c: 0}\n"
+                 # the single-fit path (the batched engine compiles once
+                 # by design)
+                 "fit: {batched: false}\n")
+    made = []
+    real = fitcli.model.ExpressionModel.__init__
+
+    def counting(self, text, *a, **k):
+        made.append(text)
+        real(self, text, *a, **k)
+
+    monkeypatch.setattr(fitcli.model.ExpressionModel, "__init__", counting)
+    monkeypatch.setattr(fitcli.run, "_MODELS", type(fitcli.run._MODELS)())
+    res = invoke(["run", spec, "-q", "--jobs", "1", "-o", tmp_path / "out"])
+    assert res.exit_code == 0, res.stderr
+    # the fit's model once; model_curve and its components build their own
+    assert made.count("a*exp(-t/tau) + c") == 1 + 4
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert len(summary["datasets"]) == 4
