@@ -1167,7 +1167,8 @@ _TEMPLATES = {
 @click.option("--model", "model", type=click.Choice(sorted(_TEMPLATES)),
               default="gaussian", show_default=True, help="Starter model.")
 @click.option("--data", "data_file", type=_Path(),
-              help="Data file to fit (its first two columns are used).")
+              help="Data file to fit (its first two columns are used); the "
+              "starting values are estimated from it.")
 @click.option("-o", "--output", "out_file", type=_Path(dir_okay=False),
               help="Write the spec to this file instead of stdout.")
 def init(model, data_file, out_file):
@@ -1178,7 +1179,10 @@ def init(model, data_file, out_file):
       fitcli init --model exponential --data decay.csv -o decay.yaml
     """
     def body():
-        text = _starter_spec(model, data_file, out_file)
+        try:
+            text = _starter_spec(model, data_file, out_file)
+        except Exception as exc:  # noqa: BLE001
+            return _say_error(exc, False)
         if out_file is None:
             click.echo(text, nl=False)
             return EXIT_OK
@@ -1198,18 +1202,69 @@ def init(model, data_file, out_file):
     _guarded(body)
 
 
+def _yaml_number(v):
+    """A float as YAML 1.1 reads it back as a number (``1.0e-05``, not
+    ``1e-05``), 6 significant digits."""
+    text = f"{v:.6g}"
+    mant, e, exp = text.partition("e")
+    if e and "." not in mant:
+        text = f"{mant}.0e{exp}"
+    return text
+
+
+def _started(template, value):
+    """A template's parameter entry with the starting value ``value`` (a
+    lower bound of 0 dropped when the value is negative: a dip)."""
+    import re
+    num = _yaml_number(value)
+    if not template.startswith("{"):
+        return num
+    text = re.sub(r"value: [^,}]+", f"value: {num}", template)
+    if value < 0:
+        text = re.sub(r", min: 0(?=[,}])", "", text)
+    low = re.search(r"min: ([0-9.eE+-]+)", text)
+    if low and value > 0 and float(low.group(1)) >= value:
+        # a floor for a width, in the units of the data
+        text = text.replace(low.group(0), f"min: {_yaml_number(value / 100)}")
+    return text
+
+
 def _starter_spec(model, data_file, out_file):
     expr, params, sample = _TEMPLATES[model]
     lines = [f"title: {model} fit", "data:"]
     if data_file:
+        from .data import DataSpec, load_dataset
+        from .errors import SpecError
+        from .guess import guess_values
+
+        if not os.path.isfile(data_file):
+            raise SpecError(f"no such file: {data_file}", key="--data")
+        ds = load_dataset(DataSpec(file=os.path.abspath(data_file), x=0, y=1),
+                          min_points=2)
+        xs = next(iter(ds.x.values()))
+        guess = guess_values(expr, xs, ds.y, params)
+        params = {name: _started(val, guess.values[name])
+                  if name in guess.values else val
+                  for name, val in params.items()}
         rel = data_file
         if out_file:
             rel = os.path.relpath(os.path.abspath(data_file),
                                   os.path.dirname(os.path.abspath(out_file)))
-        lines += [f"  file: {rel}", "  x: 0          # column name or 0-based index",
-                  "  y: 1",
+        names = list(ds.columns or ())
+        xn = f"{names[0]!r}; " if names else ""
+        yn = f"          # {names[1]!r}" if len(names) > 1 else ""
+        lines += [f"  file: {rel}",
+                  f"  x: 0          # {xn}column name or 0-based index",
+                  f"  y: 1{yn}",
                   "  # sigma: 2     # uncertainty column; 0.5 = the same for "
                   "every point"]
+        found = (f"{ds.n_points} points, x from {_yaml_number(xs.min())} to "
+                 f"{_yaml_number(xs.max())}")
+        for i, p in enumerate(guess.peaks, 1):
+            found += (f"; peak {i} at {_yaml_number(p.center)} (height "
+                      f"{_yaml_number(p.height)}, FWHM "
+                      f"{_yaml_number(p.fwhm)})")
+        lines.insert(1, f"# starting values from the data: {found}")
     else:
         lines += ["  # sample data: replace with `file: yourdata.csv`, `x:` and `y:`",
                   f"  x: {_INIT_X}", f"  y: {sample}"]

@@ -191,3 +191,74 @@ def test_batch_compiles_the_model_once(tmp_path, monkeypatch):
     assert made.count("a*exp(-t/tau) + c") == 1 + 4
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert len(summary["datasets"]) == 4
+
+
+# ================================================= init --data: values from it
+def _xrd(path, seed=5):
+    """The issue's export: five metadata lines, a blank line, a tab header
+    with units, 1001 rows, a trailing blank line."""
+    rng = np.random.default_rng(seed)
+    x = np.linspace(20, 40, 1001)
+    y = 300 * np.exp(-(x - 30.2) ** 2 / (2 * 0.6 ** 2)) + 50 + \
+        rng.normal(0, 5, x.size)
+    head = ("Instrument: Bruker D8 Advance\nSample: S1\nDate: 2024-01-01\n"
+            "Operator: lab\nWavelength: 1.5406\n\n"
+            "2theta (deg)\tIntensity (counts)\n")
+    path.write_text(head + "".join(f"{a:.3f}\t{b:.1f}\n" for a, b in zip(x, y))
+                    + "\n")
+    return path
+
+
+def test_init_data_starting_values_converge_on_an_xrd_export(tmp_path):
+    _xrd(tmp_path / "scan.txt")
+    spec = tmp_path / "scan.yaml"
+    res = invoke(["init", "--data", tmp_path / "scan.txt", "--model",
+                  "gaussian", "-o", spec])
+    assert res.exit_code == 0, res.stderr
+    text = spec.read_text()
+    assert "# starting values from the data: 1001 points, x from 20 to 40; " \
+        "peak 1 at 30." in text
+    assert "x: 0          # '2theta (deg)'" in text
+    cen = float(text.split("  cen: ")[1].split()[0])
+    assert cen == pytest.approx(30.2, abs=0.05)
+    res = invoke(["run", spec, "-q", "-o", tmp_path / "out"])
+    assert res.exit_code == 0, res.stderr
+    p = _params(tmp_path / "out")
+    assert p["cen"] == pytest.approx(30.2, abs=0.01)
+    assert p["wid"] == pytest.approx(0.6, rel=0.02)
+
+
+_SHAPES = {
+    "lorentzian": lambda x: 20 / np.pi * 0.5 / ((x - 31) ** 2 + 0.25) + 3,
+    "voigt": lambda x: 300 * np.exp(-(x - 24) ** 2 / 2) + 10,
+    "exponential": lambda x: 4 * np.exp(-(x - 20) / 3) + 1,
+    "linear": lambda x: -0.5 * x + 30,
+    "sine": lambda x: 2 * np.sin(1.7 * x + 0.4) + 1,
+    "logistic": lambda x: 5 / (1 + np.exp(-(x - 27) / 0.8)) + 2,
+}
+
+
+@pytest.mark.parametrize("model", sorted(_SHAPES))
+def test_init_data_for_each_model_converges(tmp_path, model):
+    rng = np.random.default_rng(8)
+    x = np.linspace(20, 40, 400)
+    y = _SHAPES[model](x) + rng.normal(0, 0.05, x.size)
+    (tmp_path / "d.csv").write_text(
+        "x,y\n" + "".join(f"{a!r},{b!r}\n" for a, b in zip(x.tolist(),
+                                                         y.tolist())))
+    spec = tmp_path / "s.yaml"
+    assert invoke(["init", "--data", tmp_path / "d.csv", "--model", model,
+                   "-o", spec]).exit_code == 0
+    res = invoke(["run", spec, "-q", "--no-confidence", "-o",
+                  tmp_path / "out"])
+    assert res.exit_code == 0, (res.stderr, spec.read_text())
+    doc = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert doc["fit"]["redchi"] < 2 * 0.05 ** 2
+
+
+def test_init_data_errors_are_one_line(tmp_path):
+    line = one_line_error(invoke(["init", "--data", tmp_path / "none.csv"]))
+    assert line == f"Error: --data: no such file: {tmp_path / 'none.csv'}"
+    (tmp_path / "t.csv").write_text("a,b\nx,y\n")
+    line = one_line_error(invoke(["init", "--data", tmp_path / "t.csv"]))
+    assert "no rows of numbers found" in line
