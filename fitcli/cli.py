@@ -282,6 +282,13 @@ def _plot_layer(options):
     return command_line_layer(given, labels=labels)
 
 
+#: ``run --baseline``: parameter values may move this many standard
+#: errors.  A re-run of the same fit on another machine moves them by
+#: about 1e-8 of one; changing one point of the data by 2 sigma moves
+#: them by a fair fraction of one.
+BASELINE_SIGMAS = 0.01
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]},
              epilog=EXIT_CODES)
 @click.version_option(None, "--version", package_name="fitcli",
@@ -345,8 +352,14 @@ def main():
                    "drift.")
 @click.option("--update-baseline", is_flag=True,
               help="Write the results to --baseline instead of comparing.")
+@click.option("--sigmas", type=click.FloatRange(min=0),
+              default=BASELINE_SIGMAS, show_default=True,
+              help="--baseline: parameter values may move this many of the "
+                   "baseline's standard errors (0: compare them by "
+                   "--rtol/--atol instead).")
 @click.option("--rtol", type=click.FloatRange(min=0), default=1e-6,
-              show_default=True, help="Relative tolerance for --baseline.")
+              show_default=True, help="Relative tolerance for --baseline "
+              "(chi-square, standard errors, values without one).")
 @click.option("--atol", type=click.FloatRange(min=0), default=0.0,
               show_default=True, help="Absolute tolerance for --baseline.")
 @click.option("--junit", "junit", type=_Path(dir_okay=False),
@@ -359,7 +372,7 @@ def main():
 @_plot_options
 def run(specs, out_dir, data_files, jobs, warm_start, cluster, ship_data,
         incremental, engine, strict, sets, no_confidence, plot, baseline,
-        update_baseline, rtol, atol, junit, quiet, as_json, debug,
+        update_baseline, sigmas, rtol, atol, junit, quiet, as_json, debug,
         **plot_options):
     """Fit each SPEC and write report.txt, result.json, params.csv, fit.csv
     (and ci.csv, ci2d_X_Y.csv when asked; fit.png with --plot) into its
@@ -419,7 +432,7 @@ def run(specs, out_dir, data_files, jobs, warm_start, cluster, ship_data,
                 if baseline:
                     bcode, diff = _baseline(doc, baseline, sub,
                                             update_baseline, rtol, atol,
-                                            quiet)
+                                            quiet, sigmas or None)
                     cases.append(Case("baseline", bcode, "baseline",
                                       "differs from the baseline" if bcode
                                       else "", diff))
@@ -744,7 +757,13 @@ def _baseline_path(baseline, subfolder, doc):
     return os.path.join(baseline, name)
 
 
-def _baseline(doc, baseline, subfolder, update, rtol, atol, quiet):
+def _tolerances(rtol, atol, sigmas):
+    return f"rtol={rtol:g}, atol={atol:g}" + (
+        f", {sigmas:g} sigma for parameter values" if sigmas else "")
+
+
+def _baseline(doc, baseline, subfolder, update, rtol, atol, quiet,
+              sigmas=None):
     """Compare ``doc`` with the baseline, or write it; returns (exit code
     0 or 3, the table of differences or '')."""
     from .errors import SpecError
@@ -762,12 +781,13 @@ def _baseline(doc, baseline, subfolder, update, rtol, atol, quiet):
     if not os.path.exists(path):
         raise SpecError(f"baseline {path} does not exist; create it with "
                         "--update-baseline", key="--baseline")
-    checks = compare_documents(doc, load_document(path), rtol=rtol, atol=atol)
+    checks = compare_documents(doc, load_document(path), rtol=rtol, atol=atol,
+                               sigmas=sigmas)
     failed = [c for c in checks if not c.ok]
     if failed:
         table = format_checks(failed)
         click.echo(f"baseline {path}: {len(failed)} difference(s) beyond "
-                   f"rtol={rtol:g}, atol={atol:g}:\n{table}", err=True)
+                   f"{_tolerances(rtol, atol, sigmas)}:\n{table}", err=True)
         return EXIT_CHECK, table
     if not quiet:
         click.echo(f"baseline {path}: matches ({len(checks)} checks)",
@@ -793,6 +813,10 @@ def _param_tolerances(items):
 @main.command()
 @click.argument("result", type=_Path())
 @click.argument("baseline", type=_Path())
+@click.option("--sigmas", type=click.FloatRange(min=0), default=None,
+              help="Parameter values may move this many of the baseline's "
+                   "standard errors (instead of --rtol/--atol; e.g. "
+                   f"{BASELINE_SIGMAS:g}, the default of run --baseline).")
 @click.option("--rtol", type=click.FloatRange(min=0), default=1e-6,
               show_default=True, help="Relative tolerance.")
 @click.option("--atol", type=click.FloatRange(min=0), default=0.0,
@@ -805,14 +829,16 @@ def _param_tolerances(items):
               help="Print every check as JSON ({\"passed\", \"checks\"}) "
                    "instead of the table.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
-def compare(result, baseline, rtol, atol, params, quiet, as_json, debug):
+def compare(result, baseline, sigmas, rtol, atol, params, quiet, as_json,
+            debug):
     """Compare RESULT with BASELINE (two result.json or two summary.json
-    files, row by row); exit 0 when they agree within the tolerances, 3
-    when they do not.
+    files, row by row, or the output directories holding them); exit 0
+    when they agree within the tolerances, 3 when they do not.
 
     \b
-    Example:
+    Examples:
       fitcli compare results/peaks/result.json baselines/peaks/result.json --param amp1=1e-3
+      fitcli compare results/peaks baselines/peaks --sigmas 0.01
     """
     param_tol = _param_tolerances(params)
 
@@ -821,7 +847,8 @@ def compare(result, baseline, rtol, atol, params, quiet, as_json, debug):
         try:
             checks = compare_documents(load_document(result),
                                        load_document(baseline), rtol=rtol,
-                                       atol=atol, param_tol=param_tol)
+                                       atol=atol, param_tol=param_tol,
+                                       sigmas=sigmas or None)
         except Exception as exc:  # noqa: BLE001
             return _say_error(exc, debug)
         failed = [c for c in checks if not c.ok]
@@ -837,7 +864,7 @@ def compare(result, baseline, rtol, atol, params, quiet, as_json, debug):
             return EXIT_CHECK
         if not quiet:
             click.echo(f"{result} matches {baseline} ({len(checks)} checks, "
-                       f"rtol={rtol:g}, atol={atol:g})")
+                       f"{_tolerances(rtol, atol, sigmas)})")
         return EXIT_OK
 
     _guarded(body)

@@ -35,7 +35,8 @@ from dataclasses import asdict, dataclass
 from .errors import DataError, FitcliError
 
 __all__ = ["Check", "check_expect", "expect_document", "compare_documents",
-           "load_document", "format_checks", "RESULT_FORMAT",
+           "load_document", "document_path", "format_checks",
+           "RESULT_FORMAT",
            "SUMMARY_FORMAT", "DOCUMENT_VERSION"]
 
 RESULT_FORMAT = "fitcli.result"
@@ -639,8 +640,29 @@ def _json_int(text):
     return int(text)
 
 
+def document_path(path) -> str:
+    """``path``, or for a directory the result.json (else summary.json) in
+    it: what a run wrote there.
+
+    Raises
+    ------
+    DataError
+        A directory holding neither.
+    """
+    source = os.fspath(path)
+    if os.path.isdir(source):
+        for name in ("result.json", "summary.json"):
+            candidate = os.path.join(source, name)
+            if os.path.exists(candidate):
+                return candidate
+        raise DataError("no result.json or summary.json in this folder (a "
+                        "fitcli output directory holds one)", file=source)
+    return source
+
+
 def load_document(path) -> dict:
-    """Read a result.json or summary.json.
+    """Read a result.json or summary.json (``path`` may be the directory
+    holding it: :func:`document_path`).
 
     Returns the parsed JSON object after checking that it is a fitcli
     result or summary (format and version 1) with the fields
@@ -656,7 +678,7 @@ def load_document(path) -> dict:
     from .inputs import read_limited
     from .limits import LimitError
 
-    source = os.fspath(path)
+    source = document_path(path)
     try:
         raw = read_limited(source, "MAX_DOCUMENT_BYTES", "the document")
     except OSError as exc:

@@ -262,3 +262,71 @@ def test_init_data_errors_are_one_line(tmp_path):
     (tmp_path / "t.csv").write_text("a,b\nx,y\n")
     line = one_line_error(invoke(["init", "--data", tmp_path / "t.csv"]))
     assert "no rows of numbers found" in line
+
+
+# ============================================ baselines in standard errors
+def _sigma_data(path, bump=0.0):
+    rng = np.random.default_rng(21)
+    t = np.linspace(0, 5, 60)
+    y = 3 * np.exp(-t / 1.5) + 0.2 + rng.normal(0, 0.01, t.size)
+    y[30] += bump
+    path.write_text("t,y,s\n" + "".join(
+        f"{a!r},{b!r},0.01\n" for a, b in zip(t.tolist(), y.tolist())))
+
+
+def test_baseline_default_is_in_standard_errors(tmp_path):
+    _sigma_data(tmp_path / "d.csv")
+    spec = _spec(tmp_path, "data: {file: d.csv, x: t, y: y, sigma: s}\n"
+                 "model: a*exp(-t/tau) + c\n"
+                 "parameters: {a: 1, tau: 1, c: 0}\n")
+    base = tmp_path / "base"
+    res = invoke(["run", spec, "-q", "-o", tmp_path / "o", "--baseline", base,
+                  "--update-baseline"])
+    assert res.exit_code == 0, res.stderr
+    # the same fit again (another engine path would differ by ~1e-8 sigma)
+    res = invoke(["run", spec, "-q", "-o", tmp_path / "o", "--baseline", base])
+    assert (res.exit_code, res.stderr) == (0, "")
+    # one point moved by 2 sigma: a real change
+    _sigma_data(tmp_path / "d.csv", bump=0.02)
+    res = invoke(["run", spec, "-q", "-o", tmp_path / "o", "--baseline", base])
+    assert res.exit_code == 3
+    head = res.stderr.splitlines()[0]
+    assert "beyond rtol=1e-06, atol=0, 0.01 sigma for parameter values:" \
+        in head
+    rows = [r for r in res.stderr.splitlines() if r.startswith("params.")
+            and ".value" in r]
+    assert rows and all("(0.01 sigma)" in r and "sigma" in r.split()[-1]
+                        for r in rows)
+    assert any("off by" in r for r in rows)
+    # --sigmas 0: values by --rtol again
+    res = invoke(["run", spec, "-q", "-o", tmp_path / "o", "--baseline", base,
+                  "--sigmas", "0"])
+    assert res.exit_code == 3 and "sigma" not in res.stderr.splitlines()[0]
+
+
+def test_compare_accepts_result_directories(tmp_path):
+    _sigma_data(tmp_path / "d.csv")
+    spec = _spec(tmp_path, "data: {file: d.csv, x: t, y: y, sigma: s}\n"
+                 "model: a*exp(-t/tau) + c\n"
+                 "parameters: {a: 1, tau: 1, c: 0}\n")
+    assert invoke(["run", spec, "-q", "-o", tmp_path / "one"]).exit_code == 0
+    assert invoke(["run", spec, "-q", "-o", tmp_path / "two"]).exit_code == 0
+    res = invoke(["compare", tmp_path / "one", tmp_path / "two"])
+    assert res.exit_code == 0, res.stderr
+    assert "matches" in res.stdout and "rtol=1e-06, atol=0)" in res.stdout
+    res = invoke(["compare", tmp_path / "one", tmp_path / "two" /
+                  "result.json", "--sigmas", "0.01"])
+    assert res.exit_code == 0
+    assert "0.01 sigma for parameter values" in res.stdout
+    _sigma_data(tmp_path / "d.csv", bump=0.02)
+    assert invoke(["run", spec, "-q", "-o", tmp_path / "two"]).exit_code == 0
+    res = invoke(["compare", tmp_path / "two", tmp_path / "one", "--sigmas",
+                  "0.01"])
+    assert res.exit_code == 3
+    assert "off by" in res.stdout
+    (tmp_path / "empty").mkdir()
+    line = one_line_error(invoke(["compare", tmp_path / "one",
+                                  tmp_path / "empty"]))
+    assert line == (f"Error: {tmp_path / 'empty'}: no result.json or "
+                    "summary.json in this folder (a fitcli output directory "
+                    "holds one)")
