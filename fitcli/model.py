@@ -209,6 +209,22 @@ def _evaluation_cost(expr, functions, order, key):
     return total
 
 
+def column_aliases(spec, dataset=None):
+    """``{name: 'x'}``: the name by which the model may also call a single
+    x variable -- the x column's header name (or the inline variable's
+    name) when it is an identifier other than ``x``; ``{}`` otherwise.
+    Without ``dataset`` only a column given by name counts."""
+    if len(spec.data.variables) != 1:
+        return {}
+    if dataset is not None and len(dataset.x) == 1:
+        name = next(iter(dataset.x))
+    else:
+        name = spec.data.x[0] if spec.data.x else None
+    if isinstance(name, str) and name != "x" and _expr.is_valid_name(name):
+        return {name: spec.data.variables[0]}
+    return {}
+
+
 class ExpressionModel:
     """A model expression bound to variable and parameter names.
 

@@ -36,6 +36,7 @@ __all__ = ["FitOutcome", "run_spec", "check_spec", "build_dataset",
 from .codes import EXIT_CHECK, EXIT_OK
 from .codes import EXIT_FIT as EXIT_NOT_CONVERGED
 from .expr import is_valid_name, time_limit
+from .model import column_aliases as model_aliases
 from .diagnostics import diagnose
 from .uncertainty import eval_uncertainty
 
@@ -245,22 +246,6 @@ def _compiled_model(text, variables, params, funcs, aliases):
     while len(cache) > MODEL_CACHE:
         del cache[next(iter(cache))]
     return model
-
-
-def model_aliases(spec, dataset=None):
-    """``{name: 'x'}``: the name by which the model may also call a single
-    x variable -- the x column's header name (or the inline variable's
-    name) when it is an identifier other than ``x``; ``{}`` otherwise.
-    Without ``dataset`` only a column given by name counts."""
-    if len(spec.data.variables) != 1:
-        return {}
-    if dataset is not None and len(dataset.x) == 1:
-        name = next(iter(dataset.x))
-    else:
-        name = spec.data.x[0] if spec.data.x else None
-    if isinstance(name, str) and name != "x" and is_valid_name(name):
-        return {name: spec.data.variables[0]}
-    return {}
 
 
 def _x_column_name(spec, dataset):

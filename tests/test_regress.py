@@ -554,8 +554,10 @@ def test_load_missing_file_and_directory(tmp_path):
     assert exc.message == "cannot read: No such file or directory"
     assert str(exc) == f"{tmp_path / 'nope.json'}: cannot read: No such " \
         "file or directory"
-    assert _load_error(tmp_path).message.startswith("cannot read: it is a "
-                                                    "directory")
+    # a directory: the result.json or summary.json in it (issue 14)
+    assert _load_error(tmp_path).message == (
+        "no result.json or summary.json in this folder (a fitcli output "
+        "directory holds one)")
 
 
 def test_load_invalid_json_has_line_and_column(tmp_path):

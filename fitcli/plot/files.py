@@ -70,7 +70,7 @@ def run_figures(spec, dataset, result, outcome, init_values=None, *,
         if s.components and curve is None:
             funcs = {name: (list(f.args), f.expr)
                      for name, f in spec.functions.items()}
-            from ..run import model_aliases
+            from ..model import column_aliases as model_aliases
             comps = component_values(
                 spec.model, variables, list(spec.parameters), funcs,
                 result.params.valuesdict(),
