@@ -224,6 +224,9 @@ def build_model(spec, variables, dataset=None):
 _MODELS = threading.local()
 #: Compiled models remembered per thread (:func:`build_model`).
 MODEL_CACHE = 8
+#: The limits (fitcli.limits) that compiling a model checks.
+_COMPILE_LIMITS = ("MAX_EVAL_COST", "MAX_EVAL_DEPTH", "MAX_EXPR_LENGTH",
+                   "MAX_EXPR_NODES", "MAX_EXPR_DEPTH")
 
 
 def _compiled_model(text, variables, params, funcs, aliases):
@@ -232,10 +235,16 @@ def _compiled_model(text, variables, params, funcs, aliases):
     sequential fits share one; threads each compile their own."""
     from .model import ExpressionModel
 
+    from .limits import limit
+
     cache = getattr(_MODELS, "cache", None)
     if cache is None:
         cache = _MODELS.cache = {}
-    key = (text, variables, params, funcs, aliases)
+    # the limits that compiling checks are part of the key: a model
+    # compiled under other limits (FITCLI_MAX_*) is checked again, and a
+    # bad limit variable is reported as on the first compilation
+    bounds = tuple(limit(name) for name in _COMPILE_LIMITS)
+    key = (text, variables, params, funcs, aliases, bounds)
     model = cache.pop(key, None)
     if model is None:
         model = ExpressionModel(text, list(variables), list(params),
