@@ -43,13 +43,18 @@ from .errors import DataError
 from .readers.table import Table
 
 __all__ = ["DataSpec", "Dataset", "SigmaModel", "PoissonSigma", "load_dataset",
-           "NAN_POLICIES"]
+           "NAN_POLICIES", "READING_KEYS"]
 
 #: Accepted values of ``DataSpec.nan_policy``.  ``'propagate'`` keeps
 #: non-finite rows (the minimizer then decides what to do with them).
 NAN_POLICIES = ("raise", "omit", "propagate")
 
 _WHITESPACE = "whitespace"
+
+#: The ``data:`` keys (and DataSpec fields) that say how to read a file,
+#: besides ``delimiter``: passed from a spec to the readers as they are.
+READING_KEYS = ("decimal", "comment", "skip_rows", "header_row", "encoding",
+                "sheet", "dataset")
 
 
 @dataclass(frozen=True)
@@ -356,21 +361,26 @@ def _read_file(spec, path, raw, err):
                                  "a '.gz' suffix means gzip-compressed data",
                                  sub="file") from None
         name = name[:-3]
-    from .readers import TextOptions, format_of, read_table
+    from .readers import TextOptions, option_problem, read_table
     suffix = os.path.splitext(name)[1]
-    kind = format_of(name)
-    for key, allowed in (("sheet", "excel"), ("dataset", "hdf5")):
-        if getattr(spec, key) is not None and kind != allowed:
-            what = {"excel": "Excel workbooks (.xlsx)",
-                    "hdf5": "HDF5/NeXus files (.h5, .hdf5, .nxs)"}[allowed]
-            raise err.spec_error(f"{key} applies to {what} only; "
-                                 f"{os.path.basename(path)} is read as "
-                                 f"{kind}", sub=key)
+    for key in ("delimiter",) + READING_KEYS:
+        if getattr(spec, key) != getattr(DataSpec, key, None):
+            problem = option_problem(key, name)
+            if problem:
+                raise err.spec_error(problem, sub=key)
     opts = TextOptions(delimiter=_delimiter(spec, err), decimal=spec.decimal,
                        comment=spec.comment, skip_rows=spec.skip_rows,
                        header_row=spec.header_row, encoding=spec.encoding)
+    xs = list(spec.x) if isinstance(spec.x, (list, tuple)) else [spec.x]
+    refs = {}
+    for sub, ref in [("x" if len(xs) == 1 else f"x[{i}]", r)
+                     for i, r in enumerate(xs)] + [
+            (k, getattr(spec, k)) for k in ("y", "sigma", "weights",
+                                            "sigma_x")]:
+        if isinstance(ref, str):
+            refs.setdefault(ref, sub)
     return read_table(path, raw, suffix, opts, err, sheet=spec.sheet,
-                      dataset=spec.dataset)
+                      dataset=spec.dataset, columns=refs)
 
 
 def delimiter_problem(d):

@@ -139,7 +139,7 @@ def _relocate(exc, spec, key):
 
 def build_dataset(spec, *, min_points=1):
     """Load the spec's data (:class:`fitcli.data.Dataset`)."""
-    from .data import DataSpec, SigmaModel, load_dataset
+    from .data import READING_KEYS, DataSpec, SigmaModel, load_dataset
 
     d = spec.data
     nan_policy = spec.fit.nan_policy
@@ -172,7 +172,8 @@ def build_dataset(spec, *, min_points=1):
         dspec = DataSpec(file=str(d.file), x=list(d.x), y=d.y, sigma=d.sigma,
                          weights=d.weights, sigma_x=d.sigma_x, range=d.range,
                          delimiter=d.delimiter, nan_policy=nan_policy,
-                         source=spec.source)
+                         source=spec.source,
+                         **{k: getattr(d, k) for k in READING_KEYS})
     try:
         return load_dataset(dspec, base, min_points=min_points)
     except DataError as exc:

@@ -609,6 +609,63 @@ YAML_CASES = {
     "file data same column": ("data:\n  file: d.csv\n  x: t\n  y: t\n"
                               "model: a\nparameters: {a: 1}\n", 4, 6,
                               "data.y", "already used by data.x"),
+    # options of reading a data file (issue 14)
+    **{f"data option {name}": ("data:\n  file: d.csv\n  x: 0\n  y: 1\n  "
+                               + line + "\nmodel: a\nparameters: {a: 1}\n",
+                               5, col, key, phrase)
+       for name, (line, col, key, phrase) in {
+           "skip_rows negative": ("skip_rows: -1", 14, "data.skip_rows",
+                                  "expected an integer at least 0, got -1"),
+           "skip_rows text": ("skip_rows: two", 14, "data.skip_rows",
+                              "expected an integer, got text 'two'"),
+           "header_row zero": ("header_row: 0", 15, "data.header_row",
+                               "a line number counted from 1"),
+           "header_row word": ("header_row: no", 15, "data.header_row",
+                               "or 'none' (no header)"),
+           "comment two characters": ("comment: '//'", 12, "data.comment",
+                                      "expected a single character such as "
+                                      "'#' or '%', got text '//'"),
+           "decimal semicolon": ("decimal: ';'", 12, "data.decimal",
+                                 "unknown decimal mark ';'; choose one of: "
+                                 "'.', ','"),
+           "encoding unknown": ("encoding: utf9", 13, "data.encoding",
+                                "unknown encoding 'utf9'; did you mean "
+                                "'utf-8'?"),
+           "encoding latin": ("encoding: latn-1", 13, "data.encoding",
+                              "did you mean 'latin-1'?"),
+           "encoding not text": ("encoding: base64", 13, "data.encoding",
+                                 "'base64' is not a text encoding; common "
+                                 "ones: utf-8"),
+           "sheet of a csv": ("sheet: 0", 3, "data.sheet",
+                              "sheet applies to Excel workbooks (.xlsx) "
+                              "only; d.csv is a text file"),
+           "sheet negative": ("sheet: -1", 10, "data.sheet",
+                              "a sheet index is 0-based"),
+           "dataset of a csv": ("dataset: /entry", 3, "data.dataset",
+                                "dataset applies to HDF5/NeXus files"),
+       }.items()},
+    "decimal is the delimiter": ("data:\n  file: d.csv\n  x: 0\n  y: 1\n"
+                                 "  delimiter: ','\n  decimal: ','\n"
+                                 "model: a\nparameters: {a: 1}\n", 6, 12,
+                                 "data.decimal", "decimal mark ',' is also "
+                                 "the delimiter"),
+    "header_row skipped": ("data:\n  file: d.csv\n  x: 0\n  y: 1\n"
+                           "  skip_rows: 3\n  header_row: 2\n"
+                           "model: a\nparameters: {a: 1}\n", 6, 15,
+                           "data.header_row", "line 2 is skipped by "
+                           "skip_rows: 3"),
+    "dataset path": ("data:\n  file: d.h5\n  x: 0\n  y: 1\n"
+                     "  dataset: /entry//data\nmodel: a\n"
+                     "parameters: {a: 1}\n", 5, 12, "data.dataset",
+                     "expected a path such as /entry/data"),
+    "skip_rows of hdf5": ("data:\n  file: d.nxs\n  x: 0\n  y: 1\n"
+                          "  skip_rows: 3\nmodel: a\n"
+                          "parameters: {a: 1}\n", 5, 3, "data.skip_rows",
+                          "skip_rows applies to text files and Excel "
+                          "workbooks (.xlsx) only; d.nxs is an HDF5 file"),
+    "inline encoding": (edit("  y: [2, 4, 6]\n", "  y: [2, 4, 6]\n  "
+                             "encoding: utf-8\n"), 4, 3, "data.encoding",
+                        "applies to data files only"),
     "data not a mapping": ("data: d.csv\nmodel: a\nparameters: {a: 1}\n", 1,
                            7, "data", "expected a mapping (file, x, y"),
     "function duplicate arg": (BASE + "functions:\n  f: {args: [u, v, u], "
@@ -1139,8 +1196,14 @@ def test_schema_and_validator_accept_the_same_keys(tmp_path):
              "  params:\n    amp1: {value: 11.94, rtol: 0.01, atol: 0.1}\n"
              "    wid1: {min: 0.4, max: 0.5, stderr_max: 0.1}\n"
              "    amp2: 6.99\n")
-    weights = "data: {file: a.csv, x: [t, u], y: 2, weights: 3, delimiter: ';'}\n" \
+    weights = "data: {file: a.csv, x: [t, u], y: 2, weights: 3, delimiter: ';'," \
+        " decimal: ',', comment: '%', skip_rows: 2, header_row: 4, " \
+        "encoding: latin-1}\n" \
         "model: a * t\nparameters: {a: 1}\nfit: {options: {xtol: 1.0e-8}}\n"
+    excel = "data: {file: a.xlsx, x: t, y: 2, sheet: Run 1}\n" \
+        "model: a * x\nparameters: {a: 1}\n"
+    hdf5 = "data: {file: a.nxs, x: /entry/data/t, y: y, dataset: /entry/data}" \
+        "\nmodel: a * x\nparameters: {a: 1}\n"
     inline = "data: {x: {t: [1, 2]}, y: [1, 2], sigma: [1, 1]}\n" \
         "model: a * t\nparameters: {a: 1}\n" \
         "expect: {redchi: {min: 0.1, max: 2}, params: {a: {max: 3}}}\n"
@@ -1160,7 +1223,8 @@ def test_schema_and_validator_accept_the_same_keys(tmp_path):
         "  - {data: {x: [1, 2, 3], y: [1, 2, 3]}, model: a * x}\n" \
         "parameters: {a: 1}\n"
     accepted = set()
-    for text in (full, weights, inline, shared, datasets, *constants):
+    for text in (full, weights, excel, hdf5, inline, shared, datasets,
+                 *constants):
         accepted |= _spec_keys(load_spec_text(text, base_dir=tmp_path))
     schema = spec_schema()
     allowed = set()

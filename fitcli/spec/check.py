@@ -156,7 +156,8 @@ class Checker(DataChecks, ValueChecks):
 
     def kind_choice(self, key, value, path, given):
         kind = key.kind
-        choices = ", ".join(kind.values)
+        choices = ", ".join(v if any(c.isalnum() for c in v) else repr(v)
+                            for v in kind.values)
         if kind.noun is None:
             if value not in kind.values or not isinstance(value, str):
                 self.fail_value(path, f"expected one of: {choices}, got "
@@ -172,8 +173,8 @@ class Checker(DataChecks, ValueChecks):
     def kind_char(self, key, value, path, given):
         if not isinstance(value, str) or len(value) != 1 or \
                 value in key.kind.refused:
-            self.fail_value(path, "expected a single character such as ',' "
-                            f"or '\\t', got {describe(value)}")
+            self.fail_value(path, "expected a single character such as "
+                            f"{key.kind.examples}, got {describe(value)}")
         return value
 
     def kind_numbers(self, key, value, path, given):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 
 from . import crosscheck
-from .format import DATA, SIGMA_POISSON
+from .format import DATA, HEADER_NONE, SIGMA_POISSON
 from .kinds import YAML_BOOLS, Custom, describe
 
 
@@ -166,17 +166,72 @@ class DataChecks:
                 cols[c] = sub
                 refs[key] = c
         given = self.plain_data_keys(value, path)
+        self.reading_options(given, path, files)
         if "sigma_x" in refs and len(xs) != 1:
             self.fail(f"{path}.sigma_x", "sigma_x needs a single x variable")
         return self.build(DATA, {**given, **refs}, file=files[0], x=tuple(xs),
                           files=files, pattern=pattern)
+
+    def kind_header_row(self, key, value, path, given):
+        """``data.header_row``: a line number from 1, or ``none``."""
+        if isinstance(value, str) and value.strip().lower() == HEADER_NONE:
+            return HEADER_NONE
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail_value(path, "expected the line number of the header "
+                            "(counted from 1) or 'none' (no header), got "
+                            f"{describe(value)}")
+        if value < 1:
+            self.fail_value(path, "header_row is a line number counted from "
+                            f"1 (as in an editor), got {value}; for a file "
+                            "without a header write 'none'")
+        return value
+
+    def kind_sheet(self, key, value, path, given):
+        """``data.sheet``: a sheet name, or its 0-based index."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value < 0:
+                self.fail_value(path, "a sheet index is 0-based (0 is the "
+                                f"first sheet), got {value}")
+            return value
+        if not isinstance(value, str) or not value.strip():
+            self.fail_value(path, "expected a sheet name or a 0-based sheet "
+                            f"index, got {describe(value)}")
+        return value
+
+    def reading_options(self, given, path, files):
+        """Rules across the options of reading a data file, and the
+        options that do not apply to its format."""
+        from ..readers import option_problem
+
+        for key in given:
+            for f in files:
+                problem = option_problem(key, str(f))
+                if problem:
+                    self.fail(f"{path}.{key}", problem)
+        dec, delim = given.get("decimal"), given.get("delimiter")
+        if dec is not None and dec == delim:
+            self.fail_value(f"{path}.decimal", f"decimal mark {dec!r} is also "
+                            "the delimiter; with a decimal comma the fields "
+                            "are separated by ';' or a tab")
+        if dec is not None and dec == given.get("comment"):
+            self.fail_value(f"{path}.decimal", f"decimal mark {dec!r} is also "
+                            "the comment character")
+        if delim is not None and delim == given.get("comment"):
+            self.fail_value(f"{path}.comment", f"comment character "
+                            f"{delim!r} is also the delimiter")
+        header, skip = given.get("header_row"), given.get("skip_rows", 0)
+        if isinstance(header, int) and header <= skip:
+            self.fail_value(f"{path}.header_row", f"line {header} is skipped "
+                            f"by skip_rows: {skip}; header_row counts lines "
+                            "from the top of the file, skipped ones included")
 
     def plain_data_keys(self, value, path):
         """The keys of ``data`` checked by their kind alone (``delimiter``,
         ...), as given."""
         given = {}
         for key in DATA.keys:
-            if not isinstance(key.kind, Custom) and key.name in value:
+            if (not isinstance(key.kind, Custom) or key.kind.check) and \
+                    key.name in value:
                 given[key.name] = self.key(key, value[key.name],
                                            f"{path}.{key.name}", given)
         return given

@@ -374,6 +374,37 @@ def delimiter(value):
     return None
 
 
+def encoding(value):
+    """Why ``value`` is not the name of a text encoding Python knows, or
+    None (aliases such as ``latin1``, ``UTF8`` are fine)."""
+    import codecs
+
+    from ..readers import ENCODINGS
+    try:
+        info = codecs.lookup(value)
+    except LookupError:
+        info = None
+    if info is not None and getattr(info, "_is_text_encoding", True):
+        return None
+    from .kinds import did_you_mean
+    hint = did_you_mean(value.lower().replace("_", "-"), ENCODINGS,
+                        f"; common ones: {', '.join(ENCODINGS)}")
+    if info is not None:
+        return f"{value!r} is not a text encoding{hint}"
+    return f"unknown encoding {value!r}{hint}"
+
+
+def hdf5_path(value):
+    """Why ``value`` is not a path inside an HDF5 file, or None."""
+    if value.strip() != value:
+        return f"an HDF5 path has no surrounding blanks, got {value!r}"
+    if "//" in value or any(part in (".", "..") for part in
+                             value.split("/")):
+        return (f"expected a path such as /entry/data (names separated by "
+                f"single '/'), got {value!r}")
+    return None
+
+
 _GLOB_MAGIC = re.compile(r"[*?[]")
 
 

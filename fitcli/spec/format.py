@@ -53,6 +53,10 @@ NAN_POLICIES = ("raise", "omit")
 COSTS = ("chi2", "poisson")
 #: ``confidence.method`` names (fitcli.confidence.METHODS, and ``auto``).
 CI_METHODS = ("auto", "chi2", "ftest")
+#: ``data.decimal`` marks.
+DECIMAL_MARKS = (".", ",")
+#: ``data.header_row`` word: the file has no header row.
+HEADER_NONE = "none"
 #: ``data.sigma`` keyword: sqrt(max(y, 1)) (counts).
 SIGMA_POISSON = "poisson"
 DEFAULT_ENGINE = "leastsq"
@@ -253,6 +257,51 @@ DATA = Section(
             help="keep only rows with `low <= x <= high`"),
         Key("delimiter", Char(), default=None, doc_default="chosen by suffix",
             file_only=True, rule="delimiter", help="field separator"),
+        Key("decimal", Choice(DECIMAL_MARKS, noun="decimal mark",
+                              what="a decimal mark ('.' or ',')"),
+            default=None, doc_default="found from the rows", file_only=True,
+            help="decimal mark of a text file; `','` for European "
+                 "spreadsheet exports (then the delimiter is not `,`: "
+                 "usually `;` or a tab)"),
+        Key("comment", Char(refused="\r\n\"' \t", examples="'#' or '%'"), default="#",
+            file_only=True,
+            help="character that starts a comment in a text file (to the "
+                 "end of the line)"),
+        Key("skip_rows", Integer(minimum=0), default=0, file_only=True,
+            help="lines (Excel: rows) skipped at the start of the file "
+                 "before the table is looked for"),
+        Key("header_row", Custom(
+            "header_row", doc_text="whole number `>= 1`, or `none`",
+            schema_={"anyOf": [{"type": "integer", "minimum": 1},
+                               {"const": HEADER_NONE}]},
+            py_type="int | str | None"),
+            default=None, doc_default="found (the row right above the "
+                                      "numbers)", file_only=True,
+            help="line of the header with the column names, **counted from "
+                 "1 as in an editor** and in fitcli's messages (Excel: the "
+                 "row number); `none`: the file has no header (columns by "
+                 "0-based index). The header line may be a comment "
+                 "(`# x y`)"),
+        Key("encoding", Text("an encoding name"), default=None,
+            doc_default="a byte-order mark, else `utf-8`", file_only=True,
+            rule="encoding",
+            help="text encoding of a text file: `utf-8`, `utf-16` (with a "
+                 "byte-order mark), `utf-16-le`, `latin-1` (Western "
+                 "European instrument software), `cp1252`, or any other "
+                 "name Python knows"),
+        Key("sheet", Custom(
+            "sheet", doc_text="text, or whole number `>= 0`",
+            schema_={"anyOf": [_TEXT, {"type": "integer", "minimum": 0}]},
+            py_type="str | int | None"),
+            default=None, doc_default="the first sheet", file_only=True,
+            help="[Excel workbooks](#excel-workbooks-and-hdf5nexus-files): "
+                 "the sheet, by name or 0-based index"),
+        Key("dataset", Text("an HDF5 path"), default=None,
+            doc_default="the NeXus default data group, else `/`",
+            file_only=True, rule="hdf5_path",
+            help="[HDF5/NeXus files](#excel-workbooks-and-hdf5nexus-files):"
+                 " the group whose 1-d datasets are the columns (or a 2-d or "
+                 "compound dataset)"),
     ))
 
 PARAMETER = Section(

@@ -314,8 +314,9 @@ class TextOrFalse(Kind):
 class Char(Kind):
     """A single character, none of ``refused``."""
 
-    _fields = ("refused",)
+    _fields = ("refused", "examples")
     refused = "\r\n#\"'"
+    examples = "',' or '\\t'"
     check = "char"
     py_type = "str"
 
