@@ -218,7 +218,9 @@ def _check_param(name, want, par):
     out = []
     window = want.window
     if par is None:
-        expected = (f"{want.value!r} "
+        expected = (f"{want.value!r} ({_g(want.sigmas)} sigma)"
+                    if getattr(want, "sigmas", None) is not None else
+                    f"{want.value!r} "
                     f"{_tol_text(want.value, want.rtol, want.atol)}"
                     if want.value is not None else
                     window.describe() if window is not None else
@@ -226,7 +228,17 @@ def _check_param(name, want, par):
         return [Check(what, expected, "missing", False,
                       "not a parameter of the fit result")]
     value = _float(par.value)
-    if want.value is not None:
+    if want.value is not None and getattr(want, "sigmas", None) is not None:
+        err = _float(getattr(par, "stderr", None))
+        if err is None or not math.isfinite(err) or err <= 0:
+            shown_want, shown_got = _fmt_pair(want.value, value)
+            out.append(Check(what, f"{shown_want} ({_g(want.sigmas)} sigma)",
+                             shown_got, False,
+                             "no standard error to measure it in"))
+        else:
+            out.append(_sigma_check(what, value, want.value, err,
+                                    want.sigmas))
+    elif want.value is not None:
         ok, detail = _close(value, want.value, want.rtol, want.atol)
         if value is None or not math.isfinite(value):
             ok, detail = False, "no value" if value is None else "not finite"

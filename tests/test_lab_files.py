@@ -330,3 +330,32 @@ def test_compare_accepts_result_directories(tmp_path):
     assert line == (f"Error: {tmp_path / 'empty'}: no result.json or "
                     "summary.json in this folder (a fitcli output directory "
                     "holds one)")
+
+
+# ============================================== expect in standard errors
+def test_expect_value_in_sigmas(tmp_path):
+    _sigma_data(tmp_path / "d.csv")
+    head = ("data: {file: d.csv, x: t, y: y, sigma: s}\n"
+            "model: a*exp(-t/tau) + c\nparameters: {a: 1, tau: 1, c: 0}\n")
+    spec = _spec(tmp_path, head)
+    res = invoke(["run", spec, "-q", "-o", tmp_path / "o"])
+    assert res.exit_code == 0, res.stderr
+    doc = json.loads((tmp_path / "o" / "result.json").read_text())
+    tau = doc["parameters"]["tau"]
+    value, err = tau["value"], tau["stderr"]
+    # one standard error away: within 3 sigma
+    spec = _spec(tmp_path, head + "expect:\n  params:\n    tau: {value: "
+                 f"{value + err!r}, sigmas: 3}}\n")
+    res = invoke(["run", spec, "-q", "-o", tmp_path / "o"])
+    assert (res.exit_code, res.stderr) == (0, "")
+    checks = json.loads((tmp_path / "o" / "result.json").read_text())[
+        "expect"]["checks"]
+    assert checks[0]["ok"] and checks[0]["detail"] == "off by -1 sigma"
+    # five standard errors away: a miss, shown in sigma
+    spec = _spec(tmp_path, head + "expect:\n  params:\n    tau: {value: "
+                 f"{value - 5 * err!r}, sigmas: 3}}\n")
+    res = invoke(["run", spec, "-q", "-o", tmp_path / "o"])
+    assert res.exit_code == 3
+    row = next(r for r in res.stderr.splitlines()
+               if r.startswith("params.tau"))
+    assert "(3 sigma)" in row and row.endswith("off by +5 sigma")

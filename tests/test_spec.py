@@ -1194,6 +1194,7 @@ def test_schema_and_validator_accept_the_same_keys(tmp_path):
              "  rsquared: {min: 0.99, max: 1}\n"
              "  pvalue: {min: 0.01, max: 1}\n"
              "  params:\n    amp1: {value: 11.94, rtol: 0.01, atol: 0.1}\n"
+             "    cen1: {value: 2.5, sigmas: 3}\n"
              "    wid1: {min: 0.4, max: 0.5, stderr_max: 0.1}\n"
              "    amp2: 6.99\n")
     weights = "data: {file: a.csv, x: [t, u], y: 2, weights: 3, delimiter: ';'," \
@@ -1638,19 +1639,19 @@ EXPECT_CASES = {
     "param boolean": ("expect:\n  params:\n    a: yes\n", 12, 8,
                       "expect.params.a",
                       "expected a number (the expected value) or a mapping "
-                      "{value, rtol, atol, min, max, stderr_max}, got a "
+                      "{value, rtol, atol, sigmas, min, max, stderr_max}, got a "
                       "boolean (true); YAML 1.1 reads yes/no, on/off, "
                       "true/false as booleans"),
     "param list": ("expect:\n  params:\n    a: [1, 2]\n", 12, 8,
                    "expect.params.a",
                    "expected a number (the expected value) or a mapping "
-                   "{value, rtol, atol, min, max, stderr_max}, got a list; "
+                   "{value, rtol, atol, sigmas, min, max, stderr_max}, got a list; "
                    "for an interval write {min: ..., max: ...}"),
     "param nan": ("expect:\n  params:\n    a: .nan\n", 12, 8,
                   "expect.params.a", "NaN is not allowed in a spec"),
     "param empty": ("expect:\n  params:\n    a: {}\n", 12, 8,
                     "expect.params.a", "nothing to check; give value (with "
-                    "rtol or atol), min / max, or stderr_max"),
+                    "rtol, atol or sigmas), min / max, or stderr_max"),
     "params empty": ("expect:\n  params: {}\n", 11, 11, "expect.params",
                      "no parameters given"),
     "params not a mapping": ("expect:\n  params: [a, b]\n", 11, 11,
@@ -1660,6 +1661,21 @@ EXPECT_CASES = {
     "stderr_max zero": ("expect:\n  params:\n    a: {stderr_max: 0}\n", 12,
                         21, "expect.params.a.stderr_max",
                         "stderr_max must be positive, got 0.0"),
+    "sigmas zero": ("expect:\n  params:\n    a: {value: 1, sigmas: 0}\n",
+                    12, 27, "expect.params.a.sigmas",
+                    "sigmas must be positive, got 0.0"),
+    "sigmas without value": ("expect:\n  params:\n    a: {sigmas: 3}\n", 12,
+                             9, "expect.params.a.sigmas",
+                             "sigmas is a tolerance on value; give value too "
+                             "(or use min / max)"),
+    "sigmas and rtol": ("expect:\n  params:\n    a: {value: 1, sigmas: 3, "
+                        "rtol: 0.1}\n", 12, 30, "expect.params.a.rtol",
+                        "give either sigmas (in standard errors) or rtol / "
+                        "atol, not both"),
+    "sigmas of a fixed parameter": (
+        "expect:\n  params:\n    c: {value: 1, sigmas: 3}\n", 12, 19,
+        "expect.params.c.sigmas", "parameter 'c' is fixed (vary: false) "
+        "and has no standard error; remove sigmas"),
     "stderr_max of a fixed parameter": (
         "expect:\n  params:\n    c: {stderr_max: 0.1}\n", 12, 9,
         "expect.params.c.stderr_max", "parameter 'c' is fixed (vary: false) "

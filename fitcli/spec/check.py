@@ -569,10 +569,16 @@ class Checker(DataChecks, ValueChecks):
             return ExpectParam(value=value, rtol=DEFAULT_EXPECT_RTOL,
                                atol=0.0)
         got = self.section(EXPECT_PARAM, entry, path)
-        for key in ("rtol", "atol"):
+        for key in ("rtol", "atol", "sigmas"):
             if key in got and "value" not in got:
                 self.fail(f"{path}.{key}", f"{key} is a tolerance on value; "
                           "give value too (or use min / max)")
+        if "sigmas" in got:
+            for key in ("rtol", "atol"):
+                if key in got:
+                    self.fail(f"{path}.{key}", "give either sigmas (in "
+                              "standard errors) or rtol / atol, not both")
+            got["rtol"] = got["atol"] = 0.0
         if "value" in got:
             for key in ("min", "max"):
                 if key in got:

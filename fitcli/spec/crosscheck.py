@@ -180,9 +180,11 @@ def check_expect(expect, params, fail, path):
             fail(sub, f"unknown parameter {name!r}"
                  f"{did_you_mean(name, params, '')} (parameters: {names})")
         p = params[name]
-        if want.stderr_max is not None and not p.vary and p.expr is None:
-            fail(f"{sub}.stderr_max", f"parameter {name!r} is fixed (vary: "
-                 "false) and has no standard error; remove stderr_max")
+        for key in ("stderr_max", "sigmas"):
+            if getattr(want, key, None) is not None and not p.vary and \
+                    p.expr is None:
+                fail(f"{sub}.{key}", f"parameter {name!r} is fixed (vary: "
+                     f"false) and has no standard error; remove {key}")
 
 
 def check_cost(fit, global_fit, data, fail):

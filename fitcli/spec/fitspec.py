@@ -252,7 +252,9 @@ class ExpectParam:
     |value|``; ``rtol`` and ``atol`` are always set when ``value`` is: by
     default rtol 1e-6 and atol 0, and a tolerance not given is 0 when the
     other is), or an interval ``min`` / ``max`` (either may be None), or
-    neither; ``stderr_max`` optionally bounds the standard error.
+    neither; ``stderr_max`` optionally bounds the standard error.  With
+    ``sigmas`` the tolerance on ``value`` is that many standard errors of
+    the fitted parameter (``rtol`` and ``atol`` are then 0).
     """
 
     @property

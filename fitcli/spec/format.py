@@ -627,8 +627,8 @@ WINDOW = Section(
 
 EXPECT_PARAM = Section(
     "expect.params.*", title="an expected parameter", order="document",
-    empty="nothing to check; give value (with rtol or atol), min / max, or "
-          "stderr_max",
+    empty="nothing to check; give value (with rtol, atol or sigmas), min / "
+          "max, or stderr_max",
     schema_def="expected_parameter",
     shorthand={"type": "number",
                "description": f"expected value (rtol {DEFAULT_EXPECT_RTOL!r})"},
@@ -645,6 +645,11 @@ EXPECT_PARAM = Section(
             help="relative tolerance on `value`"),
         Key("atol", Number(inf_hint=EXPECT_INF, minimum=0), default=None,
             doc_default="0", help="absolute tolerance on `value`"),
+        Key("sigmas", Number(inf_hint=EXPECT_INF, exclusive_minimum=0),
+            default=None, doc_default="—",
+            help="tolerance on `value` in standard errors of the fit, "
+                 "instead of `rtol` / `atol`: `|fitted − value| <= sigmas × "
+                 "stderr`; a miss shows how many σ off the value is"),
         Key("min", Number(inf_hint=EXPECT_INF), default=None,
             doc_default="—",
             help="lower bound of the value (instead of `value`), included"),
