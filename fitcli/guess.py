@@ -46,7 +46,8 @@ import numpy as np
 
 __all__ = ["Peak", "Step", "background", "noise", "find_peaks",
            "find_step", "exponential_start", "sine_start", "guess_values",
-           "Guess", "PEAK_FUNCTIONS", "STEP_FUNCTIONS", "EDGE"]
+           "Guess", "estimable", "PEAK_FUNCTIONS", "STEP_FUNCTIONS",
+           "EDGE"]
 
 #: Share of the points at each end taken as the edges of the data.
 EDGE = 0.1
@@ -446,6 +447,36 @@ def _peak_values(func, peak, sign):
         return {"amplitude": h / float(P.pearson7_height(1.0, s, 1.0)),
                 "sigma": s, "expon": 1.0}
     raise ValueError(f"not a peak function: {func!r}")
+
+
+def estimable(model_text, params, variables=("x",)):
+    """``{parameter: kind of its term}`` for the parameters that
+    :func:`guess_values` estimates from data for ``model_text`` (those of
+    its top-level built-in peak, step, background, exponential and sine
+    terms; see the module's docstring) -- known from the model alone,
+    before any data are read.  A parameter of several terms takes the
+    first term's kind."""
+    params = set(params)
+    xnames = set(variables)
+    out = {}
+
+    def names(info):
+        for key, v in info.items():
+            if isinstance(v, dict):
+                yield from names(v)
+            elif isinstance(v, (list, tuple)):
+                yield from (u for u in v if isinstance(u, str))
+            elif isinstance(v, str) and key != "func":
+                yield v
+
+    for sign, node in _terms(model_text):
+        kind, info = _classify(sign, node, xnames, params)
+        if kind is None:
+            continue
+        for name in names(info):
+            if name in params:
+                out.setdefault(name, kind)
+    return out
 
 
 def guess_values(model_text, x, y, params, variables=("x",)):

@@ -344,11 +344,42 @@ def _prepare(spec):
                         **spec.locate("parameters"))
     _check_maps(spec)
     dataset = build_dataset(spec, min_points=max(1, nvarys + 1))
+    if any(p.auto for p in spec.parameters.values()):
+        _auto_start(spec, params, dataset)
     if spec.fit.cost == "poisson":
         _check_counts(spec, dataset)
     model = build_model(spec, spec.data.variables, dataset)
     data = _variables(spec, dataset)
     return params, dataset, model, data
+
+
+def _auto_start(spec, params, dataset):
+    """Starting values estimated from the data (:func:`fitcli.guess.
+    guess_values`) for the parameters written ``value: auto`` or without a
+    value, within their bounds; one the data do not show is an error at
+    the parameter."""
+    from .guess import estimable, guess_values
+
+    names = ("x", *model_aliases(spec, dataset))
+    x = next(iter(dataset.x.values()))
+    found = guess_values(spec.model, x, dataset.y, params, names)
+    kinds = estimable(spec.model, params, names)
+    for name, ps in spec.parameters.items():
+        if not ps.auto:
+            continue
+        if name not in found.values:
+            kind = kinds.get(name)
+            npeaks = sum(1 for k in found.terms if k == "peak")
+            why = (f"the model has {npeaks} peak terms and the data show "
+                   f"{len(found.peaks)} peak{'s' * (len(found.peaks) != 1)}"
+                   " above the noise" if kind == "peak" else
+                   f"the data show no {kind or 'such'} term for it")
+            raise SpecError(f"value auto: no starting value for {name!r} "
+                            f"from the data ({why}); give a number",
+                            **spec.locate(f"parameters.{name}", value=True))
+        p = params[name]
+        p.value = min(max(found.values[name], p.min), p.max)
+    params.update_constraints()
 
 
 def _check_counts(spec, dataset):

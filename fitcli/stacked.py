@@ -82,6 +82,8 @@ def plan(spec, engine=None, warm_start=False):
     if warm_start or not spec.fit.batched or spec.fit.cost != "chi2" or \
             spec.data.inline or spec.data.sigma_x is not None:
         return None             # (the batched engine minimises chi-square)
+    if any(p.auto for p in spec.parameters.values()):
+        return None             # starting values from each dataset
     try:
         method, options = fit_method(spec, engine)
     except FitcliError:

@@ -359,3 +359,86 @@ def test_expect_value_in_sigmas(tmp_path):
     row = next(r for r in res.stderr.splitlines()
                if r.startswith("params.tau"))
     assert "(3 sigma)" in row and row.endswith("off by +5 sigma")
+
+
+# ============================================== value: auto
+def _three_peaks(path, seed):
+    from fitcli.lineshapes import LINESHAPES
+    f = LINESHAPES["gaussian"].func
+    rng = np.random.default_rng(seed)
+    x = np.linspace(20, 40, 1001)
+    y = (f(x, 30, 28, 0.8) + f(x, 20, 30, 0.9) + f(x, 12, 31.8, 0.7)
+         + 0.4 * x + 5 + rng.normal(0, 0.3, x.size))
+    path.write_text("2theta (deg),counts\n" + "".join(
+        f"{a!r},{b!r}\n" for a, b in zip(x.tolist(), y.tolist())))
+    return {"a1": 30, "c1": 28, "w1": 0.8, "a2": 20, "c2": 30, "w2": 0.9,
+            "a3": 12, "c3": 31.8, "w3": 0.7, "slope": 0.4, "offset": 5}
+
+
+THREE_MODEL = ("gaussian(x, a1, c1, w1) + gaussian(x, a2, c2, w2) + "
+               "gaussian(x, a3, c3, w3) + slope*x + offset")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_three_peaks_converge_from_auto(tmp_path, seed):
+    true = _three_peaks(tmp_path / "xrd.csv", seed)
+    # value: auto, the shorthand, and values left out (with bounds kept)
+    spec = _spec(tmp_path, "data: {file: xrd.csv, x: 0, y: counts}\n"
+                 f"model: {THREE_MODEL}\nparameters:\n"
+                 "  a1: {value: auto, min: 0}\n  c1: auto\n"
+                 "  w1: {min: 0.01}\n  a2: auto\n  c2: auto\n  w2: auto\n"
+                 "  a3: {}\n  c3: {}\n  w3: {value: auto, min: 0.01}\n"
+                 "  slope: auto\n  offset: auto\n")
+    res = invoke(["run", spec, "-q", "-o", tmp_path / "o"])
+    assert (res.exit_code, res.stderr) == (0, ""), res.stderr
+    doc = json.loads((tmp_path / "o" / "result.json").read_text())
+    params = doc["parameters"]
+    for name, value in true.items():
+        p = params[name]
+        # started from the data, not from a placeholder
+        assert p["init_value"] != 1.0, name
+        assert abs(p["value"] - value) < 5 * p["stderr"], name
+    # the guessed starts are in the report as the init values
+    assert abs(params["c1"]["init_value"] - 28) < 0.2
+    assert abs(params["c3"]["init_value"] - 31.8) < 0.3
+    report = (tmp_path / "o" / "report.txt").read_text()
+    init = f"(init = {params['c2']['init_value']:.7g})"
+    assert init in report
+
+
+def test_auto_errors_are_located(tmp_path):
+    _three_peaks(tmp_path / "xrd.csv", 1)
+    head = "data: {file: xrd.csv, x: 0, y: counts}\n"
+    # a value left out for a parameter the data cannot give: as before
+    spec = _spec(tmp_path, head + "model: a*x**2 + b\nparameters:\n"
+                 "  a: {min: 0}\n  b: 1\n")
+    line = one_line_error(invoke(["run", spec]))
+    assert line == (f"Error: {spec}:4:6: parameters.a: a value is required "
+                    "(or an expr)")
+    spec = _spec(tmp_path, head + "model: a*x**2 + b\nparameters:\n"
+                 "  a: {value: auto}\n  b: 1\n")
+    line = one_line_error(invoke(["run", spec]))
+    assert line.startswith(f"Error: {spec}:4:14: parameters.a.value: 'a' "
+                           "cannot be estimated from the data: it is not a "
+                           "parameter of a top-level built-in peak")
+    # a term the data do not show (the peak finder gives what it finds)
+    import fitcli.guess
+    real = fitcli.guess.guess_values
+
+    def fewer(*args, **kws):
+        g = real(*args, **kws)
+        values = {k: v for k, v in g.values.items() if not k.endswith("3")}
+        return fitcli.guess.Guess(values, g.terms, g.peaks[:2])
+
+    spec = _spec(tmp_path, head + f"model: {THREE_MODEL}\nparameters:\n" +
+                 "".join(f"  {n}: auto\n" for n in (
+                     "a1", "c1", "w1", "a2", "c2", "w2", "a3", "c3", "w3",
+                     "slope", "offset")))
+    import pytest as _pytest
+    with _pytest.MonkeyPatch.context() as mp:
+        mp.setattr(fitcli.guess, "guess_values", fewer)
+        line = one_line_error(invoke(["run", spec]))
+    assert line == (f"Error: {spec}:10:7: parameters.a3: value auto: no "
+                    "starting value for 'a3' from the data (the model has 3 "
+                    "peak terms and the data show 2 peaks above the noise); "
+                    "give a number")

@@ -499,8 +499,25 @@ YAML_CASES = {
     "value outside bounds": (edit("{value: 0,", "{value: 3,"), 7, 14,
                              "parameters.b.value",
                              "value 3.0 is outside the bounds [-1.0, 1.0]"),
-    "no value": (edit("{value: 0, ", "{"), 7, 6, "parameters.b",
-                 "a value is required (or an expr)"),
+    # (a parameter of a background term without a value is estimated
+    # from the data: value auto; of another term it is an error)
+    "no value": (edit("{value: 0, ", "{").replace("a * x + b", "a * x + "
+                                                   "exp(b)"), 7, 6,
+                 "parameters.b", "a value is required (or an expr)"),
+    "value auto of another term": (
+        edit("{value: 0, ", "{value: auto, ").replace("a * x + b",
+                                                      "a * x + exp(b)"),
+        7, 14, "parameters.b.value", "'b' cannot be estimated from the "
+        "data: it is not a parameter of a top-level built-in peak"),
+    "value auto in a global fit": (
+        "datasets:\n  - {data: {x: [1, 2, 3], y: [1, 2, 3]}, model: a * x,"
+        " parameters: {a: auto}}\n", 2, 72,
+        "datasets[0].parameters.a.value", "auto (a starting value estimated "
+        "from the data) is for fits of one x variable, not a global fit"),
+    "value auto of two x": (
+        "data:\n  x: {t: [1, 2], u: [3, 4]}\n  y: [1, 2]\nmodel: a*t + u\n"
+        "parameters: {a: auto}\n", 5, 17, "parameters.a.value",
+        "not 2 x variables; give a number"),
     "vary not bool": (edit("{value: 0,", "{value: 0, vary: 1,"), 7, 23,
                       "parameters.b.vary", "expected true or false"),
     "expr syntax error": (edit("  a: 1\n", "  a: {expr: 'b +'}\n"), 6, 13,
@@ -1094,7 +1111,7 @@ def test_example_validates_against_the_schema(tmp_path):
                  BASE + "fit: {nan_policy: propagate}\n",
                  BASE + "confidence: {sigmas: [-1]}\n",
                  edit("  y: [2, 4, 6]\n", "  y: [2, 4, 6]\n  delimiter: ','\n"),
-                 edit("  a: 1\n", "  a: {min: 0}\n"),
+                 edit("  a: 1\n", "  a: {value: many}\n"),
                  edit("  a: 1\n", "  1a: 1\n"),
                  edit("  y: [2, 4, 6]\n", "  y: [2, 4, 6]\n  sigma: -1\n"),
                  edit("  y: [2, 4, 6]\n", "  y: [2, 4, 6]\n  sigma: "

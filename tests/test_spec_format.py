@@ -205,7 +205,7 @@ def test_schema_accepts_every_spec_in_specs(name, doc):
     lambda d: d.update(confidence={"maps": [{"x": "amp1", "y": "cen1",
                                              "nx": 1}]}),
     lambda d: d.update(confidence={"sigmas": [1, 1]}),
-    lambda d: d["parameters"].update(amp1={"min": 0}),
+    lambda d: d["parameters"].update(amp1={"value": "many"}),
     lambda d: d["parameters"].update(amp1={"value": 1, "brute_step": 0}),
     lambda d: d.update(expect={"chisqr": {}}),
 ])

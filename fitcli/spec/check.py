@@ -25,10 +25,11 @@ from pathlib import Path
 from . import crosscheck
 from .check_data import DataChecks
 from .check_values import ValueChecks, numeric_text
+from .crosscheck import MISSING_VALUE
 from .crosscheck_global import check_global
 from .fitspec import (SECTION_TYPES, DatasetSpec, ExpectParam, FitSpec,
                       FunctionSpec, ParamSpec)
-from .format import (DATASET, DEFAULT_EXPECT_RTOL, EXPECT_PARAM, FIT,
+from .format import (AUTO, DATASET, DEFAULT_EXPECT_RTOL, EXPECT_PARAM, FIT,
                      FUNCTION, GLOBAL_SEPARATOR, PARAMETER, SECTIONS,
                      SUMMARY_X, TOP, TOP_REQUIRED, WINDOW)
 from .keys import _join
@@ -148,6 +149,12 @@ class Checker(DataChecks, ValueChecks):
         if problem:
             self.fail_value(path, problem)
         return out
+
+    def kind_param_value(self, key, value, path, given):
+        """A parameter's starting value: a finite number, or ``auto``."""
+        if isinstance(value, str) and value.strip().lower() == AUTO:
+            return AUTO
+        return self.number(value, path, what="a number or auto")
 
     def kind_integer(self, key, value, path, given):
         kind = key.kind
@@ -320,6 +327,14 @@ class Checker(DataChecks, ValueChecks):
             model, model_expr = parts["model"], self.compiled["model"]
             crosscheck.names_apart(params, functions, section.variables,
                                    self.fail)
+        crosscheck.check_auto(parts["parameters"], model, section,
+                              bool(datasets) or parts["shared"] is not None,
+                              self.fail_value)
+        for i, ds in enumerate(datasets):
+            crosscheck.check_auto(
+                ds.parameters, ds.model, ds.data, True,
+                lambda path, msg, i=i: self.fail_value(
+                    f"datasets[{i}].{path}", msg))
         shared, names, checked = parts["shared"], (), params
         confidence, expect = parts["confidence"], parts["expect"]
         if shared is not None or datasets:
@@ -413,7 +428,9 @@ class Checker(DataChecks, ValueChecks):
 
             def fail(key, msg):
                 self.fail_value(_join(path, key) if key else path, msg)
-            return parameter_rules(fields, fail)
+            return parameter_rules(fields, fail, omitted=True)
+        if isinstance(entry, str) and entry.strip().lower() == AUTO:
+            return ParamSpec(value=None, auto="value")
         numeric = isinstance(entry, (int, float)) or (
             isinstance(entry, str) and (numeric_text(entry) or entry.strip()
                                         .lower().lstrip("+-.") in
@@ -595,27 +612,40 @@ class Checker(DataChecks, ValueChecks):
         return self.build(EXPECT_PARAM, got)
 
 
-def parameter_rules(fields, fail, *, bounds=False) -> ParamSpec:
+def parameter_rules(fields, fail, *, bounds=False,
+                    omitted=False) -> ParamSpec:
     """The rules across a parameter's settings (value or expr, bounds in
     order, value within them), and the :class:`ParamSpec`.  ``fail(key,
     message)`` raises (``key`` None for the parameter itself).  With
     ``bounds`` each number is also checked against its key's bounds (for
-    ``--set``, whose values have not been)."""
+    ``--set``, whose values have not been).  ``value`` may be ``'auto'``;
+    with ``omitted`` a parameter without value and expr is taken as
+    ``auto`` too, for :func:`crosscheck.check_auto` to accept once the
+    model is known (a parameter of a built-in peak, step or background
+    term) or refuse."""
     expr = fields.get("expr")
     value = fields.get("value")
     vary = fields.get("vary")
+    auto = fields.get("auto")
+    if value == AUTO:
+        value, auto = None, "value"
+    elif value is not None:
+        auto = None
     lo = fields.get("min", -math.inf)
     hi = fields.get("max", math.inf)
     if expr is not None:
-        if value is not None:
+        if value is not None or auto == "value":
             fail("value", "give either value or expr, not both (a parameter "
                  "with expr takes its value from the expression)")
         if vary:
             fail("vary", "a parameter with expr is not varied; remove 'vary: "
                  "true' or the expr")
         vary = False
-    elif value is None:
-        fail(None, "a value is required (or an expr)")
+        auto = None
+    elif value is None and auto is None:
+        if not omitted:
+            fail(None, MISSING_VALUE)
+        auto = "omitted"
     if lo == math.inf:
         fail("min", "min cannot be +inf")
     if hi == -math.inf:
@@ -636,4 +666,5 @@ def parameter_rules(fields, fail, *, bounds=False) -> ParamSpec:
                 if problem:
                     fail(key.name, problem)
     return ParamSpec(**{**fields, "value": value, "expr": expr, "min": lo,
-                        "max": hi, "vary": True if vary is None else vary})
+                        "max": hi, "vary": True if vary is None else vary,
+                        "auto": auto})

@@ -187,6 +187,51 @@ def check_expect(expect, params, fail, path):
                      f"false) and has no standard error; remove {key}")
 
 
+#: The error for a parameter without value and expr that cannot be
+#: estimated from the data.
+MISSING_VALUE = "a value is required (or an expr)"
+
+
+def check_auto(params, model, data, global_fit, fail):
+    """Parameters whose starting value is estimated from the data
+    (``value: auto``, or no value for a parameter of a built-in peak, step
+    or background term): the model's term must be one
+    :func:`fitcli.guess.estimable` knows, the fit a single fit or a batch
+    of one x variable.  A parameter written without a value whose term is
+    not one of those keeps the plain error.  ``fail(key_path, message)``
+    raises at the parameter's value."""
+    auto = {name: p.auto for name, p in params.items()
+            if getattr(p, "auto", None)}
+    if not auto:
+        return
+    omitted = [n for n, how in auto.items() if how == "omitted"]
+    if global_fit or len(data.variables) != 1:
+        name = next(iter(auto))
+        if auto[name] == "omitted":
+            fail(f"parameters.{name}", MISSING_VALUE)
+        why = ("a global fit" if global_fit else
+               f"{len(data.variables)} x variables")
+        fail(f"parameters.{name}.value", "auto (a starting value "
+             f"estimated from the data) is for fits of one x variable, not "
+             f"{why}; give a number")
+    from ..guess import estimable
+
+    names = ("x",)
+    if data.x and isinstance(data.x[0], str) and valid_name(data.x[0]):
+        names += (data.x[0],)
+    known = estimable(model, params, names)
+    for name in omitted:
+        if name not in known:
+            fail(f"parameters.{name}", MISSING_VALUE)
+    for name in auto:
+        if name not in known:
+            fail(f"parameters.{name}.value", f"{name!r} cannot be "
+                 "estimated from the data: it is not a parameter of a "
+                 "top-level built-in peak, step, background (constant, "
+                 "p*x, linear, polynomial), exponential or sine term of the "
+                 "model; give a number")
+
+
 def check_cost(fit, global_fit, data, fail):
     """``fit.cost: poisson`` fits counts whose variance is the model: no
     sigma or weights beside it, and single fits or batches."""

@@ -61,6 +61,19 @@ def section_type(section):
     return make
 
 
+def _placeholder(lo, hi):
+    """A value within ``[lo, hi]`` (1 where it can be), held until the
+    estimate from the data replaces it."""
+    import math
+    if math.isfinite(lo) and math.isfinite(hi):
+        return (lo + hi) / 2
+    if math.isfinite(lo):
+        return lo + 1.0
+    if math.isfinite(hi):
+        return hi - 1.0
+    return 1.0
+
+
 @section_type(PARAMETER)
 class ParamSpec:
     """One parameter of a spec (the arguments of ``Parameters.add``).
@@ -77,11 +90,23 @@ class ParamSpec:
         Constraint expression.
     brute_step : float or None
         Grid step of the brute engine.
+    auto : {None, 'value', 'omitted'}
+        The starting value is estimated from the data
+        (:func:`fitcli.guess.guess_values`, at run setup): ``'value'`` for
+        ``value: auto``, ``'omitted'`` for a parameter of a built-in peak,
+        step or background term written without a value.  ``value`` is
+        then None.
     """
 
+    auto: str | None = None
+
     def kwargs(self) -> dict:
-        """Keyword arguments for :meth:`fitcli.Parameters.add`."""
-        return {"value": self.value, "vary": self.vary, "min": self.min,
+        """Keyword arguments for :meth:`fitcli.Parameters.add` (a starting
+        value estimated later is a placeholder within the bounds)."""
+        value = self.value
+        if value is None and self.auto is not None:
+            value = _placeholder(self.min, self.max)
+        return {"value": value, "vary": self.vary, "min": self.min,
                 "max": self.max, "expr": self.expr,
                 "brute_step": self.brute_step}
 

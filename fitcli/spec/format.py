@@ -53,6 +53,8 @@ NAN_POLICIES = ("raise", "omit")
 COSTS = ("chi2", "poisson")
 #: ``confidence.method`` names (fitcli.confidence.METHODS, and ``auto``).
 CI_METHODS = ("auto", "chi2", "ftest")
+#: ``parameters.*.value``: a starting value estimated from the data.
+AUTO = "auto"
 #: ``data.decimal`` marks.
 DECIMAL_MARKS = (".", ",")
 #: ``data.header_row`` word: the file has no header row.
@@ -273,7 +275,7 @@ DATA = Section(
         Key("header_row", Custom(
             "header_row", doc_text="whole number `>= 1`, or `none`",
             schema_={"anyOf": [{"type": "integer", "minimum": 1},
-                               {"const": HEADER_NONE}]},
+                               {"enum": [HEADER_NONE]}]},
             py_type="int | str | None"),
             default=None, doc_default="found (the row right above the "
                                       "numbers)", file_only=True,
@@ -307,13 +309,23 @@ DATA = Section(
 PARAMETER = Section(
     "parameters.*", title="a parameter", order="document",
     schema_def="parameter",
-    shorthand={"type": "number", "description": "initial value (varied)"},
+    shorthand={"anyOf": [{"type": "number"}, {"enum": [AUTO]}],
+               "description": "initial value (varied), or auto: estimated "
+                              "from the data"},
     schema_extra={"description": "parameter settings; value or expr is "
-                                 "required",
-                  "anyOf": [{"required": ["value"]}, {"required": ["expr"]}]},
+                                 "required, except for a parameter of a "
+                                 "built-in peak, step or background term "
+                                 "(then an omitted value is auto)"},
     keys=(
-        Key("value", Number(), default=None, doc_type="number, finite",
-            doc_default="—", help="starting value"),
+        Key("value", Custom("param_value",
+                            schema_={"anyOf": [{"type": "number"},
+                                               {"enum": [AUTO]}]},
+                            py_type="float | None"),
+            default=None, doc_type="number (finite), or `auto`",
+            doc_default="— (`auto` for a parameter of a built-in peak, step "
+                        "or background term)",
+            help="starting value; `auto`: [estimated from the data]"
+                 "(#starting-values-from-the-data-value-auto)"),
         Key("vary", Bool(), default=True,
             help="vary it in the fit (`false` fixes it at `value`)"),
         Key("min", Number(allow_inf=True), default=-math.inf,

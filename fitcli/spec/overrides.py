@@ -12,9 +12,9 @@ import math
 
 from ..errors import SpecError
 from .check import parameter_rules
-from .crosscheck import check_confidence, check_expect
+from .crosscheck import check_auto, check_confidence, check_expect
 from .fitspec import FitSpec
-from .format import GLOBAL_SEPARATOR, PARAMETER
+from .format import AUTO, GLOBAL_SEPARATOR, PARAMETER
 from .kinds import did_you_mean
 
 PARAM_KEYS = PARAMETER.names
@@ -74,6 +74,8 @@ def apply_overrides(spec: FitSpec, sets) -> FitSpec:
                 except ExprError as exc:
                     fail(item, exc.message)
             f["expr"] = text or None
+        elif attr == "value" and rhs.strip().lower() == AUTO:
+            f["value"] = AUTO
         else:
             number = _parse_number(rhs, allow_inf=attr in ("min", "max"))
             if isinstance(number, str):
@@ -118,6 +120,8 @@ def apply_overrides(spec: FitSpec, sets) -> FitSpec:
                               set_by=set_by)
     def after_fail(path, msg):
         raise SpecError(f"after --set, {path}: {msg}", key="--set")
+    check_auto(out.parameters, out.model, out.data, out.is_global,
+               lambda path, msg: after_fail(path, msg))
     seen = _visible_parameters(out)
     if out.confidence is not None:
         check_confidence(out.confidence, seen, after_fail, "confidence")
