@@ -84,8 +84,9 @@ def _entries():
                 "parameters), or grid points of brute")
     yield Limit("MAX_DATA_BYTES", 64 << 20, "bytes",
                 "size of one data file, and of its contents after "
-                "decompression (`.gz`); also of the fit.csv that "
-                "`fitcli plot` redraws from")
+                "decompression (`.gz`, the parts of an `.xlsx`, each HDF5 "
+                "dataset read); also of the fit.csv that `fitcli plot` "
+                "redraws from")
     yield Limit("MAX_DOCUMENT_BYTES", 256 << 20, "bytes",
                 "size of a result.json or summary.json read by `fitcli "
                 "compare`, `verify`, `plot` and `--baseline`")
