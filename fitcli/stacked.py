@@ -49,7 +49,7 @@ class Setup:
 
     def __init__(self, spec, method, options):
         from .batched import BatchedModel
-        from .run import build_model, build_parameters
+        from .prepare import build_model, build_parameters
 
         self.spec, self.method, self.options = spec, method, options
         self.params = build_parameters(spec)
@@ -65,7 +65,7 @@ class Setup:
         """The model at the initial values on one dataset, with the single
         path's checks (wall-time bound, finite): a FitcliError here sends
         the block to the single-fit path, which reports it."""
-        from .run import _start_values, _variables
+        from .prepare import _start_values, _variables
 
         _start_values(spec, self.params, dataset, self.model,
                       _variables(spec, dataset))
@@ -133,7 +133,7 @@ def fit_block(setup, block, engine, confidence, write=True):
     """Read a block's datasets, fit them as one stack, complete each."""
     from .batch import fit_dataset
     from .errors import FitcliError
-    from .run import build_dataset
+    from .prepare import build_dataset
 
     spec = setup.spec
     done, loaded = {}, []
@@ -173,7 +173,7 @@ def run_one(spec, engine=None, confidence=True):
     """The outcome of fitting a spec's one dataset with the batched engine
     (nothing written; ``fitcli verify`` of a dataset a batch fitted so), or
     None when the batched engine does not apply or does not succeed."""
-    from .run import build_dataset
+    from .prepare import build_dataset
 
     setup = plan(spec, engine)
     if setup is None:
@@ -191,7 +191,7 @@ def _fit_stack(setup, datasets):
     import numpy as np
 
     from .batched.api import BatchFit, _fit_block, default_options
-    from .run import _residual_scale
+    from .prepare import _residual_scale
 
     spec = setup.spec
     variables = list(spec.data.variables)
@@ -222,7 +222,8 @@ def _complete(setup, fits, r, spec, dataset, out_dir, confidence,
     import numpy as np
 
     from .minimizer import Minimizer, at_bound_warning
-    from .run import complete_run, residual_function
+    from .prepare import residual_function
+    from .run import complete_run
 
     model = setup.model
     data = dict(zip(spec.data.variables, dataset.x.values()))

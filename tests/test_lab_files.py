@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 import fitcli.model
+import fitcli.prepare
 import fitcli.run
 from fitcli.cli import main
 
@@ -184,7 +185,7 @@ def test_batch_compiles_the_model_once(tmp_path, monkeypatch):
         real(self, text, *a, **k)
 
     monkeypatch.setattr(fitcli.model.ExpressionModel, "__init__", counting)
-    monkeypatch.setattr(fitcli.run, "_MODELS", type(fitcli.run._MODELS)())
+    monkeypatch.setattr(fitcli.prepare, "_MODELS", type(fitcli.prepare._MODELS)())
     res = invoke(["run", spec, "-q", "--jobs", "1", "-o", tmp_path / "out"])
     assert res.exit_code == 0, res.stderr
     # the fit's model once; model_curve and its components build their own

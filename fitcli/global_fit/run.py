@@ -124,7 +124,7 @@ def _param(name, ps, spec, key):
     try:
         return Parameter(name, **ps.kwargs())
     except (ParameterError, ExprError) as exc:
-        from ..run import _relocate
+        from ..prepare import _relocate
         raise _relocate(exc, spec, key) from None
 
 
@@ -162,8 +162,9 @@ def build_global(spec):
         ``model``...) or the data file.
     """
     from ..model import ExpressionModel
-    from ..run import (_relocate, _variables, build_dataset,
-                       check_output_names, model_aliases, residual_function)
+    from ..prepare import (_relocate, _variables, build_dataset,
+                           model_aliases, residual_function)
+    from ..run import check_output_names
 
     check_output_names(spec)        # no two maps writing one file
     params = _parameters(spec)
@@ -242,7 +243,7 @@ def _varied(spec, full):
 
 def _constraint_error(exc, spec):
     """A constraint error re-pointed at the parameter's expr in the spec."""
-    from ..run import _relocate
+    from ..prepare import _relocate
     name = exc.key or ""
     if name in spec.parameters:
         key = f"parameters.{name}.expr"
@@ -259,8 +260,8 @@ def _constraint_error(exc, spec):
 
 def _start(spec, problem, runs):
     """The model of every dataset at the initial values: finite, or a spec
-    error naming the dataset (see :func:`fitcli.run._start_values`)."""
-    from ..run import _start_values
+    error naming the dataset (see :func:`fitcli.prepare._start_values`)."""
+    from ..prepare import _start_values
 
     params = problem.params
     out = []
@@ -297,7 +298,8 @@ def run_global(spec, *, out_dir=None, engine=None, confidence=True,
     GlobalOutcome
     """
     from ..diagnostics import diagnose
-    from ..run import _relocate, fit_method, warning_notes
+    from ..prepare import _relocate
+    from ..run import fit_method, warning_notes
 
     problem, runs = build_global(spec)
     inits = _start(spec, problem, runs)
