@@ -290,6 +290,45 @@ def test_hdf5_dataset_size_checked_before_reading(tmp_path, monkeypatch):
     assert read == []
 
 
+def _external_raw(tmp_path, f):
+    secret = tmp_path / "secret.bin"
+    np.arange(5, dtype="<f8").tofile(secret)
+    f.create_dataset("y", shape=(5,), dtype="<f8",
+                     external=[(str(secret), 0, 40)])
+
+
+def _virtual(tmp_path, f):
+    with h5py.File(tmp_path / "other.h5", "w") as g:
+        g.create_dataset("v", data=np.arange(5.0))
+    layout = h5py.VirtualLayout(shape=(5,), dtype="f8")
+    layout[:] = h5py.VirtualSource(str(tmp_path / "other.h5"), "v",
+                                   shape=(5,))
+    f.create_virtual_dataset("y", layout)
+
+
+def _external_link(tmp_path, f):
+    with h5py.File(tmp_path / "other.h5", "w") as g:
+        g.create_dataset("v", data=np.arange(5.0))
+    f["y"] = h5py.ExternalLink(str(tmp_path / "other.h5"), "/v")
+
+
+@pytest.mark.parametrize("make, phrase", [
+    (_external_raw, "keeps its values in external files"),
+    (_virtual, "is a virtual dataset"),
+    (_external_link, "column 'y' is an external link to another file"),
+])
+def test_hdf5_values_from_other_files_are_refused(tmp_path, make, phrase):
+    """A data file may not make fitcli read other files of this machine
+    (raw external storage, virtual datasets, external links)."""
+    path = tmp_path / "d.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("x", data=np.arange(5.0))
+        make(tmp_path, f)
+    exc, msg = error(path, x="x", y="y")
+    assert exc.key == "data.y" and phrase in msg, msg
+    assert "fitcli reads values only from the data file itself" in msg
+
+
 # ---------------------------------------------------------- missing extras
 @pytest.mark.parametrize("suffix,module,extra,what", [
     (".xlsx", "openpyxl", "excel", ".xlsx files needs openpyxl"),

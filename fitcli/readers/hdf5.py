@@ -71,6 +71,20 @@ def _default_group(f):
     return node, path
 
 
+def _elsewhere(ds, f):
+    """Why the values of ``ds`` are not in the file ``f`` (external raw
+    storage, a virtual dataset, a dataset reached by an external link), or
+    None.  Such values would be read from other files on this machine,
+    named by the data file: refused."""
+    if ds.file.id != f.id:
+        return "is in another file (an external link)"
+    if ds.external:
+        return "keeps its values in external files"
+    if getattr(ds, "is_virtual", False):
+        return "is a virtual dataset (its values are in other files)"
+    return None
+
+
 def _numeric(ds):
     return ds.dtype.kind in "biuf"
 
@@ -124,11 +138,14 @@ class HDF5Table(Table):
             node, where = f[dataset], f[dataset].name
         self.where = where
         self.sources = []         # per column: (dataset, field or index)
-        names = []
+        names, external = [], set()
         if isinstance(node, h5py.Dataset):
             names = self._dataset_columns(node)
         else:
             for key in node.keys():
+                if isinstance(node.get(key, getlink=True), h5py.ExternalLink):
+                    external.add(key)          # never followed
+                    continue
                 try:
                     item = node[key]
                 except (KeyError, OSError):  # a dangling link
@@ -141,6 +158,17 @@ class HDF5Table(Table):
             node.parent
         self.subs = {}
         for ref, sub in columns.items():
+            link = ref if ref in external else None
+            if isinstance(ref, str) and "/" in ref and ref in f:
+                full = ref if ref.startswith("/") else \
+                    f"{self.group.name.rstrip('/')}/{ref}"
+                link = ref if isinstance(f.get(full, getlink=True),
+                                         h5py.ExternalLink) else None
+            if link is not None:
+                raise err.data_error(
+                    f"column {ref!r} is an external link to another file; "
+                    "fitcli reads values only from the data file itself "
+                    "(copy them into it)", sub=sub)
             if isinstance(ref, str) and ref in names:
                 self.subs[names.index(ref)] = sub
             if isinstance(ref, str) and "/" in ref and ref not in names:
@@ -230,6 +258,12 @@ class HDF5Table(Table):
         total, length = 0, None
         for j in columns:
             ds, part = self.sources[j]
+            elsewhere = _elsewhere(ds, self.f)
+            if elsewhere:
+                raise self.err.data_error(
+                    f"column {self.label(j)}: dataset {ds.name!r} {elsewhere}"
+                    "; fitcli reads values only from the data file itself "
+                    "(copy them into it)", sub=self.subs.get(j))
             if not (_numeric(ds) if part is None or isinstance(part, int)
                     else ds.dtype[part].kind in "biuf"):
                 raise self.err.data_error(
