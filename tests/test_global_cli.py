@@ -382,3 +382,22 @@ def test_compare_global_malformed_section(files):
     assert res.stdout == ""
     assert res.stderr == ("Error: bad.json: global.datasets[0].chisqr: "
                           "expected a number, got text 'ten'\n")
+
+
+def test_global_confidence_map_drawn_and_redrawn(files, monkeypatch):
+    """A confidence map of two shared/local parameters of a global fit:
+    drawn by the run (ci2d_<x>_<y>.png) and again from its files, the same
+    bytes."""
+    Path("m.yaml").write_text(SHARED + "confidence:\n  params: [a]\n"
+                              "  maps: [{x: a, y: b__run_1, nx: 5, ny: 5}]\n")
+    _run("m.yaml", "live", "--plot")
+    assert Path("live", "ci2d_a_b__run_1.png").stat().st_size > 1000
+    _run("m.yaml", "out")
+    assert not Path("out", "ci2d_a_b__run_1.png").exists()
+    _no_fit(monkeypatch)
+    res = invoke("plot", "out")
+    assert res.exit_code == 0, res.output
+    assert f"wrote {Path('out', 'ci2d_a_b__run_1.png')}\n" in res.stderr
+    for name in ("fit.png", "datasets.png", "ci2d_a_b__run_1.png"):
+        assert Path("out", name).read_bytes() == \
+            Path("live", name).read_bytes(), name

@@ -21,6 +21,7 @@ import numpy as np
 # (the plot package's modules, not the package: fitcli.plot imports the
 # redraw, which draws global results with this module)
 from ..plot.render import _new_figure, _style, render
+from ..plot.maps import map_figure
 from ..plot.summary import summary_figure
 from ..plot.text import format_value
 from .names import _locals, local_bases, shared_names
@@ -214,7 +215,8 @@ def grid_size(spec, command_line=None):
 
 
 def global_plots(outcome):
-    """``{file name: bytes}``: fit.<fmt> and datasets.<fmt>."""
+    """``{file name: bytes}``: fit.<fmt>, datasets.<fmt> and one
+    ci2d_<x>_<y>.<fmt> per confidence map."""
     from ..plot.settings import settings_of
     from ..plot.files import _axis_labels
 
@@ -229,4 +231,9 @@ def global_plots(outcome):
     if local_bases(outcome.result):
         files[f"datasets.{fmt}"] = render(datasets_figure(
             outcome.result, title=spec.title, settings=s), fmt)
+    params = outcome.result.params
+    for mx, my, grid, xn, yn in outcome.maps:
+        files[f"ci2d_{xn}_{yn}.{fmt}"] = render(map_figure(
+            mx, my, grid, xn, yn, best=(params[xn].value, params[yn].value),
+            title=spec.title, settings=s), fmt)
     return files

@@ -285,15 +285,23 @@ def redraw_figures(path, *, fmt=None, components=None, size=None,
     figures.update(residual_figures(
         s, y, model, sigma=sigma, sigma_eff=cols.get("sigma_eff"),
         sigma_x=cols.get("sigma_x"), nfree=fitd.get("nfree"), title=title))
+    figures.update(_map_figures(doc, fmt, s))
+    return folder, figures, fmt, notes
+
+
+def _map_figures(doc, fmt, s):
+    """``ci2d_<x>_<y>.<fmt>`` of a result document's confidence maps, as
+    the run drew them (a single or a global fit)."""
+    figures = {}
+    pars = doc.get("parameters") or {}
     for m in ((doc.get("confidence") or {}).get("maps") or []):
         xn, yn = m["x_name"], m["y_name"]
-        pars = doc["parameters"]
         best = (pars[xn]["value"], pars[yn]["value"]) \
             if xn in pars and yn in pars else None
         figures[f"ci2d_{xn}_{yn}.{fmt}"] = map_figure(
             m["x"], m["y"], m["prob"], xn, yn, best=best,
-            title=info.get("title"), settings=s)
-    return folder, figures, fmt, notes
+            title=(doc.get("input") or {}).get("title"), settings=s)
+    return figures
 
 
 # ----------------------------------------------------------- global fits
@@ -477,4 +485,5 @@ def _global_figures(doc, folder, spec, s, layer, notes):
             rows.append({"dataset": e["name"], "params": row})
         figures[f"datasets.{fmt}"] = rows_figure(
             rows, bases, shared=shared_values, title=title, settings=s)
+    figures.update(_map_figures(doc, fmt, s))
     return figures
