@@ -315,6 +315,8 @@ def test_derived_quantities_with_propagated_errors_and_profiles(tmp_path):
 @pytest.mark.parametrize("text, message", [
     ("derived: {amp: 2*wid}\n",
      "derived.amp: 'amp' is already a parameter"),
+    ("derived: {x: 2*wid}\n",
+     "derived.x: 'x' is already an independent variable of the data"),
     ("derived: {fwhm: 2}\n",
      "derived.fwhm: expected an expression of the parameters (text)"),
     ("derived: {fwhm: 'wid +'}\n", "derived.fwhm:"),

@@ -309,10 +309,15 @@ class Checker(DataChecks, ValueChecks):
                 self.fail("derived", "derived is for single fits and "
                           "batches; in a global fit write a derived quantity "
                           "as a top-level parameter with expr")
+            variables = parts["data"].variables
             for name in derived:
-                if name in params:
-                    self.fail(f"derived.{name}", f"{name!r} is already a "
-                              "parameter; a derived quantity needs a name of "
+                other = ("a parameter" if name in params else
+                         "an independent variable of the data"
+                         if name in variables else
+                         "a function" if name in functions else None)
+                if other:
+                    self.fail(f"derived.{name}", f"{name!r} is already "
+                              f"{other}; a derived quantity needs a name of "
                               "its own")
             params = {**params, **derived}
         if datasets:
