@@ -338,7 +338,8 @@ class Minimizer:
     #: instead of ``(J^T J)^-1``.  For residuals whose Gauss-Newton matrix is
     #: not the cost's curvature -- the signed Poisson deviance residuals of
     #: :func:`fitcli.costs.poisson_residual`, whose ``J^T J`` halves the
-    #: information of bins with no counts.
+    #: information of bins with no counts.  (A robust ``loss`` keeps its
+    #: sandwich estimate.)
     covar_from_hessian = False
 
     def _max_nfev_for(self, nvarys, engine=None):
@@ -671,8 +672,12 @@ class Minimizer:
             else:
                 J = lin.J
         evals = problem.evals_uncounted
+        loss = (result.call_kws or {}).get("loss", "linear") \
+            if engine.least_squares else "linear"
         try:
-            if engine.least_squares and not self.covar_from_hessian:
+            # (a robust loss takes the Jacobian: its sandwich estimate)
+            if engine.least_squares and (loss != "linear" or
+                                         not self.covar_from_hessian):
                 if J is not None:
                     ok = True
                 else:
@@ -717,8 +722,6 @@ class Minimizer:
                              "chi-square is zero to round-off (the model fits "
                              "the data exactly)")
                 return degenerate
-        loss = (result.call_kws or {}).get("loss", "linear") \
-            if engine.least_squares else "linear"
         if loss != "linear":
             # a robust cost: its own curvature, not J^T J of the raw
             # residuals (whose outliers inflate the scale)

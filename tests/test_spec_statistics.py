@@ -238,6 +238,9 @@ def test_cost_poisson_errors_are_located(tmp_path):
          "must be > 0"),
         (POISSON_SPEC % "" + "fit: {cost: likelihood}\n",
          "fit.cost: unknown cost 'likelihood'"),
+        (POISSON_SPEC % "" + "fit: {cost: poisson, engine: least_squares, "
+         "options: {loss: soft_l1}}\n",
+         "fit.options.loss: a robust loss is another cost"),
     ]
     for i, (text, message) in enumerate(cases):
         spec = tmp_path / f"bad{i}.yaml"
@@ -426,3 +429,28 @@ def test_fit_cluster_in_the_spec(tmp_path):
     fits = [k for k in one if k.endswith((".csv")) and "summary" not in k]
     assert len(fits) == 4 * 3 and changed_files(
         {k: one[k] for k in fits}, {k: dask[k] for k in fits}) == []
+
+
+def test_covar_from_hessian_keeps_the_sandwich_of_a_robust_loss():
+    """Minimizer.covar_from_hessian with a robust loss: the loss's sandwich
+    estimate, as without it (it once crashed on a missing Jacobian)."""
+    from fitcli import Minimizer, Parameters
+
+    rng = np.random.default_rng(5)
+    x = np.linspace(0, 10, 60)
+    y = 2.0 * x + 1.0 + rng.normal(0, 0.3, x.size)
+    y[::13] += 8.0                                      # outliers
+
+    def fit(hessian):
+        p = Parameters()
+        p.add("a", value=1.0)
+        p.add("b", value=0.0)
+        mini = Minimizer(lambda q: q["a"].value * x + q["b"].value - y, p)
+        mini.covar_from_hessian = hessian
+        return mini.minimize("least_squares", loss="soft_l1")
+
+    plain, hess = fit(False), fit(True)
+    assert hess.errorbars
+    for n in ("a", "b"):
+        assert hess.params[n].stderr == pytest.approx(plain.params[n].stderr,
+                                                      rel=1e-6)

@@ -246,6 +246,9 @@ def check_cost(fit, global_fit, data, fail):
             fail(f"data.{key}", f"with fit.cost poisson the uncertainty of "
                  f"each count comes from the model: remove data.{key} (or "
                  "fit with cost: chi2)")
+    if fit.options.get("loss", "linear") != "linear":
+        fail("fit.options.loss", "a robust loss is another cost; with "
+             "fit.cost poisson leave it out (or fit with cost: chi2)")
 
 
 def check_curve_range(output, data, global_fit, fail):
