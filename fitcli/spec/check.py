@@ -353,9 +353,11 @@ class Checker(DataChecks, ValueChecks):
             crosscheck.check_expect(expect, checked, self.fail, "expect")
             no_sigma = [ds for ds in datasets if ds.data.sigma is None] \
                 if datasets else ([section] if section.sigma is None else [])
-            if expect.pvalue is not None and no_sigma:
+            if expect.pvalue is not None and no_sigma and \
+                    parts["fit"].cost != "poisson":
                 self.fail("expect.pvalue", "a chi-square p-value needs "
-                          "absolute uncertainties: give data.sigma"
+                          "absolute uncertainties: give data.sigma (or fit "
+                          "counts with cost: poisson)"
                           + (" in every dataset" if datasets else ""))
         crosscheck.check_cost(parts["fit"], datasets or shared is not None,
                               section, self.fail)

@@ -613,8 +613,9 @@ EXPECT = Section(
             doc_default="not checked",
             help="window for the chi-square p-value P(χ²(nfree) ≥ chisqr): "
                  "\"are the residuals consistent with the stated sigma?\". "
-                 "Needs `data.sigma`: `expect.pvalue: a chi-square p-value "
-                 "needs absolute uncertainties: give data.sigma`"),
+                 "Needs `data.sigma` or `fit.cost: poisson`: `expect.pvalue: "
+                 "a chi-square p-value needs absolute uncertainties: give "
+                 "data.sigma (or fit counts with cost: poisson)`"),
         Key("params", MapOf("expect.params.*", check="expect_params",
                             what="a mapping of parameter names to expected "
                                  "values", empty="no parameters given",
