@@ -421,7 +421,8 @@ def test_no_pvalue_without_sigma(tmp_path):
     spec.write_text(spec.read_text() + "expect: {pvalue: {min: 0.01}}\n")
     line = assert_one_line_error(invoke(["run", spec, "-o", tmp_path / "o"]))
     assert line == (f"Error: {spec}:4:10: expect.pvalue: a chi-square p-value "
-                    "needs absolute uncertainties: give data.sigma")
+                    "needs absolute uncertainties: give data.sigma (or fit "
+                    "counts with cost: poisson)")
 
 
 @pytest.mark.parametrize("sigma, window, code", [
