@@ -137,6 +137,40 @@ def test_export_reads(name, opts, x, y, names, phrases, ref):
     assert ds.lines[0] == ref["first"] and len(ds.lines) == len(want)
 
 
+@pytest.mark.parametrize("quick", [3, 8, 20])
+@pytest.mark.parametrize("name,opts,x,y,names,phrases,ref", CORPUS,
+                         ids=[c[0] for c in CORPUS])
+def test_quick_head_reads_as_the_whole_head(monkeypatch, quick, name, opts,
+                                            x, y, names, phrases, ref):
+    """The first lines settle the layout only when they show a plain table
+    of numbers running to their end; otherwise the whole head is read. With
+    a quick look of a few lines, every export reads exactly as with none."""
+    from fitcli.readers import text
+
+    path = EXPORTS / name
+    monkeypatch.setattr(text, "QUICK_LINES", text.HEAD_LINES)
+    want = load(path, x=x, y=y, **opts)
+    monkeypatch.setattr(text, "QUICK_LINES", quick)
+    got = load(path, x=x, y=y, **opts)
+    assert got.columns == want.columns
+    assert list(got.lines) == list(want.lines)
+    for k in want.x:
+        np.testing.assert_array_equal(got.x[k], want.x[k])
+    np.testing.assert_array_equal(got.y, want.y)
+
+
+def test_long_preamble_past_the_quick_look(tmp_path):
+    """150 metadata lines of 'Key: value 3' (a number in each) before the
+    table: not settled by the first lines, read from the whole head."""
+    lines = [f"Meta{i}: value {i}" for i in range(150)] + \
+        ["", "x\ty"] + [f"{i}\t{2 * i + 1}" for i in range(50)]
+    path = tmp_path / "long.txt"
+    path.write_text("\n".join(lines) + "\n")
+    ds = load(path, x="x", y="y")
+    np.testing.assert_array_equal(ds.y, 2 * np.arange(50.0) + 1)
+    assert ds.lines[0] == 153
+
+
 def test_latin1_export_needs_its_encoding():
     with pytest.raises(DataError) as info:
         load(EXPORTS / "latin1_fluorescence.txt", x=0, y=1)
