@@ -233,21 +233,28 @@ def _fit_tasks(spec, tasks, write=True):
             for _, i, dataset, f, shown, sub, eng, conf in tasks]
 
 
-def _worker_task(tasks):
-    """A chunk of batch tasks -> DatasetResults, in a local worker process
-    (the spec was inherited by fork or set up by the initializer)."""
+def _in_worker(work, *args):
+    """``work(*args)`` as one task of a local worker process: a SIGTERM on
+    the way unwinds it (files being written are removed) and ends the
+    worker; a worker whose batch is gone ends before starting."""
     global _IN_TASK
     if _PARENT[0] is not None and os.getppid() != _PARENT[0]:
         os._exit(128 + signal.SIGTERM)      # the batch is gone
     _IN_TASK = True
     try:
-        return _fit_tasks(_SPECS[0], tasks)
+        return work(*args)
     except _Stop:
         os._exit(128 + signal.SIGTERM)
     finally:
         _IN_TASK = False
         if _STOPPING:
             os._exit(128 + signal.SIGTERM)
+
+
+def _worker_task(tasks):
+    """A chunk of batch tasks -> DatasetResults, in a local worker process
+    (the spec was inherited by fork or set up by the initializer)."""
+    return _in_worker(_fit_tasks, _SPECS[0], tasks)
 
 
 def _cluster_task(job):
@@ -555,20 +562,11 @@ def _stop_on_output_error(r, out_dir):
 def _stacked_task(task):
     """(chunk of blocks, engine, confidence) -> DatasetResults, fitted by
     the batched engine in a local worker process."""
-    global _IN_TASK
+    from .stacked import fit_chunk
+
     chunk, engine, confidence = task
-    if _PARENT[0] is not None and os.getppid() != _PARENT[0]:
-        os._exit(128 + signal.SIGTERM)      # the batch is gone
-    _IN_TASK = True
-    try:
-        from .stacked import fit_chunk
-        return fit_chunk(_SPECS["stacked"], chunk, engine, confidence)
-    except _Stop:
-        os._exit(128 + signal.SIGTERM)
-    finally:
-        _IN_TASK = False
-        if _STOPPING:
-            os._exit(128 + signal.SIGTERM)
+    return _in_worker(fit_chunk, _SPECS["stacked"], chunk, engine,
+                      confidence)
 
 
 def _stacked(setup, spec, tasks, njobs, results, on_result, before_start,

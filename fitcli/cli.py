@@ -902,7 +902,7 @@ def _verify(result, spec_path, rtol, atol):
     import hashlib
 
     from .errors import SpecError
-    from .regress import compare_documents, format_checks, load_document
+    from .regress import load_document
     from .run import build_dataset, run_spec
 
     doc = load_document(result)
@@ -951,6 +951,15 @@ def _verify(result, spec_path, rtol, atol):
     if outcome is None:
         outcome = run_spec(spec, engine=engine, confidence=confidence,
                            write=False, plot=False)
+    return _compare_rerun(result, outcome, doc, rtol, atol,
+                          "spec and data unchanged")
+
+
+def _compare_rerun(result, outcome, doc, rtol, atol, inputs):
+    """verify's last step: the re-run ``outcome`` against the recorded
+    ``doc``; exit 3 with the table of differences, else 0."""
+    from .regress import compare_documents, format_checks
+
     checks = compare_documents(_result_doc(outcome), doc, rtol=rtol, atol=atol)
     failed = [c for c in checks if not c.ok]
     if failed:
@@ -958,8 +967,8 @@ def _verify(result, spec_path, rtol, atol):
                    f"{len(checks)} checks):")
         click.echo(format_checks(failed))
         return EXIT_CHECK
-    click.echo(f"{result}: verified (spec and data unchanged, re-run matches "
-               f"in {len(checks)} checks, rtol={rtol:g})")
+    click.echo(f"{result}: verified ({inputs}, re-run matches in "
+               f"{len(checks)} checks, rtol={rtol:g})")
     return EXIT_OK
 
 
@@ -969,7 +978,6 @@ def _verify_global(result, doc, spec, confidence, rtol, atol):
     from .errors import SpecError
     from .global_fit.result import BLOCK_ENGINE, BLOCK_NAMES
     from .global_fit.run import build_global, run_global
-    from .regress import compare_documents, format_checks
 
     recorded = (doc.get("global") or {}).get("datasets") \
         if isinstance(doc.get("global"), dict) else None
@@ -1004,18 +1012,8 @@ def _verify_global(result, doc, spec, confidence, rtol, atol):
         engine = None
     outcome = run_global(spec, engine=engine, confidence=confidence,
                          write=False, plot=False)
-    checks = compare_documents(_result_doc(outcome), doc, rtol=rtol,
-                               atol=atol)
-    failed = [c for c in checks if not c.ok]
-    if failed:
-        click.echo(f"{result}: the re-run differs ({len(failed)} of "
-                   f"{len(checks)} checks):")
-        click.echo(format_checks(failed))
-        return EXIT_CHECK
-    click.echo(f"{result}: verified (spec and data of {len(runs)} datasets "
-               f"unchanged, re-run matches in {len(checks)} checks, "
-               f"rtol={rtol:g})")
-    return EXIT_OK
+    return _compare_rerun(result, outcome, doc, rtol, atol,
+                          f"spec and data of {len(runs)} datasets unchanged")
 
 
 def _recorded_data(spec, info):

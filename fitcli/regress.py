@@ -371,23 +371,33 @@ class _Reader:
                 row["datasets"] = self.global_datasets(doc["global"])
             return fmt, {"": row}
         out = {}
-        for i, item in enumerate(self.get(doc, "datasets", "datasets", list)):
-            where = f"datasets[{i}]"
-            if not isinstance(item, dict):
-                self.fail(f"{where}: expected a JSON object, got "
-                          f"{_json_kind(item)}")
-            name = self.get(item, "dataset", f"{where}.dataset")
-            if not isinstance(name, str) or not name:
-                self.fail(f"{where}.dataset: expected a dataset name, got "
-                          f"{_json_kind(name)}")
-            if name in out:
-                self.fail(f"{where}.dataset: dataset {name!r} appears twice")
+        items = self.get(doc, "datasets", "datasets", list)
+        for where, item, name in self.named(items, "datasets", "dataset"):
             row = self.row(item, where, exit_code=True)
             row["params"] = self.params(
                 self.get(item, "params", f"{where}.params", dict),
                 f"{where}.params")
             out[name] = row
         return fmt, out
+
+    def named(self, items, path, key):
+        """``(where, item, name)`` of each JSON object of ``items`` (the
+        list at ``path``), named by its ``key``: a non-empty text, unique
+        in the list."""
+        seen = set()
+        for i, item in enumerate(items):
+            where = f"{path}[{i}]"
+            if not isinstance(item, dict):
+                self.fail(f"{where}: expected a JSON object, got "
+                          f"{_json_kind(item)}")
+            name = self.get(item, key, f"{where}.{key}")
+            if not isinstance(name, str) or not name:
+                self.fail(f"{where}.{key}: expected a dataset name, got "
+                          f"{_json_kind(name)}")
+            if name in seen:
+                self.fail(f"{where}.{key}: dataset {name!r} appears twice")
+            seen.add(name)
+            yield where, item, name
 
     def global_datasets(self, section):
         """``{dataset: {ndata, chisqr, redchi}}`` of a global fit's
@@ -397,17 +407,8 @@ class _Reader:
                       f"{_json_kind(section)}")
         out = {}
         items = self.get(section, "datasets", "global.datasets", list)
-        for i, item in enumerate(items):
-            where = f"global.datasets[{i}]"
-            if not isinstance(item, dict):
-                self.fail(f"{where}: expected a JSON object, got "
-                          f"{_json_kind(item)}")
-            name = self.get(item, "name", f"{where}.name")
-            if not isinstance(name, str) or not name:
-                self.fail(f"{where}.name: expected a dataset name, got "
-                          f"{_json_kind(name)}")
-            if name in out:
-                self.fail(f"{where}.name: dataset {name!r} appears twice")
+        for where, item, name in self.named(items, "global.datasets",
+                                            "name"):
             ndata = item.get("ndata")
             if ndata is not None and (isinstance(ndata, bool) or
                                       not isinstance(ndata, int)):

@@ -28,7 +28,7 @@ from ..engines import get_engine
 from ..errors import EngineError, FitcliError, ParameterError
 from ..minimizer import (UNDETERMINED, MinimizerResult, _at_bound,
                          at_bound_warning)
-from .structure import Blocks, Transform
+from .structure import Blocks, Transform, expr_closure
 
 __all__ = ["GlobalResult", "DatasetStats", "fit_problem", "BLOCK_ENGINE",
            "BLOCK_OPTIONS"]
@@ -498,15 +498,7 @@ def _propagate(result, blocks, cov):
 def _chain(params, name, index):
     """Constrained parameters ``name`` depends on (itself last, dependency
     order) and the varied parameters under them."""
-    seen, todo = set(), [name]
-    while todo:
-        n = todo.pop()
-        if n in seen:
-            continue
-        seen.add(n)
-        obj = params[n]._expr_obj
-        if obj is not None:
-            todo.extend(m for m in obj.names if m in params)
+    seen = expr_closure(params, [name])
     chain = [n for n in params._order if n in seen]
     varied = [n for n in params if n in seen and n in index]
     return chain, varied

@@ -23,8 +23,22 @@ from .. import expr as _expr
 from ..errors import FitcliError, NonFiniteError, ParameterError
 from ..parameters import _expr_value, to_internal
 
-__all__ = ["Block", "Blocks", "Transform"]
+__all__ = ["Block", "Blocks", "Transform", "expr_closure"]
 
+
+def expr_closure(params, names):
+    """The set of ``names`` and every parameter their constraint
+    expressions use, directly or through others."""
+    seen, todo = set(), list(names)
+    while todo:
+        n = todo.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        obj = params[n]._expr_obj
+        if obj is not None:
+            todo.extend(m for m in obj.names if m in params)
+    return seen
 
 class Transform:
     """The MINUIT bound transforms of the varied parameters, vectorised
@@ -184,17 +198,7 @@ class Blocks:
         self.lmax = max((b.nlocal for b in self.blocks), default=0)
 
     def _closure(self, dataset):
-        params = self.params
-        seen, todo = set(), list(dataset.names.values())
-        while todo:
-            n = todo.pop()
-            if n in seen:
-                continue
-            seen.add(n)
-            obj = params[n]._expr_obj
-            if obj is not None:
-                todo.extend(m for m in obj.names if m in params)
-        return seen
+        return expr_closure(self.params, dataset.names.values())
 
     # ------------------------------------------------------------ evaluation
     def evaluate(self, block, values):

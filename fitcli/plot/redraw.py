@@ -107,26 +107,19 @@ def _init_values(doc, variables, data, shape, functions):
     """The model at the recorded initial values (None when it cannot be
     evaluated from the document, e.g. a user function whose spec is
     gone)."""
+    from ..curve import implied_aliases
     from ..model import ExpressionModel
-    from ..parameters import Parameters
 
-    params = Parameters()
+    values = _recorded_init_values(doc)
+    if values is None:
+        return None
     try:
-        for name, p in doc["parameters"].items():
-            value = p.get("init_value")
-            if value is None:
-                value = p.get("value")
-            params.add(name, value=value, vary=bool(p.get("vary")),
-                       min=float(p.get("min", "-inf")),
-                       max=float(p.get("max", "inf")), expr=p.get("expr"))
-        params.update_constraints()
-        from ..curve import implied_aliases
         text = doc["input"]["model"]
-        model = ExpressionModel(text, variables, list(params),
+        model = ExpressionModel(text, variables, list(values),
                                 functions=functions,
                                 aliases=implied_aliases(
-                                    text, variables, list(params), functions))
-        v = model.eval(params.valuesdict(), data)
+                                    text, variables, list(values), functions))
+        v = model.eval(values, data)
         return np.array(np.broadcast_to(np.asarray(v, dtype=float), shape))
     except (FitcliError, KeyError, TypeError, ValueError):
         return None
