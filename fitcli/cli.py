@@ -35,7 +35,12 @@ class Interrupted(BaseException):
         self.code = code
 
 
+#: The signals received during the current command (see _guarded).
+_RECEIVED = []
+
+
 def _on_signal(signum, frame):
+    _RECEIVED.append(signum)
     # a signal delivered to another thread while a write holds signals
     # (fitcli.writes, only when it was imported) waits for its release
     writes = sys.modules.get("fitcli.writes")
@@ -104,8 +109,12 @@ def _guarded(body):
     SIGINT and SIGTERM raise :class:`Interrupted` (not KeyboardInterrupt,
     which the expression evaluator would turn into an ordinary error), so a
     run stops at once with 130 / 143; outputs are written atomically, so no
-    partial file is left.
+    partial file is left.  A signal received is never lost: should the
+    exception have been swallowed on its way (third-party code running in
+    the main thread when it arrived, a finalizer), the command still ends
+    as interrupted.
     """
+    del _RECEIVED[:]
     saved = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
@@ -125,6 +134,10 @@ def _guarded(body):
     finally:
         for sig, handler in saved.items():
             signal.signal(sig, handler)
+    if _RECEIVED and code not in (130, 143):
+        click.echo(f"Interrupted ({signal.Signals(_RECEIVED[0]).name}).",
+                   err=True)
+        code = 128 + _RECEIVED[0]
     sys.exit(code)
 
 

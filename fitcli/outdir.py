@@ -39,7 +39,8 @@ import tempfile
 
 from .inputs import file_kind, read_prefix
 from .writes import (OutputError, _as_bytes, _fill, _fsync_dir, _hold_signals,
-                     _output_error, _reason, _release_signals, _umask)
+                     _output_error, _reason, _release_for, _release_signals,
+                     _umask)
 
 try:
     import fcntl
@@ -327,7 +328,7 @@ def _create(path, data, mode, durable, shown):
                                 "directory", shown, exc) from None
         raise
     try:
-        _release_signals(held)
+        _release_for(held, fd)
         _fill(fd, data, mode, durable)
     except BaseException as exc:
         try:

@@ -374,7 +374,7 @@ def _atomic_write(path, data, mode, durable):
         raise
     replaced = False
     try:
-        _release_signals(held)
+        _release_for(held, fd)
         _fill(fd, data, mode, durable)
         os.replace(tmp, target)
         replaced = True
@@ -390,6 +390,17 @@ def _atomic_write(path, data, mode, durable):
         raise
     if durable:
         _fsync_dir(directory)
+
+
+def _release_for(held, fd):
+    """Release the signals ``held`` while the new file ``fd`` was created:
+    a signal that waited interrupts here, and ``fd`` is closed then (the
+    caller removes the file)."""
+    try:
+        _release_signals(held)
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _fill(fd, data, mode, durable):

@@ -1270,3 +1270,27 @@ def test_sigint_exit_130_previous_files_intact(slow_spec):
     assert files_in(out) == set(before)           # no *.tmp, nothing new
     for name, data in before.items():
         assert (out / name).read_bytes() == data, name
+
+
+def test_signal_swallowed_on_its_way_still_interrupts(tmp_path, monkeypatch):
+    """A SIGTERM whose exception is swallowed by the code running when it
+    arrived (third-party code, a finalizer) still ends the command as
+    interrupted: exit 143, said on stderr."""
+    import fitcli.run
+
+    real = fitcli.run.run_spec
+
+    def run_spec(*args, **kws):
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(1000):       # the handler runs in here
+                pass
+        except BaseException:  # noqa: BLE001 - what the test is about
+            pass
+        return real(*args, **kws)
+
+    monkeypatch.setattr(fitcli.run, "run_spec", run_spec)
+    result = invoke(["run", INLINE, "-o", tmp_path / "o", "-q"])
+    assert result.exit_code == 143
+    assert result.stdout == ""
+    assert result.stderr == "Interrupted (SIGTERM).\n"
